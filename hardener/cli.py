@@ -1,0 +1,205 @@
+"""The command line: the only place that prints. Exit codes: 0 clean, 1 findings or files rewritten,
+2 when an input could not be processed (the others are still processed)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .model import Status
+
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
+                  help="Find risky settings in Docker Compose files and fix them in place.")
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+PathsArg = typer.Argument(..., help="Compose files or folders to search; '-' reads standard input.")
+SelectOpt = typer.Option(None, "--select", help="Only these rules (id, name or id prefix); repeatable or comma-separated.")
+IgnoreOpt = typer.Option(None, "--ignore", help="Skip these rules (id, name or id prefix).")
+UnsafeOpt = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that may change how a service runs.")
+FormatOpt = typer.Option("text", "--format", "-f", help="Output format: text or json.")
+OutputOpt = typer.Option(None, "--output", "-o", help="Write the report to this file instead of standard output.")
+ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="Print findings only, no summary.")
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"hardener {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")):
+    pass
+
+
+def _split(values) -> frozenset:
+    return frozenset(v.strip() for value in values or () for v in value.split(",") if v.strip())
+
+
+def _settings(select, ignore, unsafe):
+    from .rules import BY_KEY, RULES
+    from .settings import Settings
+
+    chosen, dropped = _split(select), _split(ignore)
+    for name in chosen | dropped:
+        if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES):
+            _fail(f"unknown rule '{name}' (see `hardener rules`)")
+    return Settings(chosen, dropped, unsafe)
+
+
+def _fail(message: str):
+    typer.echo(f"hardener: error: {message}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _process_all(paths, settings, fix: bool):
+    from .discovery import expand
+    from .engine import process
+    from .model import FileResult
+
+    results = []
+    for path in expand(paths):
+        try:
+            data = _read(path)
+        except OSError as exc:
+            results.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc}"))
+            continue
+        results.append(process("<stdin>" if path == "-" else path, data, settings, fix))
+    return results
+
+
+def _report_errors(results):
+    for r in results:
+        if r.status is Status.ERROR:
+            typer.echo(f"{r.path}:{r.error}", err=True)
+
+
+def _emit(text: str, output: Optional[str]):
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _exit_code(results, changed: bool, exit_zero: bool) -> int:
+    if any(r.status is Status.ERROR for r in results):
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if changed or any(r.findings for r in results) else EXIT_CLEAN
+
+
+@app.command()
+def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
+          ignore: Optional[List[str]] = IgnoreOpt, fmt: str = FormatOpt, output: Optional[str] = OutputOpt,
+          exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
+          unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", hidden=True)):
+    """Report findings; nothing is written."""
+    from .formats import FORMATS, render
+    from .formats.text import use_color
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    results = _process_all(paths, _settings(select, ignore, unsafe_fixes), fix=False)
+    _report_errors(results)
+    _emit(render(fmt, results, color=not output and use_color(), quiet=quiet), output)
+    raise typer.Exit(_exit_code(results, False, exit_zero))
+
+
+@app.command()
+def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
+        ignore: Optional[List[str]] = IgnoreOpt, unsafe_fixes: bool = UnsafeOpt,
+        diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes; write nothing."),
+        exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt):
+    """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
+    and writes the fixed text to standard output."""
+    from .diff import unified
+    from .engine import encode, write_atomic
+    from .formats.text import finding_line, summary
+
+    results = _process_all(paths, _settings(select, ignore, unsafe_fixes), fix=True)
+    _report_errors(results)
+    changed = False
+    for r in results:
+        if r.status is Status.ERROR:
+            continue
+        if r.path == "<stdin>" and not diff:
+            sys.stdout.write(r.output if r.output is not None else r.original)
+            changed |= r.status is Status.FIXED
+            continue
+        if r.status is not Status.FIXED:
+            continue
+        changed = True
+        if diff:
+            sys.stdout.write(unified(r.original, r.output, r.path))
+            continue
+        raw = _read(r.path)
+        write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")))
+        typer.echo(f"Fixed {r.path}", err=True)
+    report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
+    for r in results:
+        for f in r.findings:
+            report.write(finding_line(f) + "\n")
+    if not quiet:
+        report.write(summary(results) + "\n")
+    raise typer.Exit(_exit_code(results, changed, exit_zero))
+
+
+@app.command("rules")
+def list_rules(fmt: str = FormatOpt):
+    """List every rule with its attack-tree nodes, severity and fix safety."""
+    from .rules import RULES
+
+    if fmt == "json":
+        import json
+
+        data = [{"id": r.ID, "name": r.NAME, "attack_tree": list(r.ATTACK_TREE), "severity": r.SEVERITY.value,
+                 "fix": r.FIX.value, "options": r.OPTIONS, "summary": _summary(r)} for r in RULES]
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for r in RULES:
+        typer.echo(f"{r.ID:8} {r.NAME:24} {','.join(r.ATTACK_TREE):14} {r.SEVERITY.value:8} "
+                   f"{'fix: ' + r.FIX.value:13} {_summary(r)}")
+
+
+def _summary(rule) -> str:
+    return (rule.__doc__ or "").strip().splitlines()[0]
+
+
+@app.command()
+def explain(rule: str = typer.Argument(..., help="Rule id or name, e.g. CAP001 or cap-drop-all.")):
+    """Print a rule's documentation."""
+    from .attack_tree import NODES
+    from .rules import BY_KEY
+
+    r = BY_KEY.get(rule) or BY_KEY.get(rule.upper())
+    if r is None:
+        _fail(f"unknown rule '{rule}' (see `hardener rules`)")
+    typer.echo(f"{r.ID} {r.NAME}\n")
+    typer.echo(f"Severity: {r.SEVERITY.value}    Confidence: {r.CONFIDENCE.value}    Fix: {r.FIX.value}")
+    for node_id in r.ATTACK_TREE:
+        n = NODES[node_id]
+        typer.echo(f"Attack tree {n.id} {n.name}: likelihood {n.likelihood}; impact {n.impact}; effort "
+                   f"{n.effort}; skill {n.skill}; detection {n.detection}")
+    if r.OPTIONS:
+        typer.echo("Options: " + ", ".join(f"{k} = {v!r}" for k, v in r.OPTIONS.items()))
+    typer.echo("\n" + (r.__doc__ or "").strip())
+
+
+def main():
+    os.environ.setdefault("_TYPER_STANDARD_TRACEBACK", "1")
+    app(prog_name="hardener")

@@ -1,0 +1,27 @@
+"""Which files to process: named files always, compose files by name inside folders."""
+from __future__ import annotations
+
+import os
+import re
+
+COMPOSE_NAME = re.compile(r"^(?:(?:docker-)?compose(?:\.[\w.-]+)?|[\w.-]+\.(?:docker-)?compose)\.ya?ml$", re.I)
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", "vendor"}
+
+
+def is_compose_name(name: str) -> bool:
+    return bool(COMPOSE_NAME.match(name))
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Files to process, in a stable order; a missing path is returned as is (reported later)."""
+    out = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                found += [os.path.join(root, f) for f in files if is_compose_name(f)]
+            out += sorted(found)
+        else:
+            out.append(path)
+    return list(dict.fromkeys(out))

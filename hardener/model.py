@@ -1,0 +1,84 @@
+"""The values the engine hands to the CLI and the output formats: closed sets and frozen records."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from .yamltext import Edit
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ("low", "medium", "high", "critical").index(self.value)
+
+
+class Confidence(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Applicability(str, enum.Enum):
+    """Whether a finding can be fixed, ruff style: safe fixes are applied by `fix`, unsafe ones only
+    with --unsafe-fixes."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    NONE = "none"
+
+
+class Status(str, enum.Enum):
+    """What happened to one input."""
+
+    CLEAN = "clean"  # nothing found
+    FINDINGS = "findings"  # findings reported, file not written
+    FIXED = "fixed"  # fixes applied (written, printed, or shown as a diff)
+    ERROR = "error"  # the input could not be processed; nothing was written
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    edits: tuple[Edit, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    confidence: Confidence
+    attack_tree: tuple[str, ...]
+    message: str
+    line: int  # 1-based
+    column: int  # 1-based
+    service: str | None = None
+    key_path: tuple = ()  # where in the compose model, for baselines and fingerprints
+    fix: Fix | None = None
+    file: str = ""
+
+    @property
+    def applicability(self) -> Applicability:
+        return self.fix.applicability if self.fix else Applicability.NONE
+
+    def with_file(self, file: str) -> "Finding":
+        return Finding(**{**self.__dict__, "file": file})
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: Status
+    findings: tuple[Finding, ...] = ()  # what remains after fixing (all findings for check)
+    fixed: tuple[Finding, ...] = ()  # findings whose fix was applied
+    original: str | None = None
+    output: str | None = None  # the new text when fixes were applied
+    error: str | None = None  # "line:col: message" for ERROR
+    notes: tuple[str, ...] = field(default=())

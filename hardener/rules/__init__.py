@@ -1,0 +1,16 @@
+"""The rule registry: an explicit, ordered tuple of rule modules (no import-time registration)."""
+from . import (cap_drop_all, log_rotation, network_segmentation, non_root_user, ports_loopback,
+               readonly_mounts, resource_limits, restart_policy)
+
+RULES = (
+    cap_drop_all,
+    non_root_user,
+    readonly_mounts,
+    ports_loopback,
+    resource_limits,
+    restart_policy,
+    network_segmentation,
+    log_rotation,
+)
+
+BY_KEY = {key: rule for rule in RULES for key in (rule.ID, rule.NAME)}

@@ -1,0 +1,40 @@
+"""Helpers every rule module uses to report a finding; rules know nothing about output formats.
+
+A rule is a module with ID, NAME, ATTACK_TREE, SEVERITY, CONFIDENCE, FIX (the best applicability its
+fixes reach), OPTIONS (defaults) and ``check(ctx) -> iterable of Finding``. Its docstring is its doc page.
+"""
+from __future__ import annotations
+
+import sys
+
+from ..model import Applicability, Finding, Fix
+from ..yamltext import Edit
+
+
+def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(), fix=None, severity=None):
+    rule = sys.modules[rule_name]
+    return Finding(
+        rule_id=rule.ID,
+        rule_name=rule.NAME,
+        severity=severity or rule.SEVERITY,
+        confidence=rule.CONFIDENCE,
+        attack_tree=tuple(rule.ATTACK_TREE),
+        message=message,
+        line=node.line + 1 if node is not None else 1,
+        column=node.col + 1 if node is not None else 1,
+        service=service.name if service is not None else None,
+        key_path=tuple(key_path),
+        fix=fix,
+    )
+
+
+def make_fix(applicability: Applicability, description: str, *edits: Edit | None) -> Fix | None:
+    """A fix from edits, or None when any edit could not be built (the text was too unusual)."""
+    if not edits or any(e is None for e in edits):
+        return None
+    return Fix(applicability, tuple(edits), description)
+
+
+def option(ctx, rule_name: str, name: str):
+    rule = sys.modules[rule_name]
+    return ctx.options.get(rule.ID, {}).get(name, rule.OPTIONS[name])

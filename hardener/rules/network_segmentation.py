@@ -1,0 +1,167 @@
+"""Keep back-end services off the shared network.
+
+**What it finds.**
+- services that leave the project's networks: `network_mode: bridge` (Docker's legacy `docker0`
+  bridge, shared with every container on the host started without a network), `network_mode: host`,
+  `service:` or `container:` (they share another network stack);
+- a flat project: two or more services on the implicit `default` network, where every container can
+  reach every port of every other one.
+
+**Why it matters.** Once an attacker controls one container, everything on its network is in reach:
+databases, caches and brokers that trust their network and often run without authentication (attack
+tree 2.1.1). Segmenting the network limits the blast radius to what the service really talks to.
+
+**Example.**
+
+    services:
+      web:
+        image: myorg/web
+        ports: ["8080:8080"]
+        environment:
+          DATABASE_URL: postgres://app@db:5432/app
+      db:
+        image: postgres:16
+      cache:
+        image: redis:7
+
+**Fix.** Compose already gives each project its own bridge network, so renaming that network would
+change nothing. The fix segments it instead: datastores and brokers that publish no ports (postgres,
+mysql, redis, mongo, rabbitmq, elasticsearch, kafka, ...) move to a declared `internal: true` network
+(`backend`), and only the services that reference them (`depends_on`, `links`, or the service name used
+as a host in `environment`, `command` or `entrypoint`) join it as well as `default`. A back end with no
+client in the file is left where it is. `network_mode: bridge` is removed so the service joins the
+project network. Both fixes are *unsafe*; `host`, `service:` and `container:` modes are reported only.
+
+**What may break.** A client that finds its back end through a file the tool cannot see (an
+`env_file`, a config file) loses access to it; a back end that needs the internet (replication to an
+outside host, plugin downloads) loses egress on an internal network.
+"""
+from __future__ import annotations
+
+import re
+
+from ..compose import as_str_list
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Map, Scalar, Seq, add_entries, deref, fill_null, remove_entry
+from .base import finding, make_fix
+
+ID = "NET001"
+NAME = "flat-network"
+ATTACK_TREE = ("2.1.1",)
+SEVERITY = Severity.MEDIUM
+CONFIDENCE = Confidence.MEDIUM
+FIX = Applicability.UNSAFE
+OPTIONS: dict = {"network": "backend"}
+
+BACKEND_IMAGE = re.compile(r"^(postgres|postgis|timescaledb|mysql|mariadb|percona|redis|valkey|keydb|dragonfly|"
+                           r"mongo|memcached|rabbitmq|elasticsearch|opensearch|kafka|cp-kafka|zookeeper|"
+                           r"cp-zookeeper|nats|etcd|influxdb|clickhouse|cassandra|scylla|couchdb|neo4j|"
+                           r"mssql|mongodb)")
+
+
+def _on_implicit_network(svc) -> bool:
+    return not any(svc.entry(k) for k in ("networks", "network_mode", "extends"))
+
+
+def _is_backend(svc) -> bool:
+    last = svc.image_name().rsplit("/", 1)[-1]
+    return bool(BACKEND_IMAGE.match(last)) and svc.entry("ports") is None and not svc.shared
+
+
+def _texts(node):
+    node = deref(node)
+    if isinstance(node, Scalar):
+        yield node.value
+    elif isinstance(node, Seq):
+        for item in node.items:
+            yield from _texts(item)
+    elif isinstance(node, Map):
+        for k, v in node.pairs:
+            if isinstance(k, Scalar):
+                yield k.value
+            yield from _texts(v)
+
+
+def references(svc, name: str) -> bool:
+    deps = svc.get("depends_on")
+    if name in (as_str_list(deps) if isinstance(deps, Seq) else
+                [k.value for k, _ in deps.pairs if isinstance(k, Scalar)] if isinstance(deps, Map) else []):
+        return True
+    if any(link.split(":")[0] == name for link in as_str_list(svc.get("links"))):
+        return True
+    host = re.compile(r"(?:^|[@/=\s,;\"'(])" + re.escape(name) + r"(?:$|[:/\s,;\"')])")
+    return any(host.search(t) for key in ("environment", "command", "entrypoint", "healthcheck")
+               for t in _texts(svc.get(key)))
+
+
+def check(ctx):
+    services = ctx.services
+    for svc in services:
+        mode = svc.value("network_mode")
+        if mode is None:
+            continue
+        entry = svc.entry("network_mode")
+        if mode == "bridge":
+            edit = remove_entry(ctx.doc, svc.node, "network_mode") if entry[2] else None
+            yield finding(__name__, ctx, entry[1], f"service '{svc.name}' uses Docker's legacy default bridge, "
+                          "shared with every container on the host", service=svc,
+                          key_path=("services", svc.name, "network_mode"),
+                          fix=make_fix(FIX, "remove network_mode: bridge", edit))
+        elif mode == "host" or mode.startswith(("service:", "container:")):
+            what = "the host's network stack" if mode == "host" else f"the network stack of {mode.split(':', 1)[1]}"
+            yield finding(__name__, ctx, entry[1], f"service '{svc.name}' shares {what} (network_mode: {mode})",
+                          service=svc, key_path=("services", svc.name, "network_mode"),
+                          severity=Severity.HIGH if mode == "host" else Severity.LOW)
+    yield from _flat(ctx, services)
+
+
+def _flat(ctx, services):
+    implicit = [s for s in services if _on_implicit_network(s)]
+    if len(implicit) < 2:
+        return
+    groups = {}
+    for backend in (s for s in implicit if _is_backend(s)):
+        clients = [s for s in services if s is not backend and references(s, backend.name)]
+        if clients:
+            groups[backend.name] = (backend, clients)
+    fix = _segment(ctx, services, groups)
+    if not groups:
+        first = implicit[0]
+        yield finding(__name__, ctx, first.key, f"{len(implicit)} services share the flat default network; "
+                      "declare networks so that each service reaches only what it talks to",
+                      service=first, key_path=("networks",), severity=Severity.LOW)
+        return
+    for backend, clients in groups.values():
+        names = ", ".join(c.name for c in clients)
+        yield finding(__name__, ctx, backend.key, f"service '{backend.name}' sits on the flat default network "
+                      f"with {len(implicit) - 1} other services; only {names} talk to it", service=backend,
+                      key_path=("services", backend.name, "networks"), fix=fix)
+
+
+def _segment(ctx, services, groups):
+    if not groups:
+        return None
+    backends = {b.name for b, _ in groups.values()}
+    clients = {c.name: c for _, cs in groups.values() for c in cs if c.name not in backends}
+    stays = [s for s in services if _on_implicit_network(s) and s.name not in backends]
+    if not stays or any(not _on_implicit_network(c) for c in clients.values()):
+        return None  # nothing would stay on default, or a client has networks of its own
+    top = ctx.top("networks")
+    existing = {k.value for k, _ in top.pairs} if isinstance(top, Map) else set()
+    name = next(n for n in (ctx.options.get(ID, {}).get("network", "backend"), "backend-internal",
+                            "hardener-backend") if n not in existing)
+    edits = [add_entries(ctx.doc, b.node, {"networks": [name]}) for b, _ in groups.values()]
+    edits += [add_entries(ctx.doc, c.node, {"networks": ["default", name]}) for c in clients.values()]
+    declaration = {name: {"internal": True}}
+    root_entry = ctx.doc.root.entry("networks")
+    if root_entry is None:
+        edits.append(add_entries(ctx.doc, ctx.doc.root, {"networks": declaration}))
+    elif isinstance(root_entry[1], Map):
+        edits.append(add_entries(ctx.doc, root_entry[1], declaration))
+    elif isinstance(root_entry[1], Scalar):
+        edits.append(fill_null(ctx.doc, root_entry[0], root_entry[1], declaration))
+    else:
+        edits.append(None)
+    return make_fix(FIX, f"move {', '.join(sorted(backends))} to an internal '{name}' network", *edits)
+
+

@@ -1,0 +1,64 @@
+"""Run the service as an unprivileged user.
+
+**What it finds.** A service with no `user:` (most images then run as root), or with `user` set to
+root explicitly (`root`, `0`, `0:0`, `root:root`, `0:<gid>`).
+
+**Why it matters.** Root inside the container is the same uid 0 as on the host unless user namespaces
+are on. A process that breaks out through a kernel or runtime bug, or that reaches a mounted host path,
+acts as root there. Inside the container, root can also rewrite the application itself (attack tree
+5.1.1).
+
+**Example.**
+
+    services:
+      api:
+        image: python:3.12
+        user: root
+
+**Fix.** Adds `user: "<uid>:<gid>"` (option `user`, default `65534:65534`, the conventional `nobody`),
+or replaces an explicit root user with it.
+
+**What may break.** Images that need root at start-up (to bind ports below 1024, chown a data
+directory or drop privileges themselves), and bind mounts whose files only root can write. The fix is
+*unsafe* for that reason; prefer the image's own non-root user (for example `node`, `nginx` in the
+unprivileged variants, `999` for postgres data directories you own).
+"""
+from __future__ import annotations
+
+from ..compose import has_variable
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Scalar, add_entries, replace_scalar
+from .base import finding, make_fix, option
+
+ID = "USR001"
+NAME = "non-root-user"
+ATTACK_TREE = ("5.1.1",)
+SEVERITY = Severity.HIGH
+CONFIDENCE = Confidence.MEDIUM
+FIX = Applicability.UNSAFE
+OPTIONS = {"user": "65534:65534"}
+
+
+def is_root(user: str) -> bool:
+    name = user.split(":", 1)[0].strip()
+    return name in ("root", "0")
+
+
+def check(ctx):
+    user = str(option(ctx, __name__, "user"))
+    for svc in ctx.services:
+        entry = svc.entry("user")
+        if entry is None:
+            yield finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so it runs as the "
+                          "image's default user, usually root", service=svc,
+                          key_path=("services", svc.name, "user"), severity=Severity.MEDIUM,
+                          fix=make_fix(FIX, f"run as {user}", add_entries(ctx.doc, svc.node, {"user": user})))
+            continue
+        key, value, own = entry
+        text = value.value if isinstance(value, Scalar) else None
+        if text is None or has_variable(text) or not is_root(text):
+            continue
+        edit = replace_scalar(ctx.doc, value, user) if own else add_entries(ctx.doc, svc.node, {"user": user})
+        yield finding(__name__, ctx, value, f"service '{svc.name}' runs as root explicitly (user: {text})",
+                      service=svc, key_path=("services", svc.name, "user"),
+                      fix=make_fix(FIX, f"run as {user} instead of root", edit))

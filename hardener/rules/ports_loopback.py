@@ -1,0 +1,141 @@
+"""Publish ports on the loopback interface, not on every interface of the host.
+
+**What it finds.** A published port with no host address (`"8080:80"`, `"80"`, long syntax without
+`host_ip`) or with an all-interfaces address (`0.0.0.0`, `::`). Docker then listens on every network
+interface of the host, and its iptables rules bypass host firewalls such as ufw.
+
+**Why it matters.** Every published port is an entry point. Databases, admin panels, metrics and
+debug ports are often published only for convenience, and end up reachable from the whole network
+or the internet (attack tree 4.1.1).
+
+**Example.**
+
+    services:
+      db:
+        image: postgres:16
+        ports:
+          - "5432:5432"
+
+**Fix.** Prefixes the mapping with `127.0.0.1:` (`"127.0.0.1:5432:5432"`, `"127.0.0.1::80"` for a port
+published on a random host port), keeping quotes, protocol suffixes, ranges and `${VAR}` parts; long
+syntax gets `host_ip: 127.0.0.1`; an explicit `0.0.0.0` / `::` is replaced by `127.0.0.1` / `::1`.
+Ports already bound to a specific address, and host parts that look like a variable holding an address
+(`${BIND_ADDR}:80`), are left alone.
+
+**What may break.** Anything that reached the port from another machine: a public web server, a port
+another host scrapes. Put such a service behind a reverse proxy, or keep the port public on purpose and
+suppress the finding. The fix is *unsafe* because it changes who can connect.
+"""
+from __future__ import annotations
+
+import re
+
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Alias, Map, Scalar, Seq, add_entries, deref, replace_scalar
+from .base import finding, make_fix, option
+
+ID = "PRT001"
+NAME = "port-all-interfaces"
+ATTACK_TREE = ("4.1.1",)
+SEVERITY = Severity.MEDIUM
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.UNSAFE
+OPTIONS = {"host_ip": "127.0.0.1", "host_ip6": "::1"}
+
+_ANY = {"0.0.0.0", "::", "[::]", ""}
+_ADDRESS_VAR = re.compile(r"ADDR|BIND|HOST|LISTEN|(^|_)IP($|_)|INTERFACE", re.I)
+
+
+def split_colons(text: str) -> list[str]:
+    """Split on ':' outside ${...} and [...] (IPv6)."""
+    parts, depth, cur, i = [], 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if text.startswith("${", i):
+            depth += 1
+            cur += "${"
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch in "}]" and depth:
+            depth -= 1
+        if ch == ":" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _looks_like_address(part: str) -> bool:
+    """A host part that is (or may hold) an address rather than a port number."""
+    if part.startswith("$"):
+        m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+]([^}]*))?\}?$", part)
+        if not m:
+            return True
+        name, default = m.group(1), m.group(2) or ""
+        return bool(_ADDRESS_VAR.search(name)) or any(c in default for c in ".:[")
+    return not re.fullmatch(r"[0-9]+(-[0-9]+)?", part)
+
+
+def rebind(spec: str, host_ip: str, host_ip6: str) -> str | None:
+    """The short-syntax port with a loopback host address, or None when it needs no change or
+    cannot be understood."""
+    body, slash, proto = spec.partition("/")
+    suffix = slash + proto if slash else ""
+    if re.fullmatch(r"\$\{[^}]*\}|\$[A-Za-z_]\w*", body):
+        return None  # the whole mapping is a variable
+    if body.startswith("["):  # [IPv6]:host:container
+        ip, _, rest = body[1:].partition("]")
+        return f"[{host_ip6}]{rest}{suffix}" if ip == "::" and rest.startswith(":") else None
+    parts = split_colons(body)
+    if len(parts) == 1:
+        return f"{host_ip}::{parts[0]}{suffix}"
+    if len(parts) == 2 and not _looks_like_address(parts[0]):
+        return f"{host_ip}:{parts[0]}:{parts[1]}{suffix}"
+    if len(parts) == 3 and parts[0] == "0.0.0.0":
+        return f"{host_ip}:{parts[1]}:{parts[2]}{suffix}"
+    return None  # bound to an address already, or a form we do not rewrite
+
+
+def check(ctx):
+    host_ip = option(ctx, __name__, "host_ip")
+    host_ip6 = option(ctx, __name__, "host_ip6")
+    for svc in ctx.services:
+        entry = svc.entry("ports")
+        if entry is None:
+            continue
+        key, ports, own = entry
+        editable = own and not isinstance(ports, Alias)
+        ports = deref(ports)
+        if not isinstance(ports, Seq):
+            continue
+        for item in ports.items:
+            target = deref(item)
+            fixable = editable and not isinstance(item, Alias)
+            path = ("services", svc.name, "ports")
+            if isinstance(target, Scalar):
+                new = rebind(target.value.strip(), host_ip, host_ip6)
+                if new is None:
+                    continue
+                edit = replace_scalar(ctx.doc, target, new) if fixable else None
+                yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port "
+                              f"{target.value} on every host interface", service=svc, key_path=path,
+                              fix=make_fix(FIX, f"bind to {host_ip}", edit))
+            elif isinstance(target, Map):
+                ip_entry = target.entry("host_ip")
+                if ip_entry is None:
+                    edit = add_entries(ctx.doc, target, {"host_ip": host_ip}) if fixable else None
+                elif isinstance(ip_entry[1], Scalar) and ip_entry[1].value.strip() in _ANY:
+                    new_ip = host_ip6 if ":" in ip_entry[1].value else host_ip
+                    edit = replace_scalar(ctx.doc, ip_entry[1], new_ip) if fixable else None
+                else:
+                    continue
+                published = target.get("published")
+                label = deref(published).value if isinstance(deref(published), Scalar) else "(random)"
+                yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port {label} on every "
+                              "host interface", service=svc, key_path=path,
+                              fix=make_fix(FIX, f"set host_ip: {host_ip}", edit))

@@ -1,0 +1,72 @@
+"""Cap the CPU and memory a service may use.
+
+**What it finds.** A service with no memory limit (`deploy.resources.limits.memory` or `mem_limit`) or
+no CPU limit (`deploy.resources.limits.cpus`, `cpus` or `cpu_quota`).
+
+**Why it matters.** Without limits one container can take every CPU cycle and all the memory of the
+host: a traffic spike, a leak or an attacker's resource-hungry request starves every other service
+and can push the kernel's OOM killer onto unrelated processes (attack tree 3.1.1).
+
+**Example.**
+
+    services:
+      worker:
+        image: myorg/worker
+
+**Fix.** Adds the missing limits under `deploy.resources.limits` (options `cpus`, default `"1.0"`, and
+`memory`, default `1G`). Existing values are kept. A service that already uses the legacy keys
+(`mem_limit`, `cpus`) gets the missing one as a legacy key too, because Compose refuses two different
+values for the same limit.
+
+**What may break.** A service that really needs more than the defaults is throttled (CPU) or killed
+when it goes over (memory). The fix is *safe*: it only adds a bound the file did not set, and the
+defaults suit most single-purpose services; raise them per service where needed.
+"""
+from __future__ import annotations
+
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Map, add_entries, add_under, deref
+from .base import finding, make_fix, option
+
+ID = "RES001"
+NAME = "no-resource-limits"
+ATTACK_TREE = ("3.1.1",)
+SEVERITY = Severity.MEDIUM
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.SAFE
+OPTIONS = {"cpus": "1.0", "memory": "1G"}
+
+
+def _limits(svc):
+    deploy = svc.get("deploy")
+    resources = deref(deploy.get("resources")) if isinstance(deploy, Map) else None
+    limits = deref(resources.get("limits")) if isinstance(resources, Map) else None
+    return limits if isinstance(limits, Map) else None
+
+
+def check(ctx):
+    cpus, memory = str(option(ctx, __name__, "cpus")), str(option(ctx, __name__, "memory"))
+    for svc in ctx.services:
+        limits = _limits(svc)
+        has_memory = svc.entry("mem_limit") is not None or (limits is not None and limits.get("memory") is not None)
+        has_cpus = any(svc.entry(k) is not None for k in ("cpus", "cpu_quota")) or (
+            limits is not None and limits.get("cpus") is not None)
+        if has_memory and has_cpus:
+            continue
+        missing = {}
+        if not has_cpus:
+            missing["cpus"] = cpus
+        if not has_memory:
+            missing["memory"] = memory
+        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
+        if legacy:
+            edit = add_entries(ctx.doc, svc.node, {("mem_limit" if k == "memory" else k): v
+                                                  for k, v in missing.items()})
+        elif svc.entry("deploy") is None or svc.own("deploy"):
+            edit = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], missing)
+        else:
+            edit = None  # deploy comes from a merge key: a new deploy block would hide it
+        what = " and ".join(("CPU" if k == "cpus" else "memory") for k in missing)
+        yield finding(__name__, ctx, svc.key, f"service '{svc.name}' has no {what} limit", service=svc,
+                      key_path=("services", svc.name, "deploy", "resources", "limits"),
+                      fix=make_fix(FIX, "add " + ", ".join(f"{k}: {v}" for k, v in missing.items()), edit))
