@@ -83,7 +83,7 @@ def iter_services(doc: Document):
         return
     for key, value in services.pairs:
         node = deref(value)
-        if isinstance(key, Scalar) and isinstance(node, Map):
+        if isinstance(key, Scalar) and isinstance(node, Map) and node.tag != "!reset":
             yield Service(key.value, key, node, node is not value)
 
 

@@ -16,7 +16,7 @@ from .settings import Settings
 from .yamltext import (Document, EditConflict, YamlInputError, apply_edits, changed_paths, decode, parse,
                        raw)
 
-MAX_PASSES = 5
+MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 MAX_BYTES = 20 * 1024 * 1024  # larger inputs are refused: no compose file is this big
 
 
@@ -62,11 +62,16 @@ def _verify(before: Document, after: Document, edits) -> None:
             raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
 
 
-def _one_pass(doc: Document, findings, settings):
-    """Apply every non-conflicting applicable fix once; return (new doc, applied findings)."""
+def _fix_key(f: Finding):
+    return (f.rule_id, f.key_path, f.line, f.column, f.fix.description)
+
+
+def _one_pass(doc: Document, findings, settings, rejected: set):
+    """Apply every non-conflicting applicable fix once; return (new doc, applied findings). When the
+    combined result fails verification, apply the first fix that verifies on its own instead."""
     chosen, taken = [], []
     for f in findings:
-        if not _applies(f, settings):
+        if not _applies(f, settings) or _fix_key(f) in rejected:
             continue
         if any(_overlaps(e, taken) for e in f.fix.edits):
             continue  # the next pass sees it again on the new text
@@ -75,19 +80,15 @@ def _one_pass(doc: Document, findings, settings):
     if not chosen:
         return doc, []
     try:
-        new = _apply_checked(doc, taken)
+        return _apply_checked(doc, taken), chosen
     except (InternalFixError, EditConflict, YamlInputError):
-        # fall back to one fix at a time, dropping those that cannot be applied cleanly
-        applied = []
-        for f in chosen:
-            try:
-                doc = _apply_checked(doc, list(f.fix.edits))
-            except (InternalFixError, EditConflict, YamlInputError):
-                continue
-            applied.append(f)
-            break  # positions of the rest are stale now: next pass
-        return doc, applied
-    return new, chosen
+        pass
+    for f in chosen:
+        try:
+            return _apply_checked(doc, list(f.fix.edits)), [f]
+        except (InternalFixError, EditConflict, YamlInputError):
+            rejected.add(_fix_key(f))  # never written; the finding stays in the report
+    return doc, []
 
 
 def _apply_checked(doc: Document, edits) -> Document:
@@ -104,8 +105,9 @@ def harden_text(text: str, settings: Settings, fix: bool) -> tuple[list[Finding]
     if not fix:
         return findings, [], text
     fixed: list[Finding] = []
+    rejected: set = set()
     for _ in range(MAX_PASSES):
-        doc, applied = _one_pass(doc, findings, settings)
+        doc, applied = _one_pass(doc, findings, settings, rejected)
         if not applied:
             break
         fixed.extend(applied)

@@ -420,6 +420,20 @@ def apply_edits(doc: Document, edits) -> str:
     return "".join(out)
 
 
+def _comment_of(line: str) -> str | None:
+    """The comment on a line from its '#', or None; a '#' inside quotes or a word does not count."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"" and (i == 0 or line[i - 1] in " \t:-[{,"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i:].rstrip()
+    return None
+
+
 def _edit_order(edit):
     """Edits by position; block insertions at one point go deepest first, so that a key added to a
     nested mapping comes before a key added to its parent (the sort is stable otherwise)."""
@@ -552,7 +566,7 @@ def _add_flow_entries(doc, mapping, entries, path):
     if mapping.pairs:
         at = content_end(mapping.pairs[-1][1])
         return Edit(at, at, ", " + body, path)
-    return Edit(close, close, body, path)
+    return Edit(close, close + 1, body + "}", path)  # takes the bracket: a second insert waits a pass
 
 
 def add_items(doc: Document, seq: Seq, items: list) -> Edit | None:
@@ -567,7 +581,7 @@ def add_items(doc: Document, seq: Seq, items: list) -> Edit | None:
         if seq.items:
             at = content_end(seq.items[-1])
             return Edit(at, at, ", " + body, (seq.path,))
-        return Edit(close, close, body, (seq.path,))
+        return Edit(close, close + 1, body + "]", (seq.path,))
     if not seq.items:
         return None
     lines = []
@@ -636,7 +650,9 @@ def remove_entry(doc: Document, mapping: Map, key: str) -> Edit | None:
             end = _after_line_of(text, content_end(v))
             if i + 1 < len(mapping.pairs) and end > mapping.pairs[i + 1][0].start:
                 return None
-            return Edit(start, end, "", (mapping.path + (key,),))
+            kept = [c for c in map(_comment_of, text[start:end].splitlines()) if c]
+            pad = " " * k.col
+            return Edit(start, end, "".join(f"{pad}{c}\n" for c in kept), (mapping.path + (key,),))
     return None
 
 
