@@ -1,0 +1,1 @@
+"""Jinja2 templates of the Markdown and HTML outputs (shipped in the wheel as hardener.templates)."""
