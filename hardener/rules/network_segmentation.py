@@ -42,7 +42,7 @@ import re
 
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Seq, add_entries, deref, fill_null, remove_entry
+from ..yamltext import Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, scalar_value
 from .base import finding, make_fix
 
 ID = "NET001"
@@ -144,24 +144,57 @@ def _segment(ctx, services, groups):
     backends = {b.name for b, _ in groups.values()}
     clients = {c.name: c for _, cs in groups.values() for c in cs if c.name not in backends}
     stays = [s for s in services if _on_implicit_network(s) and s.name not in backends]
-    if not stays or any(not _on_implicit_network(c) for c in clients.values()):
-        return None  # nothing would stay on default, or a client has networks of its own
-    top = ctx.top("networks")
-    existing = {k.value for k, _ in top.pairs} if isinstance(top, Map) else set()
-    name = next(n for n in (ctx.options.get(ID, {}).get("network", "backend"), "backend-internal",
-                            "hardener-backend") if n not in existing)
+    if not stays:
+        return None  # nothing would stay on default: its network would vanish from the project
+    name, declared = _network_name(ctx)
     edits = [add_entries(ctx.doc, b.node, {"networks": [name]}) for b, _ in groups.values()]
-    edits += [add_entries(ctx.doc, c.node, {"networks": ["default", name]}) for c in clients.values()]
-    declaration = {name: {"internal": True}}
-    root_entry = ctx.doc.root.entry("networks")
-    if root_entry is None:
-        edits.append(add_entries(ctx.doc, ctx.doc.root, {"networks": declaration}))
-    elif isinstance(root_entry[1], Map):
-        edits.append(add_entries(ctx.doc, root_entry[1], declaration))
-    elif isinstance(root_entry[1], Scalar):
-        edits.append(fill_null(ctx.doc, root_entry[0], root_entry[1], declaration))
-    else:
-        edits.append(None)
+    edits += [_join(ctx, c, name) for c in clients.values() if not _joined(c, name)]
+    if not declared:
+        edits.append(_declare(ctx, {name: {"internal": True}}))
     return make_fix(FIX, f"move {', '.join(sorted(backends))} to an internal '{name}' network", *edits)
 
 
+def _network_name(ctx):
+    """(name, already declared): reuse an internal network of that name, else pick a free one."""
+    top = ctx.top("networks")
+    declared = {k.value: deref(v) for k, v in top.pairs if isinstance(k, Scalar)} if isinstance(top, Map) else {}
+    for name in (ctx.options.get(ID, {}).get("network", OPTIONS["network"]), "backend-internal", "hardener-backend"):
+        if name not in declared:
+            return name, False
+        node = declared[name]
+        if isinstance(node, Map) and scalar_value(node.get("internal")) == "true":
+            return name, True
+    return "hardener-backend-2", False
+
+
+def _joined(svc, name) -> bool:
+    networks = svc.get("networks")
+    if isinstance(networks, Map):
+        return networks.entry(name) is not None
+    return name in as_str_list(networks)
+
+
+def _join(ctx, svc, name):
+    """Edit that puts a client on the back-end network too, or None when it cannot be written."""
+    if _on_implicit_network(svc):
+        return add_entries(ctx.doc, svc.node, {"networks": ["default", name]})
+    entry = svc.entry("networks")
+    if entry is None or not entry[2] or svc.entry("network_mode"):
+        return None
+    value = entry[1]
+    if isinstance(value, Seq):
+        return add_items(ctx.doc, value, [name])
+    if isinstance(value, Map):
+        return add_entries(ctx.doc, value, {name: {}})
+    return None
+
+
+def _declare(ctx, declaration):
+    root_entry = ctx.doc.root.entry("networks")
+    if root_entry is None:
+        return add_entries(ctx.doc, ctx.doc.root, {"networks": declaration})
+    if isinstance(root_entry[1], Map):
+        return add_entries(ctx.doc, root_entry[1], declaration)
+    if isinstance(root_entry[1], Scalar):
+        return fill_null(ctx.doc, root_entry[0], root_entry[1], declaration)
+    return None
