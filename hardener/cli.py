@@ -24,6 +24,8 @@ FormatOpt = typer.Option("text", "--format", "-f", help="Output format: text or 
 OutputOpt = typer.Option(None, "--output", "-o", help="Write the report to this file instead of standard output.")
 ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Print findings only, no summary.")
+ConfigOpt = typer.Option(None, "--config", help="Use this pyproject.toml or .hardener.yaml instead of searching upward.")
+IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration file.")
 
 
 def _version(value: bool):
@@ -42,15 +44,51 @@ def _split(values) -> frozenset:
     return frozenset(v.strip() for value in values or () for v in value.split(",") if v.strip())
 
 
-def _settings(select, ignore, unsafe):
-    from .rules import BY_KEY, RULES
-    from .settings import Settings
+class _Choice:
+    """What the command line chose; per file it is combined with the nearest configuration."""
 
-    chosen, dropped = _split(select), _split(ignore)
-    for name in chosen | dropped:
-        if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES):
-            _fail(f"unknown rule '{name}' (see `hardener rules`)")
-    return Settings(chosen, dropped, unsafe)
+    def __init__(self, select, ignore, unsafe, config_file=None, isolated=False):
+        from .rules import BY_KEY, RULES
+
+        self.select, self.ignore, self.unsafe = _split(select), _split(ignore), unsafe
+        for name in self.select | self.ignore:
+            if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES if name.isupper()):
+                _fail(f"unknown rule '{name}' (see `hardener rules`)")
+        self.isolated = isolated
+        self._fixed = self._load(config_file) if config_file else None
+        self._found: dict = {}
+
+    def config_for(self, path: str):
+        from . import config
+
+        if self.isolated or path == "-":
+            return self._fixed or config.Config()
+        if self._fixed is not None:
+            return self._fixed
+        found = config.find(path)
+        if found not in self._found:
+            self._found[found] = self._load(found) if found else config.Config()
+        return self._found[found]
+
+    def for_file(self, path: str):
+        return self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe)
+
+    @staticmethod
+    def _load(path):
+        from pathlib import Path
+
+        from . import config
+
+        try:
+            return config.load(Path(path))
+        except OSError as exc:
+            _fail(f"{path}: {exc.strerror or exc}")
+        except config.ConfigError as exc:
+            _fail(str(exc))
+
+
+def _settings(select, ignore, unsafe, config_file=None, isolated=False):
+    return _Choice(select, ignore, unsafe, config_file, isolated)
 
 
 def _fail(message: str):
@@ -77,8 +115,30 @@ def _process_all(paths, settings, fix: bool):
         except OSError as exc:
             results.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc}"))
             continue
-        results.append(process("<stdin>" if path == "-" else path, data, settings, fix))
+        results.append(process("<stdin>" if path == "-" else path, data, settings.for_file(path), fix))
     return results
+
+
+def _apply_baseline(results, choice, baseline, write_baseline):
+    """Write a baseline of the current findings, or hide the findings a baseline records."""
+    from pathlib import Path
+
+    from . import baseline as bl
+
+    if write_baseline:
+        bl.write(Path(write_baseline), results)
+        return results
+    path = Path(baseline) if baseline else None
+    if path is None:
+        configured = {choice.config_for(r.path).baseline for r in results} - {None}
+        path = next(iter(configured), None)
+    if path is None:
+        return results
+    try:
+        known = bl.load(path)
+    except (OSError, ValueError) as exc:
+        _fail(f"{path}: cannot read baseline: {exc}")
+    return bl.hide(results, known, path)
 
 
 def _report_errors(results):
@@ -107,14 +167,19 @@ def _exit_code(results, changed: bool, exit_zero: bool) -> int:
 def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           ignore: Optional[List[str]] = IgnoreOpt, fmt: str = FormatOpt, output: Optional[str] = OutputOpt,
           exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
-          unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", hidden=True)):
+          unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", hidden=True),
+          config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
+          baseline: Optional[str] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline file."),
+          write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file.")):
     """Report findings; nothing is written."""
     from .formats import FORMATS, render
     from .formats.text import use_color
 
     if fmt not in FORMATS:
         _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-    results = _process_all(paths, _settings(select, ignore, unsafe_fixes), fix=False)
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated)
+    results = _process_all(paths, choice, fix=False)
+    results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
     _emit(render(fmt, results, color=not output and use_color(), quiet=quiet), output)
     raise typer.Exit(_exit_code(results, False, exit_zero))
@@ -124,14 +189,15 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
 def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         ignore: Optional[List[str]] = IgnoreOpt, unsafe_fixes: bool = UnsafeOpt,
         diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes; write nothing."),
-        exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt):
+        exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
+        config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
     from .engine import encode, write_atomic
     from .formats.text import finding_line, summary
 
-    results = _process_all(paths, _settings(select, ignore, unsafe_fixes), fix=True)
+    results = _process_all(paths, _settings(select, ignore, unsafe_fixes, config_file, isolated), fix=True)
     _report_errors(results)
     changed = False
     for r in results:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 
 from .compose import Context
 from .model import Applicability, FileResult, Finding, Status
-from .rules import RULES
-from .settings import Settings
-from .yamltext import (Document, EditConflict, YamlInputError, apply_edits, changed_paths, decode, parse,
-                       raw)
+from .rules import RULES, unused_suppression
+from .settings import Settings, matches
+from .suppressions import parse_suppressions
+from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, changed_paths, decode,
+                       parse, raw)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 MAX_BYTES = 20 * 1024 * 1024  # larger inputs are refused: no compose file is this big
@@ -25,21 +27,65 @@ class InternalFixError(Exception):
 
 
 def run_rules(doc: Document, settings: Settings) -> list[Finding]:
+    """Every enabled rule's findings, less those silenced by comments or configuration; fixes that
+    would touch a silenced service are dropped, so such a service is never edited."""
     if doc.root is None:
         return []
     ctx = Context.of(doc, settings.options)
+    marks = parse_suppressions(doc.text)
+    service_lines = {svc.key.line: svc.name for svc in ctx.services}
+    key_lines = {k.line: (svc.name, k.value) for svc in ctx.services for k, _ in svc.node.pairs
+                 if isinstance(k, Scalar)}
+    silenced = {svc.name for svc in ctx.services if settings.service_ignores.get(svc.name) == frozenset()}
+    silenced |= {service_lines[m.line] for m in marks if not m.rules and m.line in service_lines}
     findings = []
     for rule in RULES:
-        if settings.wants(rule):
-            findings.extend(rule.check(ctx))
+        if not settings.wants(rule):
+            continue
+        for f in rule.check(ctx):
+            if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):
+                continue
+            if f.fix and any(p[:1] == ("services",) and len(p) > 1 and p[1] in silenced
+                             for e in f.fix.edits for p in e.paths):
+                f = replace(f, fix=None)
+            findings.append(f)
+    findings += _unused(ctx, marks, settings)
     findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
     return findings
+
+
+def _suppressed(f: Finding, rule, marks, service_lines, key_lines) -> bool:
+    hit = False
+    for m in marks:
+        if not m.covers(rule):
+            continue
+        key = key_lines.get(m.line)
+        if (m.whole_file or service_lines.get(m.line) == f.service or m.line == f.line - 1
+                or (key and key[0] == f.service and f.key_path[2:3] == (key[1],))):
+            m.used = hit = True
+    return hit
+
+
+def _unused(ctx, marks, settings) -> list[Finding]:
+    if not settings.wants(unused_suppression):
+        return []
+    enabled = {key for r in RULES if settings.wants(r) for key in (r.ID, r.NAME)}
+    out = []
+    for m in marks:
+        if not m.used and m.rules <= enabled:
+            out.append(Finding(unused_suppression.ID, unused_suppression.NAME, unused_suppression.SEVERITY,
+                               unused_suppression.CONFIDENCE, (), f"suppression '{m.text}' silences nothing",
+                               m.line + 1, m.column + 1))
+    return out
 
 
 def _applies(finding: Finding, settings: Settings) -> bool:
     if finding.fix is None:
         return False
-    return finding.fix.applicability is Applicability.SAFE or settings.unsafe_fixes
+    if finding.fix.applicability is Applicability.SAFE or settings.unsafe_fixes:
+        return True
+    rule = next((r for r in RULES if r.ID == finding.rule_id), None)
+    return rule is not None and matches(rule, settings.extend_safe_fixes)
 
 
 def _overlaps(edit, taken) -> bool:

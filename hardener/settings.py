@@ -12,10 +12,19 @@ class Settings:
     ignore: frozenset[str] = frozenset()
     unsafe_fixes: bool = False
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    extend_safe_fixes: frozenset[str] = frozenset()  # rules whose unsafe fixes are applied as safe
+    service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
 
     def wants(self, rule) -> bool:
-        def hit(patterns):
-            return any(rule.ID == p or rule.NAME == p or rule.ID.startswith(p) for p in patterns)
-        if self.select and not hit(self.select):
+        if self.select and not matches(rule, self.select):
             return False
-        return not hit(self.ignore)
+        return not matches(rule, self.ignore)
+
+    def ignores_service(self, rule, service: str | None) -> bool:
+        patterns = self.service_ignores.get(service) if service is not None else None
+        return patterns is not None and (not patterns or matches(rule, patterns))
+
+
+def matches(rule, patterns) -> bool:
+    """A rule matches a pattern by id, name or id prefix ("CAP" matches CAP001 and CAP002)."""
+    return any(rule.ID == p or rule.NAME == p or (p.isupper() and rule.ID.startswith(p)) for p in patterns)

@@ -674,3 +674,14 @@ def add_under(doc: Document, mapping: Map, keys: list[str], entries: dict) -> Ed
             return None
         node = value
     return add_entries(doc, node, entries)
+
+
+def comments(text: str):
+    """(0-based line, 0-based column, comment text) of every comment, quotes and block scalars aside
+    (a '#' inside a quoted scalar is not a comment; block scalar bodies are rarely '#'-led)."""
+    out = []
+    for number, line in enumerate(text.splitlines()):
+        comment = _comment_of(line)
+        if comment:
+            out.append((number, line.index(comment), comment))
+    return out

@@ -1,6 +1,6 @@
 """The rule registry: an explicit, ordered tuple of rule modules (no import-time registration)."""
 from . import (cap_drop_all, log_rotation, network_segmentation, non_root_user, ports_loopback,
-               readonly_mounts, resource_limits, restart_policy)
+               readonly_mounts, resource_limits, restart_policy, unused_suppression)
 
 RULES = (
     cap_drop_all,
@@ -11,6 +11,7 @@ RULES = (
     restart_policy,
     network_segmentation,
     log_rotation,
+    unused_suppression,
 )
 
 BY_KEY = {key: rule for rule in RULES for key in (rule.ID, rule.NAME)}

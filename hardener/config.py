@@ -1,0 +1,170 @@
+"""Project configuration: `[tool.hardener]` in pyproject.toml, or `.hardener.yaml` / `.hardener.yml`,
+found upward from each input file (the nearest folder with one wins; in one folder `.hardener.yaml`
+wins over pyproject.toml). Keys (all optional):
+
+    select = ["CAP", "no-log-rotation"]      # rule ids, names or id prefixes
+    ignore = ["USR001"]
+    unsafe-fixes = true
+    extend-safe-fixes = ["PRT001"]           # apply these rules' unsafe fixes as safe
+    baseline = "hardener-baseline.json"      # relative to the config file
+    [tool.hardener.per-file-ignores]
+    "deploy/dev-*.yaml" = ["PRT001"]
+    [tool.hardener.per-service-ignores]
+    legacy = []                              # empty list: every rule
+    [tool.hardener.options.USR001]           # per-rule options (id or name)
+    user = "1000:1000"
+
+Invalid configuration raises ConfigError naming the file and the key.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .settings import Settings
+
+KEYS = {"select", "ignore", "unsafe-fixes", "extend-safe-fixes", "baseline", "per-file-ignores",
+        "per-service-ignores", "options"}
+
+
+class ConfigError(Exception):
+    def __init__(self, path, key: str, message: str):
+        super().__init__(f"{path}: {key}: {message}")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    select: frozenset = frozenset()
+    ignore: frozenset = frozenset()
+    unsafe_fixes: bool = False
+    extend_safe_fixes: frozenset = frozenset()
+    baseline: Path | None = None
+    per_file_ignores: tuple = ()  # (glob, frozenset of rules)
+    per_service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def settings_for(self, file: str, select=frozenset(), ignore=frozenset(), unsafe_fixes=False) -> Settings:
+        """Settings for one file: command-line select/ignore replace the configured ones."""
+        extra = set()
+        rel = self._relative(file)
+        for pattern, rules in self.per_file_ignores:
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(file), pattern):
+                extra |= rules
+        return Settings(select=select or self.select, ignore=(ignore or self.ignore) | extra,
+                        unsafe_fixes=unsafe_fixes or self.unsafe_fixes, options=self.options,
+                        extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores)
+
+    def _relative(self, file: str) -> str:
+        if self.path is None:
+            return file
+        try:
+            return os.path.relpath(os.path.abspath(file), self.path.parent).replace(os.sep, "/")
+        except ValueError:
+            return file
+
+
+def find(start: str) -> Path | None:
+    folder = Path(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)) or ".").resolve()
+    for d in (folder, *folder.parents):
+        for name in (".hardener.yaml", ".hardener.yml"):
+            if (d / name).is_file():
+                return d / name
+        pyproject = d / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return "hardener" in _read_toml(path).get("tool", {})
+    except ConfigError:
+        return True  # report the broken file rather than skip it
+
+
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(file)", f"invalid TOML: {exc}") from None
+
+
+def load(path: Path) -> Config:
+    if path.name == "pyproject.toml":
+        data = _read_toml(path).get("tool", {}).get("hardener", {})
+    else:
+        from ruamel.yaml import YAML, YAMLError
+
+        try:
+            data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
+        except (YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, "(file)", f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, "(file)", "expected a table of settings")
+    return _build(path, data)
+
+
+def _rules_list(path, key, value) -> frozenset:
+    from .rules import BY_KEY, RULES
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(path, key, "expected a list of rule ids or names")
+    for name in value:
+        if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES if name.isupper()):
+            raise ConfigError(path, key, f"unknown rule '{name}'")
+    return frozenset(value)
+
+
+def _build(path: Path, data: dict) -> Config:
+    from .rules import BY_KEY
+
+    unknown = set(data) - KEYS
+    if unknown:
+        raise ConfigError(path, sorted(unknown)[0], f"unknown setting (known: {', '.join(sorted(KEYS))})")
+    unsafe = data.get("unsafe-fixes", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError(path, "unsafe-fixes", "expected true or false")
+    per_file = data.get("per-file-ignores", {})
+    per_service = data.get("per-service-ignores", {})
+    options = data.get("options", {})
+    for key, value in (("per-file-ignores", per_file), ("per-service-ignores", per_service), ("options", options)):
+        if not isinstance(value, dict):
+            raise ConfigError(path, key, "expected a table")
+    resolved_options = {}
+    for rule_key, values in options.items():
+        rule = BY_KEY.get(rule_key)
+        if rule is None:
+            raise ConfigError(path, f"options.{rule_key}", "unknown rule")
+        if not isinstance(values, dict):
+            raise ConfigError(path, f"options.{rule_key}", "expected a table of options")
+        for name, value in values.items():
+            if name not in rule.OPTIONS:
+                known = ", ".join(rule.OPTIONS) or "none"
+                raise ConfigError(path, f"options.{rule_key}.{name}", f"unknown option (known: {known})")
+            default = rule.OPTIONS[name]
+            if type(default) is not type(value) and not (isinstance(default, (int, float)) and isinstance(value, (int, float))):
+                raise ConfigError(path, f"options.{rule_key}.{name}", f"expected {type(default).__name__}")
+        resolved_options[rule.ID] = MappingProxyType(dict(values))
+    baseline = data.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(path, "baseline", "expected a path")
+    return Config(
+        path=path,
+        select=_rules_list(path, "select", data.get("select", [])),
+        ignore=_rules_list(path, "ignore", data.get("ignore", [])),
+        unsafe_fixes=unsafe,
+        extend_safe_fixes=_rules_list(path, "extend-safe-fixes", data.get("extend-safe-fixes", [])),
+        baseline=(path.parent / baseline) if baseline else None,
+        per_file_ignores=tuple((str(glob), _rules_list(path, f"per-file-ignores.{glob}", rules))
+                               for glob, rules in per_file.items()),
+        per_service_ignores=MappingProxyType({str(name): _rules_list(path, f"per-service-ignores.{name}", rules)
+                                              for name, rules in per_service.items()}),
+        options=MappingProxyType(resolved_options),
+    )
