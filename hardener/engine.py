@@ -108,8 +108,13 @@ def _verify(before: Document, after: Document, edits) -> None:
             raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
 
 
+def _identity(f: Finding):
+    """A finding's identity across passes (positions move when earlier lines grow)."""
+    return (f.rule_id, f.service, f.key_path, f.message)
+
+
 def _fix_key(f: Finding):
-    return (f.rule_id, f.key_path, f.line, f.column, f.fix.description)
+    return (_identity(f), f.fix.description)
 
 
 def _one_pass(doc: Document, findings, settings, rejected: set):
@@ -153,11 +158,16 @@ def harden_text(text: str, settings: Settings, fix: bool) -> tuple[list[Finding]
     fixed: list[Finding] = []
     rejected: set = set()
     for _ in range(MAX_PASSES):
-        doc, applied = _one_pass(doc, findings, settings, rejected)
+        new_doc, applied = _one_pass(doc, findings, settings, rejected)
         if not applied:
             break
+        new_findings = run_rules(new_doc, settings)
+        still = {_identity(f) for f in new_findings} & {_identity(f) for f in applied}
+        if still:  # a fix that does not resolve its own finding would loop: drop it, redo the pass
+            rejected |= {_fix_key(f) for f in applied if _identity(f) in still}
+            continue
+        doc, findings = new_doc, new_findings
         fixed.extend(applied)
-        findings = run_rules(doc, settings)
     return findings, fixed, doc.text
 
 

@@ -232,6 +232,8 @@ def _compose(text):
                 node.end = event.end_mark.index
                 if isinstance(node, Map):
                     _check_duplicates(node)
+                if not node.flow and (node.anchor or node.tag):
+                    _locate_block(text, node)
                 continue
             path = _child_path(stack)
             if kind == "AliasEvent":
@@ -265,6 +267,19 @@ def _compose(text):
     return root
 
 
+def _locate_block(text, node):
+    """A block collection's event starts at its anchor or tag; move line/col to its first entry (the
+    first key, or the first item's dash) so new entries get the right indentation."""
+    if isinstance(node, Map) and node.pairs:
+        first = node.pairs[0][0]
+        node.line, node.col = first.line, first.col
+    elif isinstance(node, Seq) and node.items:
+        first = node.items[0]
+        dash = text.rfind("-", _line_start(text, first.start), first.start)
+        if dash >= 0:
+            node.line, node.col = first.line, dash - _line_start(text, first.start)
+
+
 def _child_path(stack):
     if not stack:
         return ()
@@ -292,7 +307,7 @@ def _attach(stack, node):
 def _check_duplicates(mapping: Map):
     seen = {}
     for key, _ in mapping.pairs:
-        if isinstance(key, Scalar) and key.value != "<<":
+        if isinstance(key, Scalar):  # a repeated "<<" is refused too, as Compose does
             if key.value in seen:
                 raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {seen[key.value] + 1})",
                                      key.line + 1, key.col + 1)
@@ -411,7 +426,7 @@ def apply_edits(doc: Document, edits) -> str:
         if edit.start < pos:
             raise EditConflict(f"overlapping edits at offset {edit.start}")
         out.append(text[pos:edit.start])
-        new = edit.text.replace("\n", doc.newline) if doc.newline != "\n" else edit.text
+        new = edit.text.replace("\r\n", "\n").replace("\n", doc.newline) if doc.newline != "\n" else edit.text
         if edit.start == len(text) and text and not text.endswith("\n") and new.endswith(doc.newline):
             new = doc.newline + new[: -len(doc.newline)]  # keep the file's missing final newline
         out.append(new)
