@@ -91,9 +91,6 @@ def test_merge_key_list_merges_every_source():
     assert merged_entry(doc.root.get("c"), "x")[1].value == "1"  # the first source wins, as in YAML
 
 
-@pytest.mark.xfail(strict=True, reason="_check_duplicates exempts '<<', so a second merge key is accepted and then "
-                   "silently ignored by merged_entry/merged_keys (Map.get returns the first); docker compose "
-                   "refuses the file: 'mapping key \"<<\" already defined at line 4'")
 def test_repeated_merge_key_is_refused_like_compose_does():
     with pytest.raises(YamlInputError) as info:
         parse(y("a: &a {x: 1}", "b: &b {y: 2}", "c:", "  <<: *a", "  <<: *b"))
@@ -128,6 +125,13 @@ def test_decode_rejects_binary():
 
 
 # --------------------------------------------------------------------------- the node tree
+
+def test_anchored_block_collections_report_their_first_entry_column():
+    doc = parse(y("x-a: &a", "  k: 1", "x-b: !!seq", "    - 1", "x-c: &c", "- 2"))
+    assert (doc.root.get("x-a").line, doc.root.get("x-a").col) == (1, 2)
+    assert (doc.root.get("x-b").line, doc.root.get("x-b").col) == (3, 4)
+    assert (doc.root.get("x-c").line, doc.root.get("x-c").col) == (5, 0)
+
 
 def test_nodes_know_positions_paths_and_style():
     text = y("services:", "  web:", "    image: 'nginx'", "    ports:", "    - '80:80'")
