@@ -43,6 +43,12 @@ class Service:
     def image(self) -> str:
         return (self.value("image") or "").lower()
 
+    def profile(self):
+        """The shipped knowledge about this service's image, or None for an unknown image."""
+        from .images import profile
+
+        return profile(self.image_name())
+
     def image_name(self) -> str:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'."""
         image = self.image().split("@")[0]

@@ -16,7 +16,11 @@ acts as root there. Inside the container, root can also rewrite the application 
         user: root
 
 **Fix.** Adds `user: "<uid>:<gid>"` (option `user`, default `65534:65534`, the conventional `nobody`),
-or replaces an explicit root user with it.
+or replaces an explicit root user with it. For images hardener knows: an image that already runs as
+a non-root user (grafana, prometheus, elasticsearch, bitnami images...) is not reported when `user` is
+absent; an image with a known working user (`node` for node) gets that user as a *safe* fix; an image
+that must start as root and drops privileges itself (postgres, mysql, redis, nginx) is reported at low
+severity with no fix, because forcing a user breaks its start-up.
 
 **What may break.** Images that need root at start-up (to bind ports below 1024, chown a data
 directory or drop privileges themselves), and bind mounts whose files only root can write. The fix is
@@ -44,15 +48,29 @@ def is_root(user: str) -> bool:
     return name in ("root", "0")
 
 
+def _missing_user(ctx, svc, user):
+    known = svc.profile()
+    path = ("services", svc.name, "user")
+    if known is not None and known.default_non_root:
+        return None
+    if known is not None and known.user is None:
+        return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root at start-up; its image "
+                       "drops privileges itself, so no user is forced (keep its capabilities minimal)",
+                       service=svc, key_path=path, severity=Severity.LOW)
+    chosen, safety = (known.user, Applicability.SAFE) if known is not None else (user, FIX)
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so it runs as the image's "
+                   "default user, usually root", service=svc, key_path=path, severity=Severity.MEDIUM,
+                   fix=make_fix(safety, f"run as {chosen}", add_entries(ctx.doc, svc.node, {"user": chosen})))
+
+
 def check(ctx):
     user = str(option(ctx, __name__, "user"))
     for svc in ctx.services:
         entry = svc.entry("user")
         if entry is None:
-            yield finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so it runs as the "
-                          "image's default user, usually root", service=svc,
-                          key_path=("services", svc.name, "user"), severity=Severity.MEDIUM,
-                          fix=make_fix(FIX, f"run as {user}", add_entries(ctx.doc, svc.node, {"user": user})))
+            found = _missing_user(ctx, svc, user)
+            if found is not None:
+                yield found
             continue
         key, value, own = entry
         text = value.value if isinstance(value, Scalar) else None

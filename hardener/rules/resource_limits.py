@@ -14,7 +14,8 @@ and can push the kernel's OOM killer onto unrelated processes (attack tree 3.1.1
         image: myorg/worker
 
 **Fix.** Adds the missing limits under `deploy.resources.limits` (options `cpus`, default `"1.0"`, and
-`memory`, default `1G`). Existing values are kept. A service that already uses the legacy keys
+`memory`, default `1G`; for images with a profile in `hardener/data/images.json` the profile's values,
+such as 256M for nginx or 2G for elasticsearch, unless the options are set). Existing values are kept. A service that already uses the legacy keys
 (`mem_limit`, `cpus`) gets the missing one as a legacy key too, because Compose refuses two different
 values for the same limit.
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, add_entries, add_under, deref
-from .base import finding, make_fix, option
+from .base import finding, make_fix
 
 ID = "RES001"
 NAME = "no-resource-limits"
@@ -44,9 +45,18 @@ def _limits(svc):
     return limits if isinstance(limits, Map) else None
 
 
+def _defaults(ctx, svc) -> tuple[str, str]:
+    """Configured values win, then the image's profile, then the built-in defaults."""
+    configured = ctx.options.get(ID, {})
+    known = svc.profile()
+    cpus = configured.get("cpus") or (known and known.cpus) or OPTIONS["cpus"]
+    memory = configured.get("memory") or (known and known.memory) or OPTIONS["memory"]
+    return str(cpus), str(memory)
+
+
 def check(ctx):
-    cpus, memory = str(option(ctx, __name__, "cpus")), str(option(ctx, __name__, "memory"))
     for svc in ctx.services:
+        cpus, memory = _defaults(ctx, svc)
         limits = _limits(svc)
         has_memory = svc.entry("mem_limit") is not None or (limits is not None and limits.get("memory") is not None)
         has_cpus = any(svc.entry(k) is not None for k in ("cpus", "cpu_quota")) or (
