@@ -1,0 +1,201 @@
+"""Facts about images, ports, paths and variables that several rules share. Data only: the rules
+decide what to do with it.
+
+Image names are matched on the repository name without registry, tag or digest, as
+``Service.image_name()`` gives it (``bitnami/postgresql``), first whole, then by its last component
+(``postgresql``). A last component that is a known name followed by a version (``postgresql-16``)
+counts as that name. Client tools, exporters and admin UIs (``mongo-express``, ``redis-commander``,
+``postgres_exporter``, ``kafka-ui``) are deliberately *not* listed: they are not the datastore.
+"""
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- datastores and brokers
+
+# kind -> (label, image names, default container ports)
+DATASTORES: dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]] = {
+    "postgres": ("PostgreSQL", ("postgres", "postgresql", "postgis", "timescaledb", "timescaledb-ha", "pgvector",
+                                "postgresql-repmgr", "crunchy-postgres"), (5432,)),
+    "mysql": ("MySQL/MariaDB", ("mysql", "mysql-server", "mariadb", "percona", "percona-server",
+                                "percona-xtradb-cluster", "mariadb-galera", "alpine-mariadb"), (3306, 33060)),
+    "redis": ("Redis/Valkey", ("redis", "redis-stack", "redis-stack-server", "redis-cluster", "redismod", "keydb",
+                        "valkey", "valkey-cluster", "dragonfly"), (6379,)),
+    "mongo": ("MongoDB", ("mongo", "mongodb", "mongodb-community-server", "mongodb-enterprise-server",
+                          "mongodb-sharded", "percona-server-mongodb"), (27017, 27018, 27019)),
+    "elasticsearch": ("Elasticsearch", ("elasticsearch", "elasticsearch-oss"), (9200, 9300)),
+    "opensearch": ("OpenSearch", ("opensearch",), (9200, 9300, 9600)),
+    "memcached": ("memcached", ("memcached",), (11211,)),
+    "rabbitmq": ("RabbitMQ", ("rabbitmq",), (5672, 5671, 15672, 15671, 25672, 4369)),
+    "kafka": ("Kafka", ("kafka", "kafka-native", "cp-kafka", "cp-server", "redpanda"), (9092,)),
+    "zookeeper": ("ZooKeeper", ("zookeeper", "cp-zookeeper"), (2181, 2888, 3888)),
+    "etcd": ("etcd", ("etcd",), (2379, 2380)),
+    "minio": ("MinIO", ("minio",), (9000, 9001)),
+    "nats": ("NATS", ("nats",), (4222, 6222, 8222)),
+    "cassandra": ("Cassandra", ("cassandra", "scylla"), (9042, 7000, 7199)),
+    "couchdb": ("CouchDB", ("couchdb",), (5984,)),
+    "couchbase": ("Couchbase", ("couchbase", "couchbase-server"), (8091, 8092, 8093, 8094, 11210)),
+    "neo4j": ("Neo4j", ("neo4j",), (7474, 7687)),
+    "influxdb": ("InfluxDB", ("influxdb",), (8086,)),
+    "clickhouse": ("ClickHouse", ("clickhouse", "clickhouse-server"), (8123, 9000, 9009)),
+    "mssql": ("SQL Server", ("mssql/server", "azure-sql-edge", "mssql-server"), (1433,)),
+    "oracle": ("Oracle Database", ("oracle/database", "oracle-xe", "oracle-free"), (1521,)),
+    "cockroach": ("CockroachDB", ("cockroach",), (26257,)),
+    "arangodb": ("ArangoDB", ("arangodb",), (8529,)),
+    "rethinkdb": ("RethinkDB", ("rethinkdb",), (28015,)),
+    "meilisearch": ("Meilisearch", ("meilisearch",), (7700,)),
+    "solr": ("Solr", ("solr",), (8983,)),
+    "qdrant": ("Qdrant", ("qdrant",), (6333, 6334)),
+    "typesense": ("Typesense", ("typesense",), (8108,)),
+}
+
+IMAGE_KIND: dict[str, str] = {name: kind for kind, (_, names, _) in DATASTORES.items() for name in names}
+
+# Ports that name a datastore or broker whatever image listens on them (a pooler on 5432 is still a
+# database endpoint). Ports that many unrelated programs use (8080, 9000, 8000) are left out.
+DATASTORE_PORTS: dict[int, str] = {
+    5432: "PostgreSQL", 3306: "MySQL/MariaDB", 33060: "MySQL X protocol", 6379: "Redis", 27017: "MongoDB",
+    27018: "MongoDB", 9200: "Elasticsearch/OpenSearch", 9300: "Elasticsearch transport", 5672: "AMQP (RabbitMQ)",
+    15672: "RabbitMQ management", 11211: "memcached", 2379: "etcd", 2380: "etcd peer", 9092: "Kafka",
+    2181: "ZooKeeper", 1433: "SQL Server", 1521: "Oracle Database", 5984: "CouchDB", 7687: "Neo4j Bolt",
+    8086: "InfluxDB", 9042: "Cassandra", 26257: "CockroachDB", 28015: "RethinkDB", 8529: "ArangoDB",
+    4222: "NATS", 8123: "ClickHouse HTTP",
+}
+
+# Debugger and profiler endpoints: whoever reaches them runs code in the process or reads its memory.
+# port -> (label, words that must appear in the service's command, entrypoint or environment, or None
+# when the port number is evidence enough). 5678 is also n8n's web port, 6060 and 5005 are used by
+# ordinary servers: those need a word that shows the debugger.
+DEBUG_PORTS: dict[int, tuple[str, tuple[str, ...] | None]] = {
+    9229: ("Node.js inspector", None), 9230: ("Node.js inspector", None), 5858: ("legacy Node.js debugger", None),
+    9222: ("Chrome DevTools", ("remote-debugging", "devtools", "chrome", "chromium")),
+    5005: ("Java debugger (JDWP)", ("jdwp",)), 8000: ("Java debugger (JDWP)", ("jdwp",)),
+    5678: ("Python debugpy", ("debugpy", "ptvsd")), 2345: ("Go delve debugger", ("dlv", "delve")),
+    6060: ("Go pprof", ("pprof",)), 1099: ("Java RMI/JMX", ("jmxremote", "java.rmi")),
+}
+
+# --------------------------------------------------------------------------- authentication settings
+
+TRUTHY = frozenset({"1", "y", "yes", "true", "on"})
+
+POSTGRES_AUTH_METHOD = "POSTGRES_HOST_AUTH_METHOD"  # "trust" turns passwords off for every connection
+# official mysql/mariadb images: any non-empty value allows an empty root password...
+MYSQL_EMPTY_SWITCHES = ("MYSQL_ALLOW_EMPTY_PASSWORD", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+                        "MARIADB_ALLOW_EMPTY_PASSWORD")
+# ...unless one of these gives root a password anyway
+MYSQL_ROOT_PASSWORD_VARS = ("MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD_FILE", "MYSQL_RANDOM_ROOT_PASSWORD",
+                            "MARIADB_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD_FILE", "MARIADB_ROOT_PASSWORD_HASH",
+                            "MARIADB_RANDOM_ROOT_PASSWORD")
+BITNAMI_EMPTY_PASSWORD = "ALLOW_EMPTY_PASSWORD"  # bitnami images refuse to start without a password unless "yes"
+BITNAMI_ANONYMOUS = {"zookeeper": "ALLOW_ANONYMOUS_LOGIN", "etcd": "ALLOW_NONE_AUTHENTICATION"}
+REDIS_PASSWORD_VARS = ("REDIS_PASSWORD", "REDIS_PASSWORD_FILE", "VALKEY_PASSWORD", "VALKEY_PASSWORD_FILE",
+                       "KEYDB_PASSWORD", "DFLY_requirepass")
+REDIS_ARGS_VARS = ("REDIS_ARGS", "VALKEY_EXTRA_FLAGS", "REDIS_EXTRA_FLAGS")  # may carry --requirepass
+REDIS_SERVERS = ("redis-server", "valkey-server", "keydb-server", "dragonfly", "redis-stack-server")
+MONGO_ROOT_USER_VARS = ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_USERNAME_FILE",
+                        "MONGODB_INITDB_ROOT_USERNAME", "MONGODB_INITDB_ROOT_USERNAME_FILE")
+MONGO_SERVERS = ("mongod", "mongos")
+ELASTIC_SECURITY = "xpack.security.enabled"  # off by default before Elasticsearch 8.0
+ELASTIC_SECURE_SINCE = 8
+OPENSEARCH_SECURITY_OFF = (("DISABLE_SECURITY_PLUGIN", "true"), ("plugins.security.disabled", "true"))
+RABBITMQ_CREDENTIAL_VARS = ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "RABBITMQ_DEFAULT_PASS_FILE",
+                            "RABBITMQ_DEFAULT_USER_FILE")
+RABBITMQ_DEFAULT_CREDENTIALS = ("guest", "guest")  # the official image lets guest log in from other hosts
+MINIO_CREDENTIAL_VARS = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MINIO_ROOT_USER_FILE",
+                         "MINIO_ROOT_PASSWORD_FILE", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY",
+                         "MINIO_ACCESS_KEY_FILE", "MINIO_SECRET_KEY_FILE")
+MINIO_DEFAULT_CREDENTIALS = ("minioadmin", "minioadmin")
+NEO4J_AUTH = "NEO4J_AUTH"  # "none" turns authentication off
+MEILI_MASTER_KEY = ("MEILI_MASTER_KEY", "MEILI_MASTER_KEY_FILE")
+MEMCACHED_SASL_FLAGS = ("-S", "--enable-sasl")
+MEMCACHED_PASSWORD_VARS = ("MEMCACHED_PASSWORD", "MEMCACHED_PASSWORD_FILE")  # bitnami: turns SASL on
+
+# --------------------------------------------------------------------------- the Docker daemon
+
+DOCKER_SOCKET_NAMES = ("docker.sock", "podman.sock", "containerd.sock", "docker_engine")  # last is the Windows pipe
+DOCKER_PLAIN_PORT = 2375
+DOCKER_TLS_PORT = 2376
+DOCKER_DIND_IMAGES = ("docker",)  # with a tag containing "dind"
+SOCKET_PROXIES = ("tecnativa/docker-socket-proxy", "linuxserver/socket-proxy", "wollomatic/socket-proxy",
+                  "fluencelabs/docker-socket-proxy")
+
+# --------------------------------------------------------------------------- sensitive host paths
+
+# host path -> (whole subtree?, severity read-write, severity read-only or None when read-only is fine, why)
+SENSITIVE_HOST_PATHS: dict[str, tuple[bool, str, str | None, str]] = {
+    "/": (False, "critical", "medium", "the host's whole filesystem"),
+    "/etc": (False, "high", "medium", "the host's configuration, password hashes and sudoers"),
+    "/etc/shadow": (True, "high", "high", "the host's password hashes"),
+    "/etc/gshadow": (True, "high", "high", "the host's group password hashes"),
+    "/etc/sudoers": (True, "high", None, "who may become root on the host"),
+    "/etc/sudoers.d": (True, "high", None, "who may become root on the host"),
+    "/etc/passwd": (True, "high", None, "the host's user accounts"),
+    "/etc/group": (True, "high", None, "the host's groups"),
+    "/etc/ssh": (True, "high", "medium", "the host's SSH server keys and configuration"),
+    "/etc/docker": (True, "high", "medium", "the Docker daemon's configuration and TLS keys"),
+    "/etc/kubernetes": (True, "high", "high", "Kubernetes credentials of the host"),
+    "/etc/systemd": (True, "high", None, "services the host starts as root"),
+    "/etc/cron.d": (True, "high", None, "jobs the host runs as root"),
+    "/etc/crontab": (True, "high", None, "jobs the host runs as root"),
+    "/etc/pam.d": (True, "high", None, "how the host authenticates logins"),
+    "/etc/ld.so.preload": (True, "high", None, "libraries loaded into every host process"),
+    "/proc": (True, "high", "medium", "the host's processes and kernel settings"),
+    "/sys": (True, "high", "low", "the host's kernel and device settings"),
+    "/boot": (True, "high", "low", "the host's kernel and boot loader"),
+    "/dev": (False, "high", "medium", "the host's devices"),
+    "/root": (False, "high", "medium", "root's home on the host (keys, shell history, credentials)"),
+    "/home": (False, "high", "medium", "every user's home on the host"),
+    "/var/run": (False, "critical", "critical", "the host's runtime sockets, the Docker socket among them"),
+    "/run": (False, "critical", "critical", "the host's runtime sockets, the Docker socket among them"),
+    "/var/run/containerd": (True, "critical", "critical", "the containerd socket"),
+    "/run/containerd": (True, "critical", "critical", "the containerd socket"),
+    "/var/run/dbus": (True, "medium", "medium", "the host's system D-Bus (it talks to systemd)"),
+    "/run/dbus": (True, "medium", "medium", "the host's system D-Bus (it talks to systemd)"),
+    "/var/lib/docker": (True, "high", "medium", "every container's filesystem and volume on the host"),
+    "/var/lib/containerd": (True, "high", "medium", "every container's filesystem on the host"),
+    "/var/lib/kubelet": (True, "high", "medium", "the kubelet's pods, secrets and credentials"),
+    "/lib/modules": (True, "high", "low", "the host's kernel modules"),
+    "/usr": (False, "high", "low", "the host's programs and libraries"),
+    "/usr/bin": (False, "high", "low", "the host's programs"),
+    "/usr/sbin": (False, "high", "low", "the host's system programs"),
+    "/usr/lib": (False, "high", "low", "the host's libraries"),
+    "/bin": (False, "high", "low", "the host's programs"),
+    "/sbin": (False, "high", "low", "the host's system programs"),
+    "/lib": (False, "high", "low", "the host's libraries"),
+    "/lib64": (False, "high", "low", "the host's libraries"),
+}
+
+# credential folders and files in a home directory (matched on a host path's last components)
+HOME_CREDENTIALS: dict[str, str] = {
+    ".ssh": "SSH keys", ".aws": "AWS credentials", ".kube": "Kubernetes credentials",
+    ".docker": "Docker registry credentials", ".gnupg": "GnuPG keys", ".azure": "Azure credentials",
+    ".config/gcloud": "Google Cloud credentials", ".netrc": "stored passwords", ".git-credentials": "Git passwords",
+    ".pgpass": "PostgreSQL passwords",
+}
+
+# --------------------------------------------------------------------------- shared volumes
+
+# images that serve files they are given and do not write them
+STATIC_SERVERS = ("nginx", "nginx-unprivileged", "openresty", "httpd", "apache", "caddy", "lighttpd")
+# where those servers read content from
+STATIC_ROOTS = ("/usr/share/nginx", "/var/www", "/usr/local/apache2/htdocs", "/srv", "/usr/share/caddy",
+                "/etc/nginx", "/etc/caddy", "/etc/apache2", "/usr/local/apache2/conf", "/usr/local/openresty")
+STATIC_SEGMENTS = ("static", "staticfiles", "assets", "public", "html", "htdocs", "www", "media")
+# command words of one-shot jobs that prepare a volume (they write even when the rest only reads)
+WRITING_COMMANDS = ("chown", "chmod", "cp", "mv", "rm", "mkdir", "tar", "rsync", "install", "ln", "touch",
+                    "unzip", "restore", "migrate", "init")
+
+# --------------------------------------------------------------------------- secrets in variables
+
+# a variable is a secret when its name's last word is one of these (PGPASSWORD, DB_PASS, JWT_SECRET)...
+SECRET_WORDS = ("PASSWORD", "PASSWD", "PASSPHRASE", "PASS", "PWD", "PW", "SECRET", "TOKEN", "APIKEY", "API_KEY",
+                "CREDENTIALS", "CREDS", "PRIVATEKEY", "SECRETKEY", "AUTHKEY", "SECRET_KEY_BASE", "SECRET_ACCESS_KEY")
+# words that count even glued to the word before them (PGPASSWORD, JWTSECRET, AUTHTOKEN)
+SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "PRIVATEKEY", "SECRETKEY")
+# ...or when it ends in KEY preceded by one of these words (APP_KEY, SIGNING_KEY); an access key alone
+# (AWS_ACCESS_KEY) names the account, its secret half is the secret
+SECRET_KEY_QUALIFIERS = ("API", "PRIVATE", "SECRET", "ENCRYPTION", "SIGNING", "MASTER", "LICENSE",
+                         "AUTH", "APP", "SESSION", "JWT", "HMAC", "CRYPTO", "ROOT", "ADMIN", "WEBHOOK")
+# names that carry a secret word but name something else (a file, a length, a switch)
+NOT_SECRET_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_URL_FILE", "_HASH", "_LENGTH", "_LEN", "_MIN", "_MAX",
+                       "_EXPIRY", "_EXPIRE", "_TTL", "_TIMEOUT", "_LIFETIME", "_ENABLED", "_REQUIRED", "_TYPE",
+                       "_METHOD", "_POLICY", "_HEADER", "_NAME", "_ENDPOINT", "_URL", "_URI", "_HOST", "_PORT",
+                       "_ID", "_USER", "_USERNAME", "_ALGORITHM", "_ISSUER", "_AUDIENCE")

@@ -1,0 +1,187 @@
+"""Keep passwords, tokens and keys out of the compose file.
+
+**What it finds.** An `environment` entry (map or list form) whose value is written in the file and
+looks like a secret:
+- the variable's name ends in a secret word: `PASSWORD`, `PASSWD`, `PASS`, `PWD`, `SECRET`, `TOKEN`,
+  `API_KEY`, `PRIVATE_KEY`, `ACCESS_KEY`, `SECRET_KEY`, `CREDENTIALS` and the like (`PGPASSWORD`,
+  `JWT_SECRET`, `AWS_SECRET_ACCESS_KEY`, `APP_KEY`);
+- or the value is a URL carrying a password (`postgres://app:s3cret@db/app`, `redis://:pw@cache`).
+
+A value that only refers to variables (`${DB_PASSWORD}`) is not in the file and is not reported; a
+reference with a literal default (`${DB_PASSWORD:-changeme}`) is, because that default is what runs
+whenever the variable is unset. Names ending in `_FILE` (the `*_FILE` convention: the variable holds the
+*path* of a file with the secret), and names that only mention a secret (`TOKEN_TTL`,
+`PASSWORD_MIN_LENGTH`, `SECRET_NAME`, `..._URL`), switches (`yes`, `true`) and file paths are not
+reported. The message names the variable and never shows its value.
+
+**Why it matters.** Compose files are committed, copied into tickets and pasted into chats; a password
+written in one is known to everyone who ever read it, which is as good as no password for the service
+it protects (attack tree 4.1.2). Environment variables also leak at run time: `docker inspect` shows
+them to anyone with access to the daemon, child processes inherit them, and crash reports and debug
+pages often print them.
+
+**Example.**
+
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: supersecret
+
+**Fix.** None automatic: the value has to move somewhere the tool cannot create. Two ways out:
+- take it from the shell or an untracked `.env` file: `POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it}`;
+- better, use Compose secrets: declare `secrets: {db_password: {file: ./db_password.txt}}` at the top
+  level, give the service `secrets: [db_password]`, and point the image at the mounted file with its
+  `*_FILE` variable (`POSTGRES_PASSWORD_FILE: /run/secrets/db_password`). The secret is then a file
+  in the container (under `/run/secrets/`), not part of its environment or of `docker inspect`.
+Rotate a secret that has been committed: removing it from the file does not remove it from history.
+
+**What may break.** Nothing by itself; when you move the value, every service that used it needs the
+new source.
+
+**References.** OWASP Docker Security Cheat Sheet rule #12; MITRE ATT&CK T1552.001 (Credentials In
+Files), T1552.007 (Container API).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import knowledge
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Map, Node, Scalar, Seq, deref, merged_entry, merged_keys
+from .base import finding
+
+ID = "SEC001"
+NAME = "secret-in-environment"
+ATTACK_TREE = ("4.1.2",)
+SEVERITY = Severity.MEDIUM
+CONFIDENCE = Confidence.MEDIUM
+FIX = Applicability.NONE
+OPTIONS: dict = {}
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:\$\{[^}]*\}|[^:/@\s$])*:"
+                           r"((?:\$\{[^}]*\}|\$[A-Za-z_]\w*|[^/@\s$])+)@")
+_FALSY = frozenset({"0", "n", "no", "false", "off", "none", "null"})
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+def resolve(text: str) -> str | None:
+    """The text Compose would use when no variable is set: `${VAR:-default}` and `${VAR-default}` give
+    their default, `$$` is a `$`; any other reference (`${VAR}`, `$VAR`, `${VAR:?err}`) makes the value
+    unknown, and None is returned."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            depth, j = 1, i + 2
+            while j < len(text) and depth:
+                if text.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                if text[j] == "}":
+                    depth -= 1
+                j += 1
+            if depth:
+                return None
+            m = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*:?-(.*)", text[i + 2:j - 1], re.S)
+            default = resolve(m.group(1)) if m else None
+            if default is None:
+                return None
+            out.append(default)
+            i = j
+        elif text[i] == "$" and i + 1 < len(text) and (text[i + 1].isalpha() or text[i + 1] == "_"):
+            return None
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    raw: str | None  # as written; None when the file gives no value (passed through from the shell)
+    node: Node  # the value (map form) or the item (list form): where a finding points
+
+
+def environment(svc) -> dict[str, EnvVar]:
+    """The service's environment as written, merge keys followed; later list items win."""
+    env = svc.get("environment")
+    out: dict[str, EnvVar] = {}
+    if isinstance(env, Map):
+        for name in merged_keys(env):
+            found = merged_entry(env, name)
+            value = deref(found[1]) if found else None
+            if isinstance(value, Scalar):
+                out[name] = EnvVar(name, None if value.is_null else value.value, value)
+    elif isinstance(env, Seq):
+        for item in env.items:
+            node = deref(item)
+            if isinstance(node, Scalar) and not node.is_null:
+                name, eq, value = node.value.partition("=")
+                name = name.strip()
+                if name:
+                    out[name] = EnvVar(name, value if eq else None, node)
+    return out
+
+
+def env_value(env: dict, name: str) -> str | None:
+    """The resolved value of a variable, or None when it is absent or not known from the file."""
+    var = env.get(name)
+    return resolve(var.raw) if var is not None and var.raw is not None else None
+
+
+def is_secret_name(name: str) -> bool:
+    n = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+    if not n or n.endswith(knowledge.NOT_SECRET_SUFFIXES):
+        return False
+    for word in knowledge.SECRET_WORDS:
+        if n.endswith("_" + word) or (n == word and word not in ("PWD", "PW", "PASS")):
+            return True
+    if n.endswith(knowledge.SECRET_SUFFIXES):
+        return True
+    if n.endswith("_KEY"):
+        return n[:-4].rsplit("_", 1)[-1] in knowledge.SECRET_KEY_QUALIFIERS
+    return False
+
+
+def _looks_like_value(text: str) -> bool:
+    """A literal that could be a secret: not empty, not a switch, not a file path."""
+    t = text.strip()
+    return bool(t) and t.lower() not in knowledge.TRUTHY | _FALSY and not t.startswith(("/", "./", "../", "~/"))
+
+
+def url_password(raw: str) -> bool:
+    """Whether the text holds a URL whose password is written in the file."""
+    for m in _URL_PASSWORD.finditer(raw):
+        password = resolve(m.group(1))
+        if password:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- the rule
+
+def check(ctx):
+    seen: set[int] = set()
+    for svc in ctx.services:
+        for var in environment(svc).values():
+            if var.raw is None or id(var.node) in seen or var.name.upper().endswith("_FILE"):
+                continue
+            value = resolve(var.raw)
+            if is_secret_name(var.name) and value is not None and _looks_like_value(value):
+                how = "a default written in the file" if "$" in var.raw.replace("$$", "") else "a value written in the file"
+                what = f"{var.name} has {how}"
+            elif url_password(var.raw):
+                what = f"{var.name} holds a URL with a password written in the file"
+            else:
+                continue
+            seen.add(id(var.node))
+            yield finding(__name__, ctx, var.node, f"service '{svc.name}': {what} (value hidden); take it "
+                          "from a Compose secret or a *_FILE variable instead", service=svc,
+                          key_path=("services", svc.name, "environment", var.name))
