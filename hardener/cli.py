@@ -26,6 +26,15 @@ ExitZeroOpt = typer.Option(False, "--exit-zero", help="Exit 0 even when findings
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Print findings only, no summary.")
 ConfigOpt = typer.Option(None, "--config", help="Use this pyproject.toml or .hardener.yaml instead of searching upward.")
 IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration file.")
+ReportFormatOpt = typer.Option("text", "--format", "-f",
+                               help="Report format: text, json, sarif, github, markdown, html or suggestions.")
+DiffFormatOpt = typer.Option("text", "--format", "-f",
+                             help="With --diff: text (a unified diff), markdown, html or suggestions.")
+StatisticsOpt = typer.Option(False, "--statistics", help="Print how many findings each rule has instead of the findings.")
+PatchOpt = typer.Option(None, "--patch", metavar="[safe|unsafe|none]",
+                        help="The patch markdown, html and suggestions propose (default: unsafe with --unsafe-fixes, else safe).")
+RulesUrlOpt = typer.Option(None, "--rules-url", envvar="HARDENER_RULES_URL",
+                           help="Base URL of the per-rule documentation pages (SARIF helpUri, report links).")
 
 
 def _version(value: bool):
@@ -163,6 +172,54 @@ def _exit_code(results, changed: bool, exit_zero: bool) -> int:
     return EXIT_FINDINGS if changed or any(r.findings for r in results) else EXIT_CLEAN
 
 
+# ---- report helpers of `check` and `fix` (output formats, progress, rule metadata)
+
+def _scan(paths, choice, fix: bool, quiet: bool):
+    """_process_all with a progress bar on stderr when it is a terminal and there are many files."""
+    from .formats.text import PROGRESS_MIN_FILES, progress_clear, progress_line
+
+    if quiet or not sys.stderr.isatty():
+        return _process_all(paths, choice, fix)
+    from .discovery import expand
+
+    files = expand(paths)
+    if len(files) < PROGRESS_MIN_FILES:
+        return _process_all(paths, choice, fix)
+    results = []
+    for done, path in enumerate(files, 1):
+        results.extend(_process_all([path], choice, fix))
+        sys.stderr.write(progress_line(done, len(files)))
+        sys.stderr.flush()
+    sys.stderr.write(progress_clear(total=len(files)))
+    return results
+
+
+def _rule_infos(choice, results):
+    """What the output formats may know about the rules: those that ran on at least one file."""
+    from .formats import RuleInfo
+    from .rules import RULES
+
+    settings = [choice.for_file("-" if r.path == "<stdin>" else r.path) for r in results
+                if r.status is not Status.ERROR] or [choice.for_file("-")]
+    return [RuleInfo(r.ID, r.NAME, r.SEVERITY.value, r.CONFIDENCE.value, r.FIX.value, tuple(r.ATTACK_TREE),
+                     r.__doc__ or "") for r in RULES if any(s.wants(r) for s in settings)]
+
+
+def _patches(fixed_results):
+    from .diff import unified
+    from .formats import Patch
+
+    return [Patch(r.path, r.original, r.output, unified(r.original, r.output, r.path))
+            for r in fixed_results if r.status is Status.FIXED]
+
+
+def _patch_mode(patch: Optional[str], unsafe: bool) -> str:
+    mode = patch or ("unsafe" if unsafe else "safe")
+    if mode not in ("safe", "unsafe", "none"):
+        _fail(f"unknown --patch '{mode}' (choose from safe, unsafe, none)")
+    return mode
+
+
 @app.command()
 def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           ignore: Optional[List[str]] = IgnoreOpt, fmt: str = FormatOpt, output: Optional[str] = OutputOpt,
@@ -170,18 +227,38 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", hidden=True),
           config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
           baseline: Optional[str] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline file."),
-          write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file.")):
+          write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file."),
+          statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt):
     """Report findings; nothing is written."""
-    from .formats import FORMATS, render
+    from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
 
     if fmt not in FORMATS:
         _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    mode = _patch_mode(patch, unsafe_fixes)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated)
-    results = _process_all(paths, choice, fix=False)
+    results = _scan(paths, choice, False, quiet)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
-    _emit(render(fmt, results, color=not output and use_color(), quiet=quiet), output)
+    color = not output and use_color()
+    if statistics:
+        from .formats.text import render_statistics
+        from .formats.text import statistics as rule_counts
+
+        if fmt == "json":
+            import json
+
+            text = json.dumps(rule_counts(results), indent=2) + "\n"
+        else:
+            text = render_statistics(results, color=color, quiet=quiet)
+    else:
+        patches = []
+        if fmt in PATCH_FORMATS and mode != "none":
+            patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated)
+            patches = _patches(_process_all(paths, patch_choice, fix=True))
+        text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
+                      patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL)
+    _emit(text, output)
     raise typer.Exit(_exit_code(results, False, exit_zero))
 
 
@@ -190,15 +267,32 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         ignore: Optional[List[str]] = IgnoreOpt, unsafe_fixes: bool = UnsafeOpt,
         diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes; write nothing."),
         exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
-        config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt):
+        config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
+        fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt, rules_url: Optional[str] = RulesUrlOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
     from .engine import encode, write_atomic
+    from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
     from .formats.text import finding_line, summary
 
-    results = _process_all(paths, _settings(select, ignore, unsafe_fixes, config_file, isolated), fix=True)
+    if fmt not in DIFF_FORMATS:
+        _fail(f"unknown format '{fmt}' for fix (choose from {', '.join(DIFF_FORMATS)})")
+    if fmt != "text" and not diff:
+        _fail(f"--format {fmt} shows the proposed patch: add --diff")
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated)
+    results = _scan(paths, choice, True, quiet)
     _report_errors(results)
+    if fmt != "text":
+        # the review formats show the findings as `check` reports them (positions in the original text)
+        # next to the patch of this run
+        found = _process_all(paths, choice, fix=False)
+        _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
+                     patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL),
+              output)
+        changed = any(r.status is Status.FIXED for r in results)
+        raise typer.Exit(_exit_code(results, changed, exit_zero))
+    diffs = []
     changed = False
     for r in results:
         if r.status is Status.ERROR:
@@ -211,24 +305,28 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             continue
         changed = True
         if diff:
-            sys.stdout.write(unified(r.original, r.output, r.path))
+            diffs.append(unified(r.original, r.output, r.path))
             continue
         raw = _read(r.path)
         write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")))
         typer.echo(f"Fixed {r.path}", err=True)
-    report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
-    for r in results:
-        for f in r.findings:
-            report.write(finding_line(f) + "\n")
+    if diff:
+        _emit("".join(diffs), output)
+    lines = [finding_line(f) + "\n" for r in results for f in r.findings]
     if not quiet:
-        report.write(summary(results) + "\n")
+        lines.append(summary(results) + "\n")
+    if output and not diff:
+        _emit("".join(lines), output)
+    else:
+        report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
+        report.write("".join(lines))
     raise typer.Exit(_exit_code(results, changed, exit_zero))
 
 
 @app.command("rules")
 def list_rules(fmt: str = FormatOpt):
-    """List every rule with its attack-tree nodes, severity and fix safety."""
-    from .rules import RULES
+    """List every rule and host check with its attack-tree nodes, severity and fix safety."""
+    RULES = _all_checks()
 
     if fmt == "json":
         import json
@@ -250,9 +348,9 @@ def _summary(rule) -> str:
 def explain(rule: str = typer.Argument(..., help="Rule id or name, e.g. CAP001 or cap-drop-all.")):
     """Print a rule's documentation."""
     from .attack_tree import NODES
-    from .rules import BY_KEY
 
-    r = BY_KEY.get(rule) or BY_KEY.get(rule.upper())
+    by_key = {key: r for r in _all_checks() for key in (r.ID, r.NAME)}
+    r = by_key.get(rule) or by_key.get(rule.upper())
     if r is None:
         _fail(f"unknown rule '{rule}' (see `hardener rules`)")
     typer.echo(f"{r.ID} {r.NAME}\n")
@@ -264,6 +362,44 @@ def explain(rule: str = typer.Argument(..., help="Rule id or name, e.g. CAP001 o
     if r.OPTIONS:
         typer.echo("Options: " + ", ".join(f"{k} = {v!r}" for k, v in r.OPTIONS.items()))
     typer.echo("\n" + (r.__doc__ or "").strip())
+
+
+@app.command("host")
+def host_command(fmt: str = typer.Option("text", "--format", "-f", help="Output format: text or json."),
+                 docker_version: Optional[str] = typer.Option(
+                     None, "--docker-version", metavar="FILE",
+                     help="Read this output of `docker version --format '{{json .}}'` instead of running docker."),
+                 daemon_config: Optional[str] = typer.Option(
+                     None, "--daemon-config", metavar="FILE",
+                     help="Read this daemon.json instead of /etc/docker/daemon.json."),
+                 kernel: Optional[str] = typer.Option(
+                     None, "--kernel", metavar="RELEASE", help="Check this kernel release (as `uname -r` prints it).")):
+    """Audit the Docker host: kernel, Docker Engine, runc and daemon.json. Without options it looks at
+    this machine; with any option it reads only what is given. Exit 0: nothing found, 1: findings,
+    2: nothing at all could be read."""
+    from .formats import render
+    from .host import run_host
+
+    if fmt not in ("text", "json"):
+        _fail(f"unknown format '{fmt}' for host (choose from text, json)")
+    report = run_host(docker_version, daemon_config, kernel)
+    for r in report.results:
+        if r.status is Status.ERROR:
+            typer.echo(f"{r.path}:{r.error}", err=True)
+    for line in report.checked:
+        typer.echo(f"hardener host: checked {line}", err=True)
+    for note in report.notes:
+        typer.echo(f"hardener host: {note}", err=True)
+    typer.echo(render(fmt, report.results), nl=False)
+    raise typer.Exit(report.exit_code)
+
+
+def _all_checks():
+    """Compose rules, then host checks: everything `rules` lists and `explain` documents."""
+    from .host import HOST_CHECKS
+    from .rules import RULES
+
+    return tuple(RULES) + tuple(HOST_CHECKS)
 
 
 def main():

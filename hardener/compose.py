@@ -11,6 +11,11 @@ from .yamltext import Document, Map, Scalar, Seq, deref, merged_entry, merged_ke
 VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
+def is_extension(path) -> bool:
+    """Whether a document path lies in a top-level `x-` extension block."""
+    return bool(path) and isinstance(path[0], str) and path[0].startswith("x-")
+
+
 def has_variable(text: str) -> bool:
     return bool(VARIABLE.search(text.replace("$$", "")))
 
@@ -70,15 +75,71 @@ class Context:
     doc: Document
     services: tuple[Service, ...]
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    silenced: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> services
 
     @classmethod
-    def of(cls, doc: Document, options: Mapping[str, Any] | None = None) -> "Context":
-        return cls(doc, tuple(iter_services(doc)), MappingProxyType(dict(options or {})))
+    def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None) -> "Context":
+        return cls(doc, tuple(iter_services(doc)), MappingProxyType(dict(options or {})),
+                   MappingProxyType(dict(silenced or {})))
+
+    def anchor_editable(self, rule_id: str, key: str, value) -> bool:
+        """Whether a value written once in an anchor may be changed there: no service that inherits it
+        has this rule silenced (it would be edited through the anchor)."""
+        if is_extension(getattr(value, "path", ())):
+            return False  # x- blocks are read, never rewritten
+        quiet = self.silenced.get(rule_id, frozenset())
+        return not any(h.name in quiet for h in self.inheritors(key, value))
+
+    def inheritors(self, key: str, value) -> list[Service]:
+        """Services whose effective `key` is this very node (written once, shared through an anchor)."""
+        out = []
+        for svc in self.services:
+            entry = svc.entry(key)
+            if entry is not None and entry[1] is value:
+                out.append(svc)
+        return out
+
+    def reach(self, paths) -> set[str]:
+        """Names of the services whose effective configuration an edit at these document paths changes:
+        the service the path is written in, or every service that uses the anchored block it is in."""
+        index = _reach_index(self)
+        hit = set()
+        for path in paths:
+            for n in range(1, len(path) + 1):
+                hit |= index.get(tuple(path[:n]), set())
+        return hit
 
     def top(self, key: str):
         if self.doc.root is None:
             return None
         return deref(self.doc.root.get(key))
+
+
+_REACH_CACHE: dict = {}
+
+
+def _reach_index(ctx: Context) -> dict:
+    """Document path of every node a service uses (through aliases and merge keys) -> service names."""
+    key = id(ctx.doc)
+    cached = _REACH_CACHE.get(key)
+    if cached is not None and cached[0] is ctx.doc:
+        return cached[1]
+    index: dict = {}
+    for svc in ctx.services:
+        seen, todo = set(), [svc.node]
+        while todo:
+            node = deref(todo.pop())
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            index.setdefault(node.path, set()).add(svc.name)
+            if isinstance(node, Map):
+                todo.extend(v for _, v in node.pairs)
+            elif isinstance(node, Seq):
+                todo.extend(node.items)
+    _REACH_CACHE.clear()
+    _REACH_CACHE[key] = (ctx.doc, index)
+    return index
 
 
 def iter_services(doc: Document):

@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import replace
 
-from .compose import Context
+from .compose import Context, is_extension
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
@@ -27,27 +27,32 @@ class InternalFixError(Exception):
 
 
 def run_rules(doc: Document, settings: Settings) -> list[Finding]:
-    """Every enabled rule's findings, less those silenced by comments or configuration; fixes that
-    would touch a silenced service are dropped, so such a service is never edited."""
+    """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
+    edits reach a service where its rule is silenced (directly or through a shared anchor), or that
+    would rewrite an `x-` extension block, is dropped: such places are never edited."""
     if doc.root is None:
         return []
-    ctx = Context.of(doc, settings.options)
     marks = parse_suppressions(doc.text)
-    service_lines = {svc.key.line: svc.name for svc in ctx.services}
-    key_lines = {k.line: (svc.name, k.value) for svc in ctx.services for k, _ in svc.node.pairs
+    services = Context.of(doc).services
+    service_lines = {svc.key.line: svc.name for svc in services}
+    key_lines = {k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
                  if isinstance(k, Scalar)}
-    silenced = {svc.name for svc in ctx.services if settings.service_ignores.get(svc.name) == frozenset()}
-    silenced |= {service_lines[m.line] for m in marks if not m.rules and m.line in service_lines}
+    rules = [rule for rule in RULES if settings.wants(rule)]
+    silenced = {rule.ID: frozenset({name for line, name in service_lines.items()
+                                    if any(m.line == line and m.covers(rule) for m in marks)}
+                                   | {svc.name for svc in services if settings.ignores_service(rule, svc.name)})
+                for rule in rules}
+    ctx = Context.of(doc, settings.options, silenced)
     findings = []
-    for rule in RULES:
-        if not settings.wants(rule):
-            continue
+    for rule in rules:
         for f in rule.check(ctx):
             if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):
                 continue
-            if f.fix and any(p[:1] == ("services",) and len(p) > 1 and p[1] in silenced
-                             for e in f.fix.edits for p in e.paths):
-                f = replace(f, fix=None)
+            if f.fix:
+                paths = [p for e in f.fix.edits for p in e.paths]
+                reach = ctx.reach(paths)
+                blocked = reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
+                f = replace(f, fix=None if blocked else replace(f.fix, reach=tuple(sorted(reach))))
             findings.append(f)
     findings += _unused(ctx, marks, settings)
     findings.sort(key=lambda f: (f.line, f.column, f.rule_id))

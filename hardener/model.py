@@ -47,6 +47,7 @@ class Fix:
     applicability: Applicability
     edits: tuple[Edit, ...]
     description: str
+    reach: tuple[str, ...] = ()  # every service the edits change (filled in by the engine)
 
 
 @dataclass(frozen=True)

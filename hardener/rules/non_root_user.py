@@ -76,7 +76,10 @@ def check(ctx):
         text = value.value if isinstance(value, Scalar) else None
         if text is None or has_variable(text) or not is_root(text):
             continue
-        edit = replace_scalar(ctx.doc, value, user) if own else add_entries(ctx.doc, svc.node, {"user": user})
+        shared_ok = not own and ctx.anchor_editable(ID, "user", value) and all(
+            h.profile() is None for h in ctx.inheritors("user", value))
+        edit = replace_scalar(ctx.doc, value, user) if own or shared_ok else \
+            add_entries(ctx.doc, svc.node, {"user": user})
         yield finding(__name__, ctx, value, f"service '{svc.name}' runs as root explicitly (user: {text})",
                       service=svc, key_path=("services", svc.name, "user"),
                       fix=make_fix(FIX, f"run as {user} instead of root", edit))

@@ -21,6 +21,10 @@ it sets `condition: on-failure` and adds `max_attempts: 5`. Adding a policy wher
 `unless-stopped` is *unsafe*: those containers also come back after a daemon restart or reboot, and
 `on-failure` ones that exited cleanly do not.
 
+When the policy comes from an anchor merged into several services (`<<: *app`), the value is
+changed once in the anchored block if every service that inherits it gets the same fix, and in each
+service (an own `restart:` key overriding the anchor) otherwise.
+
 **What may break.** Long-running services that must survive host reboots: keep `unless-stopped` for
 them and suppress the finding, or rely on an orchestrator.
 """
@@ -62,11 +66,20 @@ def check(ctx):
         text = value.value.strip() if isinstance(value, Scalar) else ""
         if has_variable(text) or not (text in ("always", "unless-stopped") or text == "on-failure"):
             continue
-        edit = replace_scalar(ctx.doc, value, policy) if own else add_entries(ctx.doc, svc.node, {"restart": policy})
+        edit = replace_scalar(ctx.doc, value, policy) if own or _whole_anchor(ctx, value) else \
+            add_entries(ctx.doc, svc.node, {"restart": policy})
         safety = Applicability.SAFE if text == "on-failure" else Applicability.UNSAFE
         yield finding(__name__, ctx, value, f"service '{svc.name}' restarts without limit (restart: {text})",
                       service=svc, key_path=("services", svc.name, "restart"),
                       fix=make_fix(safety, f"restart: {policy}", edit))
+
+
+def _whole_anchor(ctx, value) -> bool:
+    """True when every service inheriting this restart value from an anchor gets the same fix, so
+    the value is best changed once where it is written."""
+    return isinstance(value, Scalar) and ctx.anchor_editable(ID, "restart", value) and all(
+        not isinstance(deref(h.get("deploy")), Map) or not isinstance(deref(deref(h.get("deploy")).get("restart_policy")), Map)
+        for h in ctx.inheritors("restart", value))
 
 
 def _deploy_policy(ctx, svc, policy: Map, attempts: int, own: bool):
