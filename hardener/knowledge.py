@@ -114,8 +114,7 @@ DOCKER_SOCKET_NAMES = ("docker.sock", "podman.sock", "containerd.sock", "docker_
 DOCKER_PLAIN_PORT = 2375
 DOCKER_TLS_PORT = 2376
 DOCKER_DIND_IMAGES = ("docker",)  # with a tag containing "dind"
-SOCKET_PROXIES = ("tecnativa/docker-socket-proxy", "linuxserver/socket-proxy", "wollomatic/socket-proxy",
-                  "fluencelabs/docker-socket-proxy")
+SOCKET_PROXIES = ("tecnativa/docker-socket-proxy", "linuxserver/socket-proxy", "wollomatic/socket-proxy")
 
 # --------------------------------------------------------------------------- sensitive host paths
 

@@ -338,7 +338,8 @@ def test_dind_without_tls():
     ("${HOST_ROOT:-/}", "", Severity.CRITICAL), ("/etc/../etc", "", Severity.HIGH),
 ])
 def test_sensitive_paths(source, mode, severity):
-    found = findings(sensitive_mounts, f'services:\n  a:\n    image: x/y:1\n    volumes:\n      - "{source}:/mnt{mode}"\n')
+    text = f'services:\n  a:\n    image: x/y:1\n    volumes:\n      - "{source}:/mnt{mode}"\n'
+    found = findings(sensitive_mounts, text)
     assert [f.severity for f in found] == [severity]
 
 
@@ -408,7 +409,8 @@ def test_shared_volume_job_and_volumes_from_block_the_fix():
 
 
 def test_shared_volume_read_only_consumers_are_fine():
-    text = "services:\n  a:\n    image: x\n    volumes: ['v:/v']\n  b:\n    image: nginx\n    volumes: ['v:/v:ro']\nvolumes:\n  v:\n"
+    text = ("services:\n  a:\n    image: x\n    volumes: ['v:/v']\n"
+            "  b:\n    image: nginx\n    volumes: ['v:/v:ro']\nvolumes:\n  v:\n")
     assert findings(shared_volumes, text) == []
 
 
@@ -463,7 +465,8 @@ def test_unauthenticated(image, env, extra, reported):
 def test_unauthenticated_severity_follows_exposure():
     base = "services:\n  cache:\n    image: redis:7\n"
     assert findings(unauthenticated_service, base + '    ports: ["6379:6379"]\n')[0].severity is Severity.HIGH
-    assert findings(unauthenticated_service, base + '    ports: ["127.0.0.1:6379:6379"]\n')[0].severity is Severity.MEDIUM
+    local = findings(unauthenticated_service, base + '    ports: ["127.0.0.1:6379:6379"]\n')
+    assert local[0].severity is Severity.MEDIUM and local[0].fix is None
     host = findings(unauthenticated_service, base + "    network_mode: host\n")[0]
     assert host.severity is Severity.HIGH and host.fix is None
     env_file = findings(unauthenticated_service, base + "    env_file: .env\n")
@@ -535,7 +538,8 @@ def test_unpinned_image(image, reported):
 def test_unpinned_image_skips_builds_and_takes_options():
     assert findings(image_pinning, "services:\n  s:\n    build: .\n    image: myapp\n") == []
     assert findings(image_pinning, "services:\n  s:\n    build: .\n") == []
-    ctx = Context.of(parse("services:\n  s:\n    image: alpine:edge\n"), {"IMG001": {"floating_tags": ["latest", "edge"]}})
+    options = {"IMG001": {"floating_tags": ["latest", "edge"]}}
+    ctx = Context.of(parse("services:\n  s:\n    image: alpine:edge\n"), options)
     assert len(list(image_pinning.check(ctx))) == 1
 
 

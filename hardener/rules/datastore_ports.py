@@ -207,7 +207,8 @@ def _debugger(svc, port: Port):
         if evidence is None:
             return number, label
         if words is None:
-            words = " ".join(t for key in ("command", "entrypoint", "environment") for t in _texts(svc.get(key))).lower()
+            keys = ("command", "entrypoint", "environment")
+            words = " ".join(t for key in keys for t in _texts(svc.get(key))).lower()
         if any(w in words for w in evidence):
             return number, label
     return None

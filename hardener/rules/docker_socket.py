@@ -5,7 +5,8 @@
   `//var/run/docker.sock`, a rootless `/run/user/1000/docker.sock`, `${DOCKER_SOCK:-/var/run/docker.sock}`,
   a variable source mounted at `.../docker.sock`, long syntax `source:`; also the Podman and containerd
   sockets and Docker's Windows named pipe (`docker_engine`), which give the same control. Known
-  socket-proxy images (below) are exempt: holding the socket is their job.
+  socket-proxy images (`tecnativa/docker-socket-proxy`, `linuxserver/socket-proxy`,
+  `wollomatic/socket-proxy`) are exempt: holding the socket is their job.
 - `DOCKER_HOST=tcp://...` in a service's environment (map or list form) when nothing shows TLS:
   neither `DOCKER_TLS_VERIFY` nor port 2376. A `DOCKER_HOST` that points at a socket-proxy service of
   the same file is the recommended pattern and is not reported.

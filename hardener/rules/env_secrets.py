@@ -175,8 +175,8 @@ def check(ctx):
                 continue
             value = resolve(var.raw)
             if is_secret_name(var.name) and value is not None and _looks_like_value(value):
-                how = "a default written in the file" if "$" in var.raw.replace("$$", "") else "a value written in the file"
-                what = f"{var.name} has {how}"
+                written = "a default" if "$" in var.raw.replace("$$", "") else "a value"
+                what = f"{var.name} has {written} written in the file"
             elif url_password(var.raw):
                 what = f"{var.name} holds a URL with a password written in the file"
             else:

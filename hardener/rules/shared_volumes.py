@@ -44,7 +44,6 @@ uploads in the shared folder, a backup tool that also restores. Give such data i
 """
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 

@@ -3,7 +3,8 @@
 **What it finds.** A datastore or broker configured so that anyone who can connect is let in:
 - PostgreSQL with `POSTGRES_HOST_AUTH_METHOD=trust`;
 - MySQL/MariaDB with `MYSQL_ALLOW_EMPTY_PASSWORD` or `MARIADB_ALLOW_EMPTY_ROOT_PASSWORD` set and no root
-  password (the official images only check that the switch is non-empty, so even `no` turns it on);
+  password (the official MySQL image only checks that the switch is non-empty, so even `no` turns it
+  on);
 - Redis, Valkey, KeyDB, Dragonfly started without `--requirepass` (the official images have no
   password unless the command sets one; a command that loads a config file or an ACL file is trusted);
 - MongoDB without `MONGO_INITDB_ROOT_USERNAME` and without `--auth`/`--keyFile`/a config file;
@@ -27,7 +28,7 @@ can reach it.
 **Why it matters.** An open datastore answers the first client that connects: it reads every record,
 writes its own, and on several of these servers runs commands (Redis `CONFIG SET` and `MODULE LOAD`,
 PostgreSQL `COPY ... PROGRAM` as a superuser). Published on the host, it is reachable from the network
-or the internet, where scanners find such ports within hours (attack tree 4.1.2); unpublished, it is
+or the internet, where scanners look for exactly these ports (attack tree 4.1.2); unpublished, it is
 still one hop away for any compromised neighbour container.
 
 **Example.**
@@ -122,8 +123,11 @@ class _Facts:
         return first in servers or first.startswith("-")
 
     def setting(self, name: str) -> str | None:
-        """A dotted setting given as a variable or as -E/-D flag in the command, lower-cased."""
+        """A dotted setting given as a variable or as -E/-D flag in the command, lower-cased; '?' when
+        it is set from outside the file, None when it is not set."""
         value = self.value(name)
+        if value is None:
+            return "?"
         if value:
             return value.strip().lower()
         m = re.search(r"(?:^|\s)-[ED]?" + re.escape(name) + r"=(\S+)", self.text)
@@ -131,7 +135,9 @@ class _Facts:
 
 
 def _redis(f: _Facts) -> str | None:
-    if f.bitnami or f.env_file or not f.runs_server(knowledge.REDIS_SERVERS) or f.is_set(*knowledge.REDIS_PASSWORD_VARS):
+    if f.bitnami or f.env_file or not f.runs_server(knowledge.REDIS_SERVERS):
+        return None
+    if f.is_set(*knowledge.REDIS_PASSWORD_VARS):
         return None
     extra = [f.value(n) for n in knowledge.REDIS_ARGS_VARS]
     if any(v is None for v in extra):
@@ -202,8 +208,10 @@ def _rabbitmq(f: _Facts) -> str | None:
     user, password = knowledge.RABBITMQ_DEFAULT_CREDENTIALS
     if f.equals("RABBITMQ_DEFAULT_USER", user) and f.equals("RABBITMQ_DEFAULT_PASS", password):
         return f"with the default account {user}/{password}"
-    if f.env_file or f.entrypoint or f.is_set(*knowledge.RABBITMQ_CREDENTIAL_VARS) or _mounts_under(f.svc, "/etc/rabbitmq"):
+    if f.env_file or f.entrypoint or f.is_set(*knowledge.RABBITMQ_CREDENTIAL_VARS):
         return None
+    if _mounts_under(f.svc, "/etc/rabbitmq"):
+        return None  # a configuration file may define users
     return f"with the image's default account {user}/{password}, which it lets in from other hosts"
 
 
@@ -285,10 +293,10 @@ def check(ctx):
         elif ports:
             where = "it publishes " + ", ".join(p.label for p in ports) + " to the host's network"
             severity = Severity.HIGH
-            fix = make_fix(FIX, "bind published ports to loopback", *[p.edit if p.scope == "all" else None for p in ports])
+            edits = [p.edit if p.scope == "all" else None for p in ports]
+            fix = make_fix(FIX, "bind published ports to loopback", *edits)
             todo += ", and bind the ports to 127.0.0.1"
         else:
             where, severity, fix = "every container on its networks can reach it", Severity.MEDIUM, None
         yield finding(__name__, ctx, svc.key, f"service '{svc.name}' runs {label} {why}; {where}: {todo}",
-                      service=svc,
-                      key_path=("services", svc.name), severity=severity, fix=fix)
+                      service=svc, key_path=("services", svc.name), severity=severity, fix=fix)
