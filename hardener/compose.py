@@ -26,24 +26,50 @@ class Service:
     key: Scalar  # the service's name as written
     node: Map  # its mapping (through an alias when the whole service is one)
     shared: bool  # the whole mapping is an alias of another: edits would reach both
+    # the same service in other files of the project: `later` override this file (last wins),
+    # `earlier` are overridden by it (earlier -f files, an `extends` base)
+    later: tuple = ()
+    earlier: tuple = ()
+
+    @property
+    def partial(self) -> bool:
+        """Defined mainly elsewhere: an override that adds to a service whose image or build another
+        file gives. Settings it lacks are reported where the service is defined, not here."""
+        return not any(merged_entry(self.node, k) for k in ("image", "build", "extends"))
 
     def entry(self, key: str):
-        """(key node, value node, own) following merge keys; value not dereferenced."""
-        return merged_entry(self.node, key)
+        """(key node, value node, own) with Compose's precedence: a later file of the project, then
+        this mapping (through merge keys), then an earlier file or `extends` base. `own` is True only
+        for a value written in this mapping itself; values are not dereferenced."""
+        for other in reversed(self.later):
+            found = merged_entry(other, key)
+            if found:
+                return found[0], found[1], False
+        found = merged_entry(self.node, key)
+        if found:
+            return found
+        for other in reversed(self.earlier):
+            found = merged_entry(other, key)
+            if found:
+                return found[0], found[1], False
+        return None
 
     def get(self, key: str):
-        e = merged_entry(self.node, key)
+        e = self.entry(key)
         return deref(e[1]) if e else None
 
     def own(self, key: str) -> bool:
         return self.node.entry(key) is not None
 
     def value(self, key: str) -> str | None:
-        e = merged_entry(self.node, key)
+        e = self.entry(key)
         return scalar_value(e[1]) if e else None
 
     def keys(self) -> list[str]:
-        return merged_keys(self.node)
+        out = merged_keys(self.node)
+        for other in (*self.later, *self.earlier):
+            out += [k for k in merged_keys(other) if k not in out]
+        return out
 
     def image(self) -> str:
         return (self.value("image") or "").lower()
@@ -78,9 +104,10 @@ class Context:
     silenced: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> services
 
     @classmethod
-    def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None) -> "Context":
-        return cls(doc, tuple(iter_services(doc)), MappingProxyType(dict(options or {})),
-                   MappingProxyType(dict(silenced or {})))
+    def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None,
+           project: "Project | None" = None) -> "Context":
+        services = tuple(iter_services(doc, project))
+        return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})))
 
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
@@ -142,16 +169,59 @@ def _reach_index(ctx: Context) -> dict:
     return index
 
 
-def iter_services(doc: Document):
-    if doc.root is None:
-        return
+def service_maps(doc: Document) -> dict:
+    """name -> (key node, mapping, shared) of a document's services ("!reset" ones left out)."""
+    out = {}
+    if doc is None or doc.root is None:
+        return out
     services = deref(doc.root.get("services"))
     if not isinstance(services, Map):
-        return
+        return out
     for key, value in services.pairs:
         node = deref(value)
         if isinstance(key, Scalar) and isinstance(node, Map) and node.tag != "!reset":
-            yield Service(key.value, key, node, node is not value)
+            out[key.value] = (key, node, node is not value)
+    return out
+
+
+@dataclass(frozen=True)
+class Project:
+    """Several compose files read as one (base + override, or -f a -f b): the documents in merge order
+    and the position of the one being checked; `bases` maps a service name to the mappings of the
+    services it extends from other files."""
+
+    docs: tuple
+    index: int
+    bases: Mapping[str, tuple] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def iter_services(doc: Document, project: Project | None = None):
+    own = service_maps(doc)
+    others = [service_maps(d) for d in project.docs] if project else []
+    for name, (key, node, shared) in own.items():
+        earlier = tuple(o[name][1] for o in others[:project.index] if name in o) if project else ()
+        later = tuple(o[name][1] for o in others[project.index + 1:] if name in o) if project else ()
+        base = _extends_base(node, own)
+        if base is not None:
+            earlier = (base,) + earlier
+        if project is not None:
+            earlier = tuple(project.bases.get(name, ())) + earlier
+        yield Service(name, key, node, shared, later, earlier)
+
+
+def _extends_base(node: Map, own: dict):
+    """The mapping a service extends within the same file, if any."""
+    found = merged_entry(node, "extends")
+    if not found:
+        return None
+    value = deref(found[1])
+    if isinstance(value, Scalar):
+        target = value.value
+    elif isinstance(value, Map) and value.get("file") is None:
+        target = scalar_value(value.get("service"))
+    else:
+        return None
+    return own[target][1] if target in own and own[target][1] is not node else None
 
 
 def seq_items(node) -> list:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from dataclasses import replace
+from types import MappingProxyType
 
-from .compose import Context, is_extension
+from .compose import Context, Project, is_extension, service_maps
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
-from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, changed_paths, decode,
-                       parse, raw)
+from .yamltext import (Document, EditConflict, Map, Scalar, YamlInputError, apply_edits, changed_paths, decode,
+                       deref, merged_entry, parse, raw, scalar_value)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 MAX_BYTES = 20 * 1024 * 1024  # larger inputs are refused: no compose file is this big
@@ -26,14 +28,15 @@ class InternalFixError(Exception):
     pass
 
 
-def run_rules(doc: Document, settings: Settings) -> list[Finding]:
+def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
     """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
     edits reach a service where its rule is silenced (directly or through a shared anchor), or that
     would rewrite an `x-` extension block, is dropped: such places are never edited."""
     if doc.root is None:
         return []
     marks = parse_suppressions(doc.text)
-    services = Context.of(doc).services
+    services = Context.of(doc, project=project).services
+    partial_keys = {(svc.key.line + 1, svc.key.col + 1) for svc in services if svc.partial}
     service_lines = {svc.key.line: svc.name for svc in services}
     key_lines = {k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
                  if isinstance(k, Scalar)}
@@ -42,10 +45,12 @@ def run_rules(doc: Document, settings: Settings) -> list[Finding]:
                                     if any(m.line == line and m.covers(rule) for m in marks)}
                                    | {svc.name for svc in services if settings.ignores_service(rule, svc.name)})
                 for rule in rules}
-    ctx = Context.of(doc, settings.options, silenced)
+    ctx = Context.of(doc, settings.options, silenced, project)
     findings = []
     for rule in rules:
         for f in rule.check(ctx):
+            if (f.line, f.column) in partial_keys:
+                continue  # a setting missing from a partial service is reported where it is defined
             if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):
                 continue
             if f.fix:
@@ -154,44 +159,126 @@ def _apply_checked(doc: Document, edits) -> Document:
     return new
 
 
-def harden_text(text: str, settings: Settings, fix: bool) -> tuple[list[Finding], list[Finding], str]:
-    """(remaining findings, fixed findings, new text). Raises YamlInputError for bad input."""
-    doc = parse(text)
-    findings = run_rules(doc, settings)
-    if not fix:
-        return findings, [], text
+def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None):
+    """Apply passes of fixes to one document until none applies; project_of(doc) gives the project
+    view with this document in its place (None for a lone file)."""
+    def rules(d):
+        return run_rules(d, settings, project_of(d) if project_of else None)
+
+    findings = rules(doc)
     fixed: list[Finding] = []
     rejected: set = set()
     for _ in range(MAX_PASSES):
         new_doc, applied = _one_pass(doc, findings, settings, rejected)
         if not applied:
             break
-        new_findings = run_rules(new_doc, settings)
-        still = {_identity(f) for f in new_findings} & {_identity(f) for f in applied}
+        new_findings = rules(new_doc)
+        before, after = Counter(map(_identity, findings)), Counter(map(_identity, new_findings))
+        still = {i for i in map(_identity, applied) if after[i] >= before[i]}
         if still:  # a fix that does not resolve its own finding would loop: drop it, redo the pass
             rejected |= {_fix_key(f) for f in applied if _identity(f) in still}
             continue
         doc, findings = new_doc, new_findings
         fixed.extend(applied)
+    return doc, findings, fixed
+
+
+def harden_text(text: str, settings: Settings, fix: bool) -> tuple[list[Finding], list[Finding], str]:
+    """(remaining findings, fixed findings, new text). Raises YamlInputError for bad input."""
+    doc = parse(text)
+    if not fix:
+        return run_rules(doc, settings), [], text
+    doc, findings, fixed = _fix_to_fixpoint(doc, settings)
     return findings, fixed, doc.text
+
+
+def _error(path: str, exc: Exception) -> FileResult:
+    if isinstance(exc, YamlInputError):
+        return FileResult(path, Status.ERROR, error=f"{exc.line}:{exc.column}: {exc.message}")
+    return FileResult(path, Status.ERROR, error="1:1: nesting too deep")
+
+
+def _decode_parse(path: str, data: bytes):
+    if len(data) > MAX_BYTES:
+        raise YamlInputError(f"file larger than {MAX_BYTES // (1024 * 1024)} MB")
+    text, bom = decode(data)
+    return text, parse(text, bom)
+
+
+def _result(path, original, doc, findings, fixed, fix) -> FileResult:
+    findings = tuple(f.with_file(path) for f in findings)
+    fixed = tuple(f.with_file(path) for f in fixed)
+    if fix and doc.text != original:
+        return FileResult(path, Status.FIXED, findings, fixed, original=original, output=doc.text)
+    return FileResult(path, Status.FINDINGS if findings else Status.CLEAN, findings, original=original)
 
 
 def process(path: str, data: bytes, settings: Settings, fix: bool) -> FileResult:
     """Check or fix one input's bytes; never raises for bad input."""
-    if len(data) > MAX_BYTES:
-        return FileResult(path, Status.ERROR, error=f"1:1: file larger than {MAX_BYTES // (1024 * 1024)} MB")
-    try:
-        text, bom = decode(data)
-        remaining, fixed, new_text = harden_text(text, settings, fix)
-    except YamlInputError as exc:
-        return FileResult(path, Status.ERROR, error=f"{exc.line}:{exc.column}: {exc.message}")
-    except RecursionError:
-        return FileResult(path, Status.ERROR, error="1:1: nesting too deep")
-    findings = tuple(f.with_file(path) for f in remaining)
-    fixed = tuple(f.with_file(path) for f in fixed)
-    if fix and new_text != text:
-        return FileResult(path, Status.FIXED, findings, fixed, original=text, output=new_text)
-    return FileResult(path, Status.FINDINGS if findings else Status.CLEAN, findings, original=text)
+    return process_project([(path, data)], settings, fix)[0]
+
+
+def process_project(inputs, settings: Settings, fix: bool) -> list[FileResult]:
+    """Check or fix files that Compose reads together (base then overrides, like `-f a -f b`): each
+    file is judged with the others in view, so a setting made in one file is not reported missing in
+    another, and a missing setting is fixed where the service is defined. A file that cannot be read
+    is reported and the others are judged without it."""
+    parsed, results = [], {}
+    for path, data in inputs:
+        try:
+            parsed.append((path, *_decode_parse(path, data)))
+        except (YamlInputError, RecursionError) as exc:
+            results[path] = _error(path, exc)
+    docs = [doc for _, _, doc in parsed]
+    bases = [_extends_bases(path, doc) for path, _, doc in parsed]
+
+    def project_of(i):
+        if len(docs) == 1 and not bases[i]:
+            return None
+        return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]))
+
+    outcome = {}
+    for i, (path, text, doc) in enumerate(parsed):
+        view = project_of(i)
+        if fix:
+            docs[i], findings, fixed = _fix_to_fixpoint(doc, settings, view)
+        else:
+            findings, fixed = run_rules(doc, settings, view(doc) if view else None), []
+        outcome[path] = (text, findings, fixed)
+    for i, (path, text, _) in enumerate(parsed):
+        _, findings, fixed = outcome[path]
+        if fix and len(parsed) > 1:  # later files' fixes may have settled findings of earlier ones
+            view = project_of(i)
+            findings = run_rules(docs[i], settings, view(docs[i]) if view else None)
+        results[path] = _result(path, text, docs[i], findings, fixed, fix)
+    return [results[path] for path, _ in inputs]
+
+
+def _extends_bases(path: str, doc: Document) -> dict:
+    """Services that `extends` a service of another file inside this file's folder: name -> (mapping,).
+    Files outside the folder are not read."""
+    folder = os.path.dirname(os.path.abspath(path))
+    out = {}
+    for name, (_, node, _) in service_maps(doc).items():
+        found = merged_entry(node, "extends")
+        value = deref(found[1]) if found else None
+        if not isinstance(value, Map):
+            continue
+        file, service = scalar_value(value.get("file")), scalar_value(value.get("service"))
+        if not file or not service or "$" in file:
+            continue
+        target = os.path.realpath(os.path.join(folder, file))
+        if not target.startswith(os.path.realpath(folder) + os.sep) or not os.path.isfile(target):
+            continue
+        try:
+            with open(target, "rb") as fh:
+                _, other = _decode_parse(target, fh.read())
+        except (OSError, YamlInputError, RecursionError):
+            continue
+        base = service_maps(other).get(service)
+        if base is not None:
+            out[name] = (base[1],)
+    return out
 
 
 def encode(text: str, bom: bool) -> bytes:

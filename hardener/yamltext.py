@@ -191,6 +191,8 @@ def parse(text: str, bom: bool = False) -> Document:
     crlf, lf = text.count("\r\n"), text.count("\n")
     newline = "\r\n" if crlf and crlf * 2 >= lf else "\n"
     root = _compose(text)
+    if isinstance(root, Scalar) and root.is_null:
+        root = None  # "---" alone, or "~": an empty document
     if root is not None and not isinstance(root, Map):
         raise YamlInputError("the top level of a compose file must be a mapping", root.line + 1, root.col + 1)
     if root is not None:
@@ -628,8 +630,12 @@ def fill_null(doc: Document, key: Scalar, value_node: Scalar, value) -> Edit | N
     block = "".join(line + "\n" for line in lines)
     if at == len(text) and not text.endswith("\n"):
         block = "\n" + block[:-1]
+    start = value_node.start
+    if value_node.start != value_node.end:  # "~" or "null": drop the token and the blanks before it
+        while start > key.end and text[start - 1] in " \t":
+            start -= 1
     # one edit from the null token to the end of its line: the token goes, the rest of the line stays
-    return Edit(value_node.start, at, tail + block, (value_node.path,))
+    return Edit(start, at, tail + block, (value_node.path,))
 
 
 def replace_scalar(doc: Document, node: Scalar, value: str) -> Edit | None:

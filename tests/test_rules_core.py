@@ -819,10 +819,6 @@ def test_overlapping_fixes_wait_for_the_next_pass():
     assert applied == [first] and new.text == "a: 2\n"
 
 
-@pytest.mark.xfail(strict=True, reason="engine.harden_text drops a fix when a finding with the same _identity "
-                   "(rule, service, key_path, message) is still there after the pass; a second, unfixable "
-                   "finding with the same message (an aliased port item) makes the fixable one look unresolved, "
-                   "so nothing is fixed")
 def test_same_message_from_an_unfixable_item_does_not_block_the_fix():
     before = y('x-p: &p "8080:80"', "services:", "  web:", "    image: myorg/web", "    ports:",
                '      - "8080:80"', "      - *p")

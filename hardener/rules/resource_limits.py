@@ -68,7 +68,9 @@ def check(ctx):
             missing["cpus"] = cpus
         if not has_memory:
             missing["memory"] = memory
-        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
+        # Compose refuses pids_limit beside a deploy limits block, so a service using the legacy keys
+        # gets the missing limits as legacy keys too
+        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit", "pids_limit"))
         if legacy:
             edit = add_entries(ctx.doc, svc.node, {("mem_limit" if k == "memory" else k): v
                                                   for k, v in missing.items()})
