@@ -705,3 +705,15 @@ def test_knowledge_is_consistent():
     for path, (subtree, rw, ro, why) in knowledge.SENSITIVE_HOST_PATHS.items():
         assert path.startswith("/") and Severity(rw) and (ro is None or Severity(ro)) and why
     assert not set(knowledge.DEBUG_PORTS) & set(knowledge.DATASTORE_PORTS)
+
+
+@pytest.mark.parametrize("image,kind", [
+    ("postgres:16", "postgres"), ("docker.io/bitnami/postgresql:16", "postgres"),
+    ("postgres:${PG_VERSION:-16}", "postgres"), ("library/redis", "redis"),
+    ("mcr.microsoft.com/mssql/server:2022-latest", "mssql"), ("sourcegraph/postgresql-16:1", "postgres"),
+    ("mongo-express", None), ("redis/redisinsight", None), ("postgrest/postgrest", None),
+    ("prom/postgres-exporter", None), ("confluentinc/cp-kafka-rest", None), ("${DB_IMAGE}", None), ("minio/mc", None),
+])
+def test_datastore_kind(image, kind):
+    svc = Context.of(parse(f'services:\n  s:\n    image: "{image}"\n')).services[0]
+    assert datastore_ports.datastore_kind(svc) == kind

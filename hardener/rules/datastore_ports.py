@@ -67,14 +67,40 @@ _ANY = {"0.0.0.0", "::", "[::]", ""}  # the addresses PRT001 rewrites in long sy
 
 # --------------------------------------------------------------------------- shared helpers
 
+def _split_outside_braces(text: str, sep: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if text.startswith("${", i):
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+def image_repository(svc) -> str:
+    """The image's repository without registry, tag or digest ('bitnami/postgresql'), lower-case; like
+    Service.image_name(), but a ':' or '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
+    image = _split_outside_braces(svc.image(), "@")[0]
+    parts = _split_outside_braces(image, "/")
+    parts[-1] = _split_outside_braces(parts[-1], ":")[0]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts)
+
+
 def datastore_kind(svc) -> str | None:
     """Which datastore or broker the service's image is (a key of knowledge.DATASTORES), or None."""
-    name = svc.image_name()
-    if not name or "$" in name.rsplit("/", 1)[-1]:
+    name = image_repository(svc)
+    last = name.rsplit("/", 1)[-1]
+    if not name or "$" in last:
         return None
     if name in knowledge.IMAGE_KIND:
         return knowledge.IMAGE_KIND[name]
-    last = name.rsplit("/", 1)[-1]
     if last in knowledge.IMAGE_KIND:
         return knowledge.IMAGE_KIND[last]
     m = re.fullmatch(r"(.+?)-[0-9]+(?:\.[0-9]+)*", last)
@@ -86,8 +112,9 @@ def image_tag(svc) -> str | None:
     image = svc.value("image")
     if image is None:
         return None
-    last = image.split("@")[0].rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else ""
+    last = _split_outside_braces(_split_outside_braces(image.strip(), "@")[0], "/")[-1]
+    parts = _split_outside_braces(last, ":")
+    return parts[1] if len(parts) > 1 else ""
 
 
 @dataclass(frozen=True)

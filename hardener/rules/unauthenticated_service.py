@@ -65,7 +65,7 @@ from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, Seq, deref
 from .base import finding, make_fix
-from .datastore_ports import datastore_kind, image_tag, published_ports
+from .datastore_ports import datastore_kind, image_repository, image_tag, published_ports
 from .env_secrets import environment, resolve
 from .ports_loopback import split_colons
 
@@ -91,7 +91,7 @@ class _Facts:
             node.value.split() if isinstance(node, Scalar) and not node.is_null else [])
         self.command = words
         self.text = " ".join(words)
-        self.bitnami = svc.image_name().startswith("bitnami/")
+        self.bitnami = image_repository(svc).startswith("bitnami/")
 
     def value(self, name: str) -> str | None:
         """The variable's value resolved, '' when absent; None when it cannot be known from the file."""
@@ -148,7 +148,7 @@ def _redis(f: _Facts) -> str | None:
 
 
 def _mongo(f: _Facts) -> str | None:
-    if f.bitnami or f.svc.image_name().endswith("mongodb-sharded"):
+    if f.bitnami or image_repository(f.svc).endswith("mongodb-sharded"):
         return None
     if not f.runs_server(knowledge.MONGO_SERVERS) or f.env_file or f.is_set(*knowledge.MONGO_ROOT_USER_VARS):
         return None
@@ -163,7 +163,7 @@ def _elastic(f: _Facts) -> str | None:
         return f"with {knowledge.ELASTIC_SECURITY}=false"
     if setting is not None or f.env_file:
         return None
-    if f.svc.image_name().endswith("-oss"):
+    if image_repository(f.svc).endswith("-oss"):
         return "from an -oss image, which has no security features"
     m = re.match(r"([0-9]+)\.", image_tag(f.svc) or "")
     if m and int(m.group(1)) < knowledge.ELASTIC_SECURE_SINCE:
