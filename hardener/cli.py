@@ -16,7 +16,9 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=No
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
-PathsArg = typer.Argument(..., help="Compose files or folders to search; '-' reads standard input.")
+PathsArg = typer.Argument(None, help="Compose files or folders to search; '-' reads standard input.")
+FileOpt = typer.Option(None, "--file", help="Compose files read together as one project, in merge order "
+                       "(like docker compose -f a -f b); repeatable.")
 SelectOpt = typer.Option(None, "--select", help="Only these rules (id, name or id prefix); repeatable or comma-separated.")
 IgnoreOpt = typer.Option(None, "--ignore", help="Skip these rules (id, name or id prefix).")
 UnsafeOpt = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that may change how a service runs.")
@@ -56,9 +58,10 @@ def _split(values) -> frozenset:
 class _Choice:
     """What the command line chose; per file it is combined with the nearest configuration."""
 
-    def __init__(self, select, ignore, unsafe, config_file=None, isolated=False):
+    def __init__(self, select, ignore, unsafe, config_file=None, isolated=False, files=None):
         from .rules import BY_KEY, RULES
 
+        self.files = list(files or ())
         self.select, self.ignore, self.unsafe = _split(select), _split(ignore), unsafe
         for name in self.select | self.ignore:
             if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES if name.isupper()):
@@ -96,8 +99,13 @@ class _Choice:
             _fail(str(exc))
 
 
-def _settings(select, ignore, unsafe, config_file=None, isolated=False):
-    return _Choice(select, ignore, unsafe, config_file, isolated)
+def _settings(select, ignore, unsafe, config_file=None, isolated=False, files=None):
+    return _Choice(select, ignore, unsafe, config_file, isolated, files)
+
+
+def _need_inputs(paths, files):
+    if not paths and not files:
+        _fail("no input: name compose files or folders, '-' for standard input, or --file")
 
 
 def _fail(message: str):
@@ -112,20 +120,32 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def _process_all(paths, settings, fix: bool):
-    from .discovery import expand
-    from .engine import process
+def _groups(paths, choice) -> list[list[str]]:
+    """Inputs as projects: the files given with --file form one; base and override files found side
+    by side form one each; every other file stands alone."""
+    from .discovery import expand, group_projects
+
+    files = list(choice.files or ())
+    return ([files] if files else []) + group_projects(expand(list(paths or ())))
+
+
+def _process_group(group, choice, fix: bool):
+    from .engine import process_project
     from .model import FileResult
 
-    results = []
-    for path in expand(paths):
+    inputs, failed = [], []
+    for path in group:
         try:
-            data = _read(path)
+            inputs.append(("<stdin>" if path == "-" else path, _read(path)))
         except OSError as exc:
-            results.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc}"))
-            continue
-        results.append(process("<stdin>" if path == "-" else path, data, settings.for_file(path), fix))
-    return results
+            failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc}"))
+    results = process_project(inputs, choice.for_file(group[0]), fix) if inputs else []
+    return results + failed
+
+
+def _process_all(paths, choice, fix: bool):
+    """Results for every input, project by project."""
+    return [r for g in _groups(paths, choice) for r in _process_group(g, choice, fix)]
 
 
 def _apply_baseline(results, choice, baseline, write_baseline):
@@ -178,19 +198,16 @@ def _scan(paths, choice, fix: bool, quiet: bool):
     """_process_all with a progress bar on stderr when it is a terminal and there are many files."""
     from .formats.text import PROGRESS_MIN_FILES, progress_clear, progress_line
 
-    if quiet or not sys.stderr.isatty():
-        return _process_all(paths, choice, fix)
-    from .discovery import expand
-
-    files = expand(paths)
-    if len(files) < PROGRESS_MIN_FILES:
-        return _process_all(paths, choice, fix)
+    groups = _groups(paths, choice)
+    total = sum(len(g) for g in groups)
+    if quiet or not sys.stderr.isatty() or total < PROGRESS_MIN_FILES:
+        return [r for g in groups for r in _process_group(g, choice, fix)]
     results = []
-    for done, path in enumerate(files, 1):
-        results.extend(_process_all([path], choice, fix))
-        sys.stderr.write(progress_line(done, len(files)))
+    for group in groups:
+        results.extend(_process_group(group, choice, fix))
+        sys.stderr.write(progress_line(len(results), total))
         sys.stderr.flush()
-    sys.stderr.write(progress_clear(total=len(files)))
+    sys.stderr.write(progress_clear(total=total))
     return results
 
 
@@ -203,6 +220,21 @@ def _rule_infos(choice, results):
                 if r.status is not Status.ERROR] or [choice.for_file("-")]
     return [RuleInfo(r.ID, r.NAME, r.SEVERITY.value, r.CONFIDENCE.value, r.FIX.value, tuple(r.ATTACK_TREE),
                      r.__doc__ or "") for r in RULES if any(s.wants(r) for s in settings)]
+
+
+def _rerun(paths, results, choice, fix: bool):
+    """The same inputs, project by project, from the texts already read (standard input cannot be read
+    twice, and files may have changed since)."""
+    from .engine import process_project
+
+    texts = {r.path: r.original for r in results if r.original is not None}
+    out = []
+    for group in _groups(paths, choice):
+        names = ["<stdin>" if p == "-" else p for p in group]
+        inputs = [(name, texts[name].encode("utf-8")) for name in names if name in texts]
+        if inputs:
+            out.extend(process_project(inputs, choice.for_file(group[0]), fix))
+    return out
 
 
 def _patches(fixed_results):
@@ -222,10 +254,11 @@ def _patch_mode(patch: Optional[str], unsafe: bool) -> str:
 
 @app.command()
 def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
-          ignore: Optional[List[str]] = IgnoreOpt, fmt: str = FormatOpt, output: Optional[str] = OutputOpt,
+          ignore: Optional[List[str]] = IgnoreOpt, fmt: str = ReportFormatOpt, output: Optional[str] = OutputOpt,
           exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
           unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", hidden=True),
           config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
+          files: Optional[List[str]] = FileOpt,
           baseline: Optional[str] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline file."),
           write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file."),
           statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt):
@@ -236,7 +269,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     if fmt not in FORMATS:
         _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
     mode = _patch_mode(patch, unsafe_fixes)
-    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated)
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
+    _need_inputs(paths, files)
     results = _scan(paths, choice, False, quiet)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
@@ -254,8 +288,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     else:
         patches = []
         if fmt in PATCH_FORMATS and mode != "none":
-            patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated)
-            patches = _patches(_process_all(paths, patch_choice, fix=True))
+            patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files)
+            patches = _patches(_rerun(paths, results, patch_choice, fix=True))
         text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL)
     _emit(text, output)
@@ -268,7 +302,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes; write nothing."),
         exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
         config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
-        fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt, rules_url: Optional[str] = RulesUrlOpt):
+        files: Optional[List[str]] = FileOpt, fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt, rules_url: Optional[str] = RulesUrlOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
@@ -280,13 +314,14 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _fail(f"unknown format '{fmt}' for fix (choose from {', '.join(DIFF_FORMATS)})")
     if fmt != "text" and not diff:
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
-    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated)
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
+    _need_inputs(paths, files)
     results = _scan(paths, choice, True, quiet)
     _report_errors(results)
     if fmt != "text":
         # the review formats show the findings as `check` reports them (positions in the original text)
         # next to the patch of this run
-        found = _process_all(paths, choice, fix=False)
+        found = _rerun(paths, results, choice, fix=False) + [r for r in results if r.status is Status.ERROR]
         _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
                      patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL),
               output)

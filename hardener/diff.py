@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 
 def unified(before: str, after: str, path: str) -> str:
     """A unified diff (a/ and b/ prefixes, three lines of context); '' when the texts are equal."""
     if before == after:
         return ""
-    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path.lstrip('/')}", f"b/{path.lstrip('/')}")
+    name = os.path.normpath(path).lstrip("/")
+    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{name}", f"b/{name}")
     out = []
     for line in lines:
         if not line.endswith("\n"):

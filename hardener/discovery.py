@@ -25,3 +25,25 @@ def expand(paths: list[str]) -> list[str]:
         else:
             out.append(path)
     return list(dict.fromkeys(out))
+
+
+_BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def group_projects(files: list[str]) -> list[list[str]]:
+    """Files Compose reads together, in merge order: a base file with the override file beside it
+    (compose.yaml + compose.override.yaml, as `docker compose` does by default); others alone. Groups
+    keep the order of their first file."""
+    listed = set(files)
+    overrides = {}
+    for path in files:
+        name = os.path.basename(path)
+        if name in _BASES:
+            stem, folder = name.rsplit(".", 1)[0], os.path.dirname(path)
+            for ext in ("yaml", "yml"):
+                override = os.path.join(folder, f"{stem}.override.{ext}")
+                if override in listed and override not in overrides.values():
+                    overrides[path] = override
+                    break
+    grouped = set(overrides.values())
+    return [[path] + ([overrides[path]] if path in overrides else []) for path in files if path not in grouped]
