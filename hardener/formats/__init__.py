@@ -1,13 +1,75 @@
-"""Output formats: each module renders FileResults to a string and knows nothing about rules."""
+"""Output formats: each module renders FileResults to a string and knows nothing about rules.
 
-FORMATS = ("text", "json")
+What a format may need besides the results is handed in by the CLI as plain data:
+
+- ``rules``: a list of `RuleInfo` (the rules that ran: id, name, severity, attack-tree ids, docstring);
+- ``patches``: a list of `Patch` (per file: the original text, the fixed text and their unified diff),
+  for the review formats that show the proposed change (markdown, html, suggestions);
+- ``rules_url``: where the per-rule documentation pages live (SARIF helpUri, links in Markdown/HTML).
+
+Every module has ``render(results, **options) -> str`` and ignores options it does not use. Modules are
+imported only when their format is asked for (jinja2 is loaded by markdown and html only).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+
+FORMATS = ("text", "json", "sarif", "github", "markdown", "html", "suggestions")
+DIFF_FORMATS = ("text", "markdown", "html", "suggestions")  # what `fix --diff --format` offers
+PATCH_FORMATS = frozenset({"markdown", "html", "suggestions"})  # formats that show the proposed patch
+DEFAULT_RULES_URL = "https://github.com/hardener-dev/hardener/blob/main/docs/rules/"
+
+_MODULES = {"text": "text", "json": "json_format", "sarif": "sarif", "github": "github",
+            "markdown": "markdown", "html": "html", "suggestions": "suggestions"}
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What an output format may know about a rule; the CLI builds these from the rule modules."""
+
+    id: str
+    name: str
+    severity: str
+    confidence: str
+    fix: str  # best applicability: safe, unsafe or none
+    attack_tree: tuple[str, ...] = ()
+    doc: str = ""  # the rule's docstring (Markdown)
+
+    @property
+    def summary(self) -> str:
+        lines = self.doc.strip().splitlines()
+        return lines[0].strip() if lines else self.name
+
+    def section(self, title: str) -> str:
+        """The text of a docstring section such as 'Why it matters' (paragraphs start with **Title.**);
+        '' when the docstring has no such section."""
+        match = re.search(r"^\*\*" + re.escape(title) + r"\.\*\*[ \t]*(.*?)(?=^\*\*[A-Z][^*\n]*\.\*\*|\Z)",
+                          self.doc, re.S | re.M)
+        return match.group(1).strip() if match else ""
+
+    def url(self, base: str = DEFAULT_RULES_URL) -> str:
+        return rule_url(base, self.id)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """The change `fix` makes (or would make) to one file."""
+
+    path: str
+    before: str
+    after: str
+    diff: str  # unified diff of before -> after (hardener.diff.unified)
+
+
+def rule_url(base: str, rule_id: str) -> str:
+    base = base or DEFAULT_RULES_URL
+    return base + ("" if base.endswith("/") else "/") + rule_id + ".md"
 
 
 def render(name: str, results, **kw) -> str:
-    if name == "json":
-        from . import json_format
-
-        return json_format.render(results, **kw)
-    from . import text
-
-    return text.render(results, **kw)
+    if name not in _MODULES:
+        raise ValueError(f"unknown format {name!r}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return module.render(list(results), **kw)
