@@ -81,17 +81,30 @@ class Service:
         return profile(self.image_name())
 
     def image_name(self) -> str:
-        """The image's repository name without registry, tag or digest: 'bitnami/postgresql'."""
-        image = self.image().split("@")[0]
-        last = image.rsplit("/", 1)
-        if ":" in last[-1]:
-            image = image.rsplit(":", 1)[0]
-        parts = image.split("/")
+        """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
+        '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
+        image = split_outside_braces(self.image(), "@")[0]
+        parts = split_outside_braces(image, "/")
+        parts[-1] = split_outside_braces(parts[-1], ":")[0]
         if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
             parts = parts[1:]
         if parts and parts[0] == "library":
             parts = parts[1:]
         return "/".join(parts)
+
+
+def split_outside_braces(text: str, sep: str) -> list[str]:
+    """Split on a one-character separator that is not inside a ${...} variable."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if text.startswith("${", i):
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
 
 
 @dataclass(frozen=True)

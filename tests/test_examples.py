@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from hardener import harden
+from hardener.host import HOST_CHECKS
 from hardener.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +21,27 @@ def test_hardened_example_is_current():
 
 def test_readme_lists_every_rule():
     readme = (ROOT / "README.md").read_text()
-    listed = set(re.findall(r"^\| ([A-Z]+[0-9]{3}) \|", readme, re.M))
-    assert listed == {r.ID for r in RULES}
+    listed = set(re.findall(r"^\| \[([A-Z]+[0-9]{3})\]", readme, re.M))
+    assert listed == {r.ID for r in RULES} | {h.ID for h in HOST_CHECKS}
+
+
+def test_generated_docs_are_current():
+    from hardener.docs import outputs
+
+    stale = [str(p.relative_to(ROOT)) for p, text in outputs().items()
+             if not p.exists() or p.read_text(encoding="utf-8") != text]
+    assert not stale, f"run `python -m hardener.docs`: {stale}"
+
+
+def test_every_attack_tree_node_is_mapped():
+    from hardener.attack_tree import NODES
+    from hardener.docs import all_checks
+
+    mapped = {n for r in all_checks() for n in r.ATTACK_TREE}
+    assert set(NODES) <= mapped, f"unmapped nodes: {sorted(set(NODES) - mapped)}"
+    host_nodes = {n.id for n in NODES.values() if n.where == "host"}
+    from hardener.host import HOST_CHECKS
+    assert host_nodes <= {n for h in HOST_CHECKS for n in h.ATTACK_TREE}
 
 
 def test_readme_quick_start_command_runs(tmp_path):

@@ -48,6 +48,7 @@ import re
 from dataclasses import dataclass
 
 from .. import knowledge
+from ..compose import split_outside_braces
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Edit, Map, Node, Scalar, Seq, add_entries, deref, replace_scalar
 from . import ports_loopback
@@ -67,30 +68,12 @@ _ANY = {"0.0.0.0", "::", "[::]", ""}  # the addresses PRT001 rewrites in long sy
 
 # --------------------------------------------------------------------------- shared helpers
 
-def _split_outside_braces(text: str, sep: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if text.startswith("${", i):
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return parts + [text[start:]]
+_split_outside_braces = split_outside_braces
 
 
 def image_repository(svc) -> str:
-    """The image's repository without registry, tag or digest ('bitnami/postgresql'), lower-case; like
-    Service.image_name(), but a ':' or '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
-    image = _split_outside_braces(svc.image(), "@")[0]
-    parts = _split_outside_braces(image, "/")
-    parts[-1] = _split_outside_braces(parts[-1], ":")[0]
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    if parts and parts[0] == "library":
-        parts = parts[1:]
-    return "/".join(parts)
+    """The image's repository without registry, tag or digest ('bitnami/postgresql'), lower-case."""
+    return svc.image_name()
 
 
 def datastore_kind(svc) -> str | None:

@@ -44,6 +44,7 @@ from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, scalar_value
 from .base import finding, make_fix
+from .datastore_ports import datastore_kind
 
 ID = "NET001"
 NAME = "flat-network"
@@ -53,19 +54,12 @@ CONFIDENCE = Confidence.MEDIUM
 FIX = Applicability.UNSAFE
 OPTIONS: dict = {"network": "backend"}
 
-BACKEND_IMAGE = re.compile(r"^(postgres|postgis|timescaledb|mysql|mariadb|percona|redis|valkey|keydb|dragonfly|"
-                           r"mongo|memcached|rabbitmq|elasticsearch|opensearch|kafka|cp-kafka|zookeeper|"
-                           r"cp-zookeeper|nats|etcd|influxdb|clickhouse|cassandra|scylla|couchdb|neo4j|"
-                           r"mssql|mongodb)")
-
-
 def _on_implicit_network(svc) -> bool:
     return not any(svc.entry(k) for k in ("networks", "network_mode", "extends"))
 
 
 def _is_backend(svc) -> bool:
-    last = svc.image_name().rsplit("/", 1)[-1]
-    return bool(BACKEND_IMAGE.match(last)) and svc.entry("ports") is None and not svc.shared
+    return datastore_kind(svc) is not None and svc.entry("ports") is None and not svc.shared
 
 
 def _texts(node):

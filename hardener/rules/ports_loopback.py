@@ -109,7 +109,7 @@ def check(ctx):
         if entry is None:
             continue
         key, ports, own = entry
-        editable = own and not isinstance(ports, Alias)
+        editable = own and not isinstance(ports, Alias) and not svc.shared
         ports = deref(ports)
         if not isinstance(ports, Seq):
             continue
