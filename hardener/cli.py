@@ -178,8 +178,14 @@ def _report_errors(results):
 
 def _emit(text: str, output: Optional[str]):
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            folder = os.path.dirname(output)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
         sys.stdout.write(text)
 
