@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -83,18 +84,25 @@ class Service:
     def image_name(self) -> str:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
         '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
-        image = split_outside_braces(self.image(), "@")[0]
-        parts = split_outside_braces(image, "/")
-        parts[-1] = split_outside_braces(parts[-1], ":")[0]
-        if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-            parts = parts[1:]
-        if parts and parts[0] == "library":
-            parts = parts[1:]
-        return "/".join(parts)
+        return _image_name(self.image())
+
+
+@lru_cache(maxsize=4096)
+def _image_name(image: str) -> str:
+    image = split_outside_braces(image, "@")[0]
+    parts = split_outside_braces(image, "/")
+    parts[-1] = split_outside_braces(parts[-1], ":")[0]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts)
 
 
 def split_outside_braces(text: str, sep: str) -> list[str]:
     """Split on a one-character separator that is not inside a ${...} variable."""
+    if "${" not in text:
+        return text.split(sep)
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if text.startswith("${", i):

@@ -195,7 +195,7 @@ def parse(text: str, bom: bool = False) -> Document:
         root = None  # "---" alone, or "~": an empty document
     if root is not None and not isinstance(root, Map):
         raise YamlInputError("the top level of a compose file must be a mapping", root.line + 1, root.col + 1)
-    if root is not None:
+    if root is not None and "*" in text:  # without an alias there is nothing to expand
         _check_expansion(root)
     return Document(text=text, root=root, newline=newline, bom=bom)
 

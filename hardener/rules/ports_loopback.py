@@ -48,6 +48,8 @@ _ADDRESS_VAR = re.compile(r"ADDR|BIND|HOST|LISTEN|(^|_)IP($|_)|INTERFACE", re.I)
 
 def split_colons(text: str) -> list[str]:
     """Split on ':' outside ${...} and [...] (IPv6)."""
+    if "$" not in text and "[" not in text:
+        return text.split(":")
     parts, depth, cur, i = [], 0, "", 0
     while i < len(text):
         ch = text[i]
