@@ -4,7 +4,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .yamltext import Edit
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the text layer (and ruamel.yaml) is not needed to name the values
+    from .yamltext import Edit
 
 
 class Severity(str, enum.Enum):
