@@ -1,0 +1,173 @@
+"""Do not add the Linux capabilities that open the way out of a container.
+
+**What it finds.** `cap_add` entries that give a container powers over the kernel or the host:
+`ALL`, `SYS_ADMIN`, `SYS_MODULE` (critical); `SYS_PTRACE`, `DAC_READ_SEARCH`, `SYS_RAWIO`, `BPF`,
+`MAC_ADMIN`, `MAC_OVERRIDE` (high); `NET_ADMIN`, `PERFMON`, `SYS_BOOT`, `SYS_TIME` (medium). Names
+are matched in any letter case, with or without the `CAP_` prefix. `SYS_PTRACE` next to `pid: host`
+and `NET_ADMIN` next to `network_mode: host` count one level higher, because they then reach the
+host's own processes or network stack.
+
+**Why it matters.** Docker's default capability set is chosen so that root in a container cannot
+administer the machine. Each capability above hands back a piece of that: `SYS_ADMIN` allows mounts
+and many namespace operations (the well-known cgroup release-agent escape relies on it), `SYS_MODULE`
+loads code into the host kernel, `DAC_READ_SEARCH` lets `open_by_handle_at` open host files by handle
+(the "Shocker" escape), `SYS_PTRACE` attaches to other processes, `SYS_RAWIO` and `BPF` touch kernel memory and
+tracing, `MAC_ADMIN`/`MAC_OVERRIDE` bypass AppArmor or SELinux, `NET_ADMIN` reconfigures interfaces
+and firewall rules, `SYS_TIME` changes the host clock for everyone (attack tree 1.1.2, 5.2.1).
+
+**Example.**
+
+    services:
+      tools:
+        image: myorg/tools
+        cap_add:
+          - SYS_ADMIN
+          - NET_BIND_SERVICE
+
+**Fix.** Removes the entry from the list: its whole line in a block list (an end-of-line comment is
+kept as a comment line at the same indentation), or the item and one comma in a flow list
+(`[SYS_ADMIN, CHOWN]` becomes `[CHOWN]`). A list is never emptied: when every entry of `cap_add` is
+one of the capabilities above, nothing is removed (once `cap-drop-all` has added the capabilities a
+known image needs, a later pass can remove the others). Lists that come from a merged mapping or an
+alias, and items written through an alias, are reported without a fix. The fix is *unsafe*.
+
+**What may break.** Tools that really need the capability: VPN clients and routers (`NET_ADMIN`),
+WireGuard on old kernels (`SYS_MODULE`), debuggers and profilers (`SYS_PTRACE`, `PERFMON`, `BPF`),
+FUSE file systems (`SYS_ADMIN`), NTP daemons (`SYS_TIME`). Where the need is real, keep the entry and
+suppress the finding for that service; run such a service as an unprivileged user with no other
+added capability, and never combine it with host namespaces.
+
+**References.** CIS Docker Benchmark v1.2.0 section 5.3; OWASP Docker Security Cheat Sheet rule #3;
+MITRE ATT&CK T1611 (Escape to Host), T1068 (Exploitation for Privilege Escalation).
+"""
+from __future__ import annotations
+
+import re
+
+from ..compose import has_variable
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Alias, Document, Edit, Scalar, Seq, content_end, deref
+from .base import finding, make_fix
+from .privileged import written_here
+
+ID = "CAP002"
+NAME = "dangerous-capability"
+ATTACK_TREE = ("1.1.2", "5.2.1")
+SEVERITY = Severity.CRITICAL
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.UNSAFE
+OPTIONS: dict = {}
+
+# capability -> (severity, what it lets a compromised container do)
+DANGEROUS = {
+    "ALL": (Severity.CRITICAL, "every capability, as good as privileged mode"),
+    "SYS_ADMIN": (Severity.CRITICAL, "mounts and namespace operations, the usual way out of a container"),
+    "SYS_MODULE": (Severity.CRITICAL, "loading modules into the host kernel"),
+    "SYS_PTRACE": (Severity.HIGH, "attaching to and injecting code into other processes"),
+    "DAC_READ_SEARCH": (Severity.HIGH, "reading any host file through open_by_handle_at"),
+    "SYS_RAWIO": (Severity.HIGH, "raw I/O ports and kernel memory access"),
+    "BPF": (Severity.HIGH, "loading BPF programs into the kernel"),
+    "MAC_ADMIN": (Severity.HIGH, "changing the AppArmor/SELinux policy"),
+    "MAC_OVERRIDE": (Severity.HIGH, "bypassing the AppArmor/SELinux policy"),
+    "NET_ADMIN": (Severity.MEDIUM, "reconfiguring interfaces, routes and firewall rules"),
+    "PERFMON": (Severity.MEDIUM, "kernel performance monitoring that leaks host activity"),
+    "SYS_BOOT": (Severity.MEDIUM, "rebooting or loading a new kernel"),
+    "SYS_TIME": (Severity.MEDIUM, "setting the host's clock"),
+}
+_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+def capability_name(text: str) -> str:
+    """A capability as Docker understands it: upper case, without the CAP_ prefix."""
+    name = text.strip().upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def _raise(severity: Severity) -> Severity:
+    return _ORDER[min(_ORDER.index(severity) + 1, len(_ORDER) - 1)]
+
+
+def check(ctx):
+    for svc in ctx.services:
+        entry = written_here(svc, "cap_add")
+        if entry is None:
+            continue
+        key, value, own = entry
+        seq = deref(value)
+        if not isinstance(seq, Seq):
+            continue
+        flagged = []
+        for item in seq.items:
+            node = deref(item)
+            if not isinstance(node, Scalar) or node.is_null or has_variable(node.value):
+                continue
+            cap = capability_name(node.value)
+            if cap in DANGEROUS:
+                flagged.append((item, cap))
+        if not flagged:
+            continue
+        # never empty the list: an empty block list reads as null, and other rules append to it
+        editable = own and not svc.shared and not isinstance(value, Alias) and len(flagged) < len(seq.items)
+        for item, cap in flagged:
+            severity, what = DANGEROUS[cap]
+            if (cap == "SYS_PTRACE" and svc.value("pid") == "host") or \
+                    (cap == "NET_ADMIN" and svc.value("network_mode") == "host"):
+                severity = _raise(severity)
+            edit = remove_item(ctx.doc, seq, item) if editable and not isinstance(item, Alias) else None
+            written = deref(item).value.strip()
+            yield finding(__name__, ctx, deref(item), f"service '{svc.name}' adds capability {cap}: {what}",
+                          service=svc, key_path=("services", svc.name, "cap_add", written), severity=severity,
+                          fix=make_fix(FIX, f"remove {cap} from cap_add", edit))
+
+
+# --------------------------------------------------------------------------- item removal
+# A builder in the style of yamltext's: it belongs in hardener/yamltext.py (next to remove_entry) and is
+# kept here until it moves there; security_profiles imports it from this module.
+
+_DASH = re.compile(r"[ \t]*-[ \t]+")
+
+
+def remove_item(doc: Document, seq: Seq, item) -> Edit | None:
+    """Delete one scalar item from a sequence written in this file.
+
+    Block sequence: the item's whole line goes; an end-of-line comment stays as a full-line comment at
+    the dash's column. Flow sequence: the item goes with one neighbouring comma. Returns None when the
+    text is too unusual to edit safely: the item is an alias or carries an anchor, shares its line with
+    anything but a comment, spans several lines, or a comment sits between it and its comma. The caller
+    decides whether an empty sequence is acceptable (removing the only item leaves `[]` or nothing)."""
+    if not isinstance(seq, Seq) or not isinstance(item, Scalar) or item.anchor:
+        return None
+    index = next((i for i, n in enumerate(seq.items) if n is item), None)
+    if index is None:
+        return None
+    text, path = doc.text, (seq.path,)
+    if seq.flow:
+        if text[seq.end - 1:seq.end] != "]":
+            return None
+        items = seq.items
+        if index + 1 < len(items):
+            start, end = item.start, items[index + 1].start
+            gap = text[item.end:end]
+        elif index > 0:
+            start, end = content_end(items[index - 1]), item.end
+            gap = text[start:item.start]
+        else:
+            return Edit(item.start, item.end, "", path)
+        if gap.count(",") != 1 or gap.replace(",", "").strip():
+            return None  # a comment or something else between the item and its comma
+        return Edit(start, end, "", path)
+    line_start = text.rfind("\n", 0, item.start) + 1
+    prefix = text[line_start:item.start]
+    if not _DASH.fullmatch(prefix) or "\n" in text[item.start:item.end]:
+        return None
+    newline = text.find("\n", item.end)
+    rest = text[item.end:len(text) if newline < 0 else newline].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    pad = prefix[:prefix.index("-")]
+    if newline >= 0:
+        return Edit(line_start, newline + 1, f"{pad}{rest}\n" if rest else "", path)
+    if rest:  # the last line of a file without a final newline
+        return Edit(line_start, len(text), pad + rest, path)
+    start = line_start - 2 if text[line_start - 2:line_start] == "\r\n" else max(line_start - 1, 0)
+    return Edit(start, len(text), "", path)  # keep the file without a final newline

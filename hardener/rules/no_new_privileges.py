@@ -1,0 +1,144 @@
+"""Stop processes from gaining privileges through setuid programs.
+
+**What it finds.** A service whose `security_opt` does not turn on `no-new-privileges`
+(accepted spellings: `no-new-privileges`, `no-new-privileges:true`, `no-new-privileges=true`), and
+one that turns it off explicitly (`no-new-privileges:false`).
+
+**Why it matters.** Without the flag, a process that starts as an ordinary user can still become root
+inside the container by running a setuid-root or file-capability program: `su`, `sudo`, `passwd`, a
+vulnerable setuid helper left in the image. With `no-new-privileges` set, the kernel refuses to raise
+privileges on `execve` for the container's whole process tree, so the non-root user the image or
+`user:` chose stays non-root, and added capabilities cannot be picked up by new programs (attack tree
+5.1.1, 5.2.1).
+
+**Example.**
+
+    services:
+      api:
+        image: myorg/api
+        user: "10001"
+
+**Fix.** Adds `security_opt: [no-new-privileges:true]` in the file's block or flow style, or
+appends `no-new-privileges:true` to the service's own `security_opt` list, or fills an empty
+`security_opt:`. That is *safe*: it only adds a restriction the file did not mention. Replacing an
+explicit `no-new-privileges:false` by `true` is *unsafe*, as is giving a service whose
+`security_opt` comes from a merged mapping an own list (a copy of the merged entries plus
+`no-new-privileges:true`), which stops following later edits of the shared list. A list reached
+through an alias is reported only.
+
+**What may break.** Images whose start-up switches user through a setuid program (`su`, `sudo`,
+`su-exec` installed setuid), and programs that rely on file capabilities, such as a `ping` binary
+with `cap_net_raw`. Entrypoints that start as root and drop privileges themselves (`gosu`, `setpriv`,
+`su-exec` run by root) keep working: they lower privileges, which the flag allows. With SELinux,
+transitions to a more privileged domain are refused too.
+
+**References.** CIS Docker Benchmark v1.2.0 section 5.25; OWASP Docker Security Cheat Sheet rule #4;
+MITRE ATT&CK T1548.001 (Abuse Elevation Control Mechanism: Setuid and Setgid).
+"""
+from __future__ import annotations
+
+from ..compose import has_variable
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, add_items, deref, fill_null, merged_entry, quoted,
+                        replace_scalar)
+from .base import finding, make_fix
+from .privileged import builds_on, layers, written_here
+from .security_profiles import split_option
+
+ID = "PRV002"
+NAME = "no-new-privileges"
+ATTACK_TREE = ("5.1.1", "5.2.1")
+SEVERITY = Severity.MEDIUM
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.SAFE
+OPTIONS: dict = {}
+
+FLAG = "no-new-privileges"
+ENTRY = "no-new-privileges:true"
+# the values Go's strconv.ParseBool accepts, which is what Docker uses for this option
+GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def in_flow(ctx, text: str, flow: bool):
+    """The entry as it must be written: libyaml refuses a ':' inside a plain scalar in flow context
+    (`[no-new-privileges:true]`), so there it is quoted in the file's quote style."""
+    return Verbatim(quoted(text, ctx.doc.quote)) if flow and ":" in text else text
+
+
+def flag_state(text: str):
+    """True or False when the entry sets no-new-privileges, None when it is about something else,
+    "?" when it names the flag with a value Docker would refuse or a variable."""
+    name, value = split_option(text)
+    if name != FLAG:
+        return None
+    if value is None:
+        return True
+    if has_variable(value):
+        return "?"
+    return True if value in GO_TRUE else False if value in GO_FALSE else "?"
+
+
+def _states(mapping) -> list:
+    """flag_state of each entry of a mapping's own security_opt list (through merge keys)."""
+    entry = merged_entry(mapping, "security_opt")
+    node = deref(entry[1]) if entry else None
+    if not isinstance(node, Seq):
+        return ["?"] if entry and not (isinstance(node, Scalar) and node.is_null) else []
+    return [flag_state(i.value) if isinstance(i, Scalar) and not i.is_null else "?" for i in map(deref, node.items)]
+
+
+def check(ctx):
+    for svc in ctx.services:
+        # Compose concatenates security_opt over files and extends bases: look at every layer
+        everywhere = [state for mapping in layers(svc) for state in _states(mapping)]
+        if True in everywhere or "?" in everywhere:
+            continue
+        entry = written_here(svc, "security_opt")
+        path = ("services", svc.name, "security_opt")
+        message = f"service '{svc.name}' does not set no-new-privileges, so setuid programs can raise privileges"
+        node = deref(entry[1]) if entry else None
+        if isinstance(node, Seq) and False in _states(svc.node):
+            yield from _turned_off(ctx, svc, node, entry[2] and not svc.shared and not isinstance(entry[1], Alias))
+            continue
+        if False in everywhere or builds_on(svc):
+            continue  # turned off in another layer, or missing everywhere: reported in the first layer
+        if entry is None:
+            edit = None if svc.shared else add_entries(ctx.doc, svc.node,
+                                                       {"security_opt": [in_flow(ctx, ENTRY, svc.node.flow)]})
+            yield finding(__name__, ctx, svc.key, message, service=svc, key_path=path,
+                          fix=make_fix(Applicability.SAFE, f"add security_opt: [{ENTRY}]", edit))
+            continue
+        key, value, own = entry
+        editable = own and not svc.shared and not isinstance(value, Alias)
+        if isinstance(node, Scalar) and node.is_null:
+            edit = fill_null(ctx.doc, key, node, [ENTRY]) if editable else None
+            yield finding(__name__, ctx, key, message, service=svc, key_path=path,
+                          fix=make_fix(Applicability.SAFE, f"add {ENTRY} to security_opt", edit))
+            continue
+        items = [deref(i) for i in node.items]
+        if editable:
+            edit = add_items(ctx.doc, node, [in_flow(ctx, ENTRY, node.flow)])
+            safety, how = Applicability.SAFE, f"append {ENTRY}"
+        elif not own and not svc.shared and not any(has_variable(i.value) for i in items):
+            copy = [in_flow(ctx, t, svc.node.flow) for t in [i.value for i in items] + [ENTRY]]
+            edit = add_entries(ctx.doc, svc.node, {"security_opt": copy})
+            safety, how = Applicability.UNSAFE, f"give the service its own security_opt with {ENTRY}"
+        else:
+            edit, safety, how = None, Applicability.SAFE, f"append {ENTRY}"
+        yield finding(__name__, ctx, key, message, service=svc, key_path=path, fix=make_fix(safety, how, edit))
+
+
+def _turned_off(ctx, svc, seq, editable):
+    for item in seq.items:
+        node = deref(item)
+        if flag_state(node.value) is not False:
+            continue
+        sep = "=" if "=" in node.value else ":"
+        edit = None
+        if editable and not isinstance(item, Alias) and not node.anchor:
+            text = f"{FLAG}{sep}true"
+            edit = replace_scalar(ctx.doc, node, in_flow(ctx, text, seq.flow) if node.style == "" else text)
+        yield finding(__name__, ctx, node, f"service '{svc.name}' turns no-new-privileges off explicitly "
+                      f"({node.value.strip()})", service=svc, key_path=("services", svc.name, "security_opt"),
+                      fix=make_fix(Applicability.UNSAFE, f"set {FLAG}{sep}true", edit))

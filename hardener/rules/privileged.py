@@ -1,0 +1,126 @@
+"""Do not run a service in privileged mode.
+
+**What it finds.** A service with `privileged: true`, in any spelling Docker Compose reads as true:
+`true`, `True`, `yes`, `on`, `y` in any letter case, quoted or not.
+
+**Why it matters.** Privileged mode switches off almost every wall between the container and the host
+at once: the container gets every Linux capability, every host device node under `/dev`, no seccomp
+filter, no AppArmor or SELinux confinement, and writable `/proc` and `/sys` trees. Root inside such a
+container can mount the host's disks, load kernel modules or hijack a cgroup release agent, so getting
+out is a matter of a few shell commands rather than an exploit (attack tree 1.2.3).
+
+**Example.**
+
+    services:
+      agent:
+        image: myorg/agent
+        privileged: true
+
+**Fix.** Removes the `privileged` line; an end-of-line comment on it stays behind as a comment line.
+When the flag comes from a merged mapping (`<<: *defaults`), the shared mapping is left alone and the
+service gets its own `privileged: false`, which overrides it. In a flow mapping
+(`{image: x, privileged: true}`) the value is set to `false`. The fix is *unsafe*: it takes away
+something the author asked for.
+
+**What may break.** Whatever the container used privileged mode for: Docker-in-Docker, mounting file
+systems, VPN and firewall tooling, hardware access, host monitoring agents. Give back only the piece
+that is needed, for example `cap_add: [NET_ADMIN]` and `devices: [/dev/net/tun]` for a VPN client;
+the capability and device rules (CAP001, CAP002, ISO003) then judge what was given back.
+
+**References.** CIS Docker Benchmark v1.2.0 section 5.4; OWASP Docker Security Cheat Sheet rule #3;
+MITRE ATT&CK T1611 (Escape to Host).
+"""
+from __future__ import annotations
+
+from ..compose import has_variable
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Alias, Scalar, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
+from .base import finding, make_fix
+
+ID = "PRV001"
+NAME = "privileged-container"
+ATTACK_TREE = ("1.2.3",)
+SEVERITY = Severity.CRITICAL
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.UNSAFE
+OPTIONS: dict = {}
+
+# The spellings Docker Compose turns into a boolean (YAML 1.1 words, also when written as strings);
+# compared in lower case. Anything else is refused by Compose, so it is left alone here.
+TRUE_WORDS = frozenset({"true", "yes", "on", "y"})
+FALSE_WORDS = frozenset({"false", "no", "off", "n"})
+
+
+def boolean(node) -> bool | None:
+    """True or False for a scalar Compose reads as a boolean; None for anything else (null, a
+    variable, a number, a mapping...)."""
+    node = deref(node)
+    if not isinstance(node, Scalar) or node.is_null or has_variable(node.value):
+        return None
+    word = node.value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------- where a setting is written
+# Helpers the isolation rules share (candidates for compose.Service). A service may be defined in
+# layers: later files of the project, its own mapping (with `<<` merge keys), earlier files and an
+# `extends` base. A value is reported and fixed in the layer that writes it, a missing setting once,
+# in the layer everything else builds on.
+
+def written_here(svc, key):
+    """(key node, value node, own) for a key written in this service's mapping, directly (own) or
+    through a merge key; None when this mapping does not write it. For list settings, which Compose
+    merges across layers, this is the part the mapping contributes."""
+    return merged_entry(svc.node, key)
+
+
+def last_value(svc, key):
+    """(entry, here) for a setting whose last definition wins: Compose's effective entry (None when no
+    layer sets it) and whether that entry is the one written in this mapping."""
+    entry = svc.entry(key)
+    local = merged_entry(svc.node, key)
+    return entry, entry is not None and local is not None and local[1] is entry[1]
+
+
+def layers(svc) -> tuple:
+    """Every mapping that defines this service: later files, its own, earlier files and bases."""
+    return (*svc.later, svc.node, *svc.earlier)
+
+
+def builds_on(svc) -> bool:
+    """Whether the service extends a base or overrides an earlier file: a setting no layer has is
+    then reported where the service is first defined, not again here."""
+    return bool(svc.earlier) or svc.entry("extends") is not None
+
+
+def check(ctx):
+    for svc in ctx.services:
+        entry, here = last_value(svc, "privileged")
+        if entry is None or not here:
+            continue  # unset, or written in another file or base and reported there
+        key, value, own = entry
+        if boolean(value) is not True:
+            continue
+        yield finding(__name__, ctx, deref(value), f"service '{svc.name}' runs privileged: it gets every "
+                      "capability and host device and no seccomp/AppArmor confinement", service=svc,
+                      key_path=("services", svc.name, "privileged"), fix=_fix(ctx, svc, value, own))
+
+
+def _fix(ctx, svc, value, own):
+    if svc.shared:
+        return None  # the whole service is an alias: the service that owns the mapping gets the fix
+    if not own:
+        return make_fix(FIX, "override the merged privileged: true with privileged: false",
+                        add_entries(ctx.doc, svc.node, {"privileged": False}))
+    if value.anchor and not isinstance(value, Alias):
+        return None  # other nodes refer to this very scalar
+    edit = remove_entry(ctx.doc, svc.node, "privileged")
+    if edit is not None:
+        return make_fix(FIX, "remove privileged: true", edit)
+    if isinstance(value, Alias):
+        return None
+    return make_fix(FIX, "set privileged to false", replace_scalar(ctx.doc, value, Verbatim("false")))

@@ -1,0 +1,114 @@
+"""Mount the container's root file system read-only.
+
+**What it finds.** A service without `read_only: true` (missing, or set to a false value).
+
+**Why it matters.** A writable root file system lets a process that has been taken over change the
+application itself: replace binaries or scripts, plant a web shell, add a cron job or an `ld.so`
+preload, drop tools it downloads; running as root (attack tree 5.1.1) it can rewrite anything in the
+image. Everything it writes also lands in the container's layer on the host's Docker disk, which has
+no size limit, so a runaway log or an attacker can fill that disk for every other container (attack
+tree 3.1.2). With a read-only root only the paths the author declared (volumes, tmpfs) can be written.
+
+**Example.**
+
+    services:
+      api:
+        image: myorg/api
+
+**Fix.** Adds `read_only: true` and, when the service has no `tmpfs`, a `tmpfs` list: for images
+hardener knows (`hardener/data/images.json`) the paths the image must be able to write (for nginx
+`/var/cache/nginx`, `/var/run` and `/tmp`), for other images `/tmp` (option `tmpfs`), because most
+programs expect a writable temporary folder. Paths a volume already covers are left out. An explicit
+false value becomes `true`. A tmpfs lives in memory and counts against the service's memory limit.
+The fix is *unsafe*: many images write elsewhere at start-up, and data folders must be volumes.
+
+**What may break.** Images that write outside their volumes. Typical extra paths for `tmpfs`:
+`/run` or `/var/run` (pid files and sockets: nginx, php-fpm, supervisord), `/var/cache/nginx`,
+`/var/lib/...` when no volume holds the data (databases, caches), `/home/<user>` or `$HOME/.cache`
+(language runtimes), `/etc/...` for entrypoints that template their configuration at start, and
+package caches for images that install at start. Run the service once with the fix and add a `tmpfs`
+or volume for each path that fails with "Read-only file system".
+
+**References.** CIS Docker Benchmark v1.2.0 section 5.12; OWASP Docker Security Cheat Sheet rule #8;
+MITRE ATT&CK T1105 (Ingress Tool Transfer) and T1499 (Endpoint Denial of Service) are what it makes
+harder.
+"""
+from __future__ import annotations
+
+from ..compose import has_variable
+from ..model import Applicability, Confidence, Severity
+from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, replace_scalar
+from .base import finding, make_fix, option
+from .no_new_privileges import in_flow
+from .ports_loopback import split_colons
+from .privileged import boolean, builds_on, last_value, layers
+
+ID = "FS001"
+NAME = "writable-root-filesystem"
+ATTACK_TREE = ("5.1.1", "3.1.2")
+SEVERITY = Severity.LOW
+CONFIDENCE = Confidence.HIGH
+FIX = Applicability.UNSAFE
+OPTIONS = {"tmpfs": ["/tmp"]}
+
+
+def mount_targets(svc) -> set[str] | None:
+    """Container paths the service's volumes mount on, over every layer that defines it; None when
+    one of them cannot be read."""
+    targets = set()
+    for mapping in layers(svc):
+        entry = merged_entry(mapping, "volumes")
+        volumes = deref(entry[1]) if entry else None
+        if volumes is None or (isinstance(volumes, Scalar) and volumes.is_null):
+            continue
+        if not isinstance(volumes, Seq):
+            return None
+        for item in volumes.items:
+            node = deref(item)
+            if isinstance(node, Scalar):
+                parts = split_colons(node.value.strip())
+                target = parts[1] if len(parts) > 1 else parts[0]
+            elif isinstance(node, Map):
+                target = deref(node.get("target"))
+                target = target.value if isinstance(target, Scalar) else ""
+            else:
+                return None
+            if has_variable(target):
+                return None
+            targets.add(target.rstrip("/") or "/")
+    return targets
+
+
+def check(ctx):
+    paths = option(ctx, __name__, "tmpfs")
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    for svc in ctx.services:
+        entry, here = last_value(svc, "read_only")
+        if entry is not None and not here:
+            continue  # written in another file or base, and judged there
+        if entry is None and builds_on(svc):
+            continue  # missing everywhere: reported where the service is first defined
+        if entry is not None and boolean(entry[1]) is not False:
+            continue  # true, or a variable or spelling this rule does not read
+        extra = {}
+        targets = mount_targets(svc)
+        known = svc.profile()
+        candidates = list(known.writable) if known is not None else paths
+        wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets]
+        if svc.entry("tmpfs") is None and wanted and not builds_on(svc):
+            extra["tmpfs"] = [in_flow(ctx, p, svc.node.flow) for p in wanted]
+        if svc.shared:
+            edits = [None]
+        elif entry is None or not entry[2]:
+            edits = [add_entries(ctx.doc, svc.node, {"read_only": True, **extra})]
+        else:
+            value = entry[1]
+            scalar = value if isinstance(value, Scalar) and not value.anchor else None
+            edits = [replace_scalar(ctx.doc, scalar, Verbatim("true")) if scalar else None]
+            if extra:
+                edits.append(add_entries(ctx.doc, svc.node, extra))
+        what = "read_only: true" + (f" with tmpfs {', '.join(wanted)}" if extra else "")
+        where = entry[1] if entry is not None else svc.key
+        yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
+                      "system; make it read-only and declare the paths it must write", service=svc,
+                      key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))
