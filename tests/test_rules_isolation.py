@@ -48,7 +48,7 @@ def _overlap(a, b) -> bool:
 
 def run(text: str, rule_ids, unsafe: bool = True, options=None, passes: int = 20):
     """(remaining findings, applied findings, new text) after fixing with the given rules only."""
-    rules = [BY_ID[r] for r in ([rule_ids] if isinstance(rule_ids, str) else rule_ids)]
+    rules = [BY_ID.get(r, r) for r in ([rule_ids] if isinstance(rule_ids, str) else rule_ids)]
     applied = []
     for _ in range(passes):
         doc = parse(text)
@@ -261,9 +261,9 @@ FS = [
     pytest.param("RES002", SAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 200", "    deploy:",
                    "      resources:", "        limits: {cpus: '0.5'}"),
-                 y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 200", "    deploy:",
+                 y("services:", "  worker:", "    image: myorg/worker", "    deploy:",
                    "      resources:", "        limits: {cpus: '0.5', pids: 200}"),
-                 id="RES002-repeat-pids-next-to-deploy-limits"),
+                 id="RES002-move-pids-next-to-deploy-limits"),
     pytest.param("RES002", UNSAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: -1  # unlimited"),
                  y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 512  # unlimited"),
@@ -328,7 +328,7 @@ def test_file_without_final_newline_stays_without(rule, safety, before, after):
 
 # inputs Compose itself refuses, which the fix turns into a file it accepts
 REFUSED_BEFORE = {"PRV002-fill-null": "security_opt must be a array",
-                  "RES002-repeat-pids-next-to-deploy-limits": "can't set distinct values"}
+                  "RES002-move-pids-next-to-deploy-limits": "can't set distinct values"}
 
 
 @pytest.mark.parametrize("rule,safety,before,after", PAIRS)
@@ -538,6 +538,20 @@ def test_flow_security_opt_converges():
     before = y("services:", "  app:", "    image: myorg/app", "    security_opt: [label=disable]")
     _, _, out = run(before, ["ISO002", "PRV002"])
     assert out == y("services:", "  app:", "    image: myorg/app", '    security_opt: ["no-new-privileges:true"]')
+
+
+def test_pids_limit_ends_under_deploy_when_resource_limits_are_added_in_the_same_run(compose_check):
+    """RES001 writes deploy.resources.limits while RES002 writes pids_limit; Compose refuses the pair,
+    so the next pass moves the number under deploy."""
+    from hardener.rules import resource_limits
+
+    before = y("services:", "  worker:", "    image: myorg/worker")
+    remaining, _, out = run(before, ["RES002", resource_limits])
+    assert out == y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
+                    "        limits:", '          cpus: "1.0"', "          memory: 1G", "          pids: 512")
+    assert remaining == []
+    code, model, err = compose_check(out)
+    assert code == 0, err
 
 
 def test_all_isolation_rules_on_one_service(compose_check):

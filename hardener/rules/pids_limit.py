@@ -17,8 +17,9 @@ sleeping processes use very little of either (attack tree 3.1.1).
 
 **Fix.** Adds `pids_limit: 512` (option `pids`), or `pids: 512` under `deploy.resources.limits` when
 the service already has that mapping: Compose refuses a `pids_limit` next to deploy limits that do not
-state the same number. For the same reason a `pids_limit` next to deploy limits without `pids` gets
-its number repeated there. These fixes are *safe*: they only add a limit the file did not set, and
+state the same number. For the same reason a `pids_limit` next to deploy limits without `pids` moves
+there (this is also how the limit ends up under `deploy` when `no-resource-limits` creates deploy
+limits in the same run). These fixes are *safe*: they only add a limit the file did not set, and
 512 is far above what a single-purpose service runs. Replacing an explicit `-1` or `0` is *unsafe*,
 as is overriding a value that comes from a merged mapping with an own key.
 
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, deref, merged_entry, replace_scalar
+from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
 from .base import finding, make_fix, option
 from .privileged import builds_on, layers, written_here
 
@@ -138,11 +139,18 @@ def check(ctx):
 
 def _disagree(ctx, svc, entry, limits, limits_own, top):
     """pids_limit next to deploy.resources.limits without pids: Compose reads the missing pids as 0
-    and refuses the two different values. Writing the same number under deploy settles it; this is
-    also what repairs a pass in which another rule created deploy limits while this one added
-    pids_limit."""
-    edit = add_entries(ctx.doc, limits, {"pids": Verbatim(str(top))}) if limits_own and not svc.shared else None
+    and refuses the two different values. The number moves under deploy (or, where pids_limit cannot
+    be removed cleanly, is repeated there). This also settles a pass in which another rule created
+    deploy limits while this one added pids_limit."""
+    edits = [None]
+    if limits_own and not svc.shared:
+        add = add_entries(ctx.doc, limits, {"pids": Verbatim(str(top))})
+        value = entry[1]
+        movable = entry[2] and not (value.anchor and not isinstance(value, Alias))
+        remove = remove_entry(ctx.doc, svc.node, "pids_limit") if movable else None
+        edits = [add, remove] if remove is not None else [add]
+    how = "move" if len(edits) == 2 else "repeat"
     return finding(__name__, ctx, entry[0], f"service '{svc.name}' sets pids_limit next to deploy.resources.limits "
                    "without pids; Compose refuses the two different values", service=svc,
                    key_path=("services", svc.name, "deploy", "resources", "limits", "pids"),
-                   fix=make_fix(Applicability.SAFE, f"repeat pids: {top} under deploy.resources.limits", edit))
+                   fix=make_fix(Applicability.SAFE, f"{how} pids: {top} under deploy.resources.limits", *edits))
