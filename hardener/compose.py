@@ -182,7 +182,10 @@ def _reach_index(ctx: Context) -> dict:
             seen.add(id(node))
             index.setdefault(node.path, set()).add(svc.name)
             if isinstance(node, Map):
-                todo.extend(v for _, v in node.pairs)
+                # only the values the service really uses: a key it overrides is not reached through
+                # the anchor; the merge sources themselves count (a key added there is inherited)
+                todo.extend(merged_entry(node, k)[1] for k in merged_keys(node))
+                todo.extend(_merge_source_nodes(node))
             elif isinstance(node, Seq):
                 todo.extend(node.items)
     _REACH_CACHE.clear()
@@ -214,6 +217,15 @@ class Project:
     docs: tuple
     index: int
     bases: Mapping[str, tuple] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _merge_source_nodes(node: Map) -> list:
+    value = node.get("<<")
+    if value is None:
+        return []
+    value = deref(value)
+    items = value.items if isinstance(value, Seq) else [value]
+    return [deref(i) for i in items]
 
 
 def iter_services(doc: Document, project: Project | None = None):

@@ -149,7 +149,8 @@ def _build(path: Path, data: dict) -> Config:
                 known = ", ".join(rule.OPTIONS) or "none"
                 raise ConfigError(path, f"options.{rule_key}.{name}", f"unknown option (known: {known})")
             default = rule.OPTIONS[name]
-            if type(default) is not type(value) and not (isinstance(default, (int, float)) and isinstance(value, (int, float))):
+            numbers = isinstance(default, (int, float)) and isinstance(value, (int, float))
+            if isinstance(value, bool) is not isinstance(default, bool) or (type(default) is not type(value) and not numbers):
                 raise ConfigError(path, f"options.{rule_key}.{name}", f"expected {type(default).__name__}")
         resolved_options[rule.ID] = MappingProxyType(dict(values))
     baseline = data.get("baseline")

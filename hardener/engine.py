@@ -80,9 +80,11 @@ def _unused(ctx, marks, settings) -> list[Finding]:
     if not settings.wants(unused_suppression):
         return []
     enabled = {key for r in RULES if settings.wants(r) for key in (r.ID, r.NAME)}
+    known = {key for r in RULES for key in (r.ID, r.NAME)}
     out = []
     for m in marks:
-        if not m.used and m.rules <= enabled:
+        # unused unless it names a known rule that is turned off (then it may matter in another run)
+        if not m.used and not (m.rules & (known - enabled)):
             out.append(Finding(unused_suppression.ID, unused_suppression.NAME, unused_suppression.SEVERITY,
                                unused_suppression.CONFIDENCE, (), f"suppression '{m.text}' silences nothing",
                                m.line + 1, m.column + 1))
@@ -131,13 +133,17 @@ def _one_pass(doc: Document, findings, settings, rejected: set):
     """Apply every non-conflicting applicable fix once; return (new doc, applied findings). When the
     combined result fails verification, apply the first fix that verifies on its own instead."""
     chosen, taken = [], []
+    covered: dict = {}  # rule id -> services a chosen fix already changes (through a shared anchor)
     for f in findings:
         if not _applies(f, settings) or _fix_key(f) in rejected:
             continue
         if any(_overlaps(e, taken) for e in f.fix.edits):
             continue  # the next pass sees it again on the new text
+        if f.service in covered.get(f.rule_id, ()) and not set(f.fix.edits) <= set(taken):
+            continue  # an anchor fix already reaches this service: judge it again next pass
         chosen.append(f)
         taken.extend(f.fix.edits)
+        covered.setdefault(f.rule_id, set()).update(f.fix.reach)
     if not chosen:
         return doc, []
     try:

@@ -46,4 +46,4 @@ def profile(image_name: str) -> ImageProfile | None:
     for prefix, found in prefixes.items():
         if image_name.startswith(prefix):
             return found
-    return names.get(image_name.rsplit("/", 1)[-1]) if "/" not in image_name else None
+    return None

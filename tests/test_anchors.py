@@ -169,9 +169,6 @@ def test_second_fix_changes_nothing(run_cli, tmp_path, fixed):
     assert path.read_text(encoding="utf-8") == after
 
 
-@pytest.mark.xfail(strict=True, reason="a setting added to the anchor's mapping (api: &app) already reaches "
-                   "worker and scheduler through <<: *app, yet the same pass also writes a copy into each heir: "
-                   "the engine applies every non-overlapping fix at once without looking at Fix.reach")
 def test_setting_added_to_the_anchor_is_not_repeated_in_heirs(compose_binary, fixed):
     _, _, after = fixed("anchored")
     for heir in ("worker", "scheduler"):
@@ -182,8 +179,6 @@ def test_setting_added_to_the_anchor_is_not_repeated_in_heirs(compose_binary, fi
     assert all("ALL" in services[n]["cap_drop"] for n in ("api", "worker", "scheduler"))
 
 
-@pytest.mark.xfail(strict=True, reason="the text report does not name the other services a shared-anchor "
-                   "fix reaches: Fix.reach is computed by the engine but no output format shows it")
 def test_text_report_names_every_service_a_shared_fix_reaches(run_cli, tmp_path):
     path = copy_stack(tmp_path, "anchored")
     proc = run_cli("check", "--isolated", "--select", "RST001", path)

@@ -272,8 +272,6 @@ def test_missing_config_file_named_with_config_option(run_cli, tmp_path):
     assert proc.returncode == 2 and "nope.toml" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="config._build accepts a boolean for an integer option (bool is an "
-                   "int in Python): max_attempts = true becomes restart: on-failure:1")
 def test_boolean_for_an_integer_option_is_a_wrong_type(run_cli, tmp_path):
     cfg = put(tmp_path, "pyproject.toml", "[tool.hardener.options.RST001]\nmax_attempts = true\n")
     proc = run_cli("check", put(tmp_path, "compose.yaml", APP))

@@ -141,9 +141,6 @@ def test_configured_limits_win_over_the_profile(run_cli, compose_binary, tmp_pat
     assert int(limits["memory"]) == 3 * GIB and float(limits["cpus"]) == 2  # cpus still from the profile
 
 
-@pytest.mark.xfail(strict=True, reason="the official Elasticsearch image is usually pulled as "
-                   "docker.elastic.co/elasticsearch/elasticsearch, which images.profile reduces to "
-                   "'elasticsearch/elasticsearch' and does not find (images.json _about promises a last-path-part match)")
 def test_elasticsearch_from_its_own_registry_gets_its_profile(run_cli, compose_binary, tmp_path):
     path = write(tmp_path, one("docker.elastic.co/elasticsearch/elasticsearch:8.14.1"))
     assert findings(run_cli, path, "--select", "USR001") == []
@@ -152,9 +149,6 @@ def test_elasticsearch_from_its_own_registry_gets_its_profile(run_cli, compose_b
     assert int(limits["memory"]) == 2 * GIB
 
 
-@pytest.mark.xfail(strict=True, reason="USR001 replaces an explicit root user with the generic option user "
-                   "even when the profile knows better: node's own user 'node', and no forced user for images "
-                   "that start as root and drop privileges themselves (postgres)")
 @pytest.mark.parametrize("image,expected", [("node:20-alpine", "node"), ("postgres:16.3", "root")])
 def test_explicit_root_on_a_profiled_image_follows_the_profile(run_cli, tmp_path, image, expected):
     path = write(tmp_path, one(image, "    user: root"))

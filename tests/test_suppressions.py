@@ -99,8 +99,6 @@ def test_ignored_back_end_is_not_moved_to_another_network(run_cli, compose_binar
     assert set(model["services"]["cache"]["networks"]) == {"default"}
 
 
-@pytest.mark.xfail(strict=True, reason="NET001 builds one fix that moves every back end, the ignored one "
-                   "included; the engine then drops the whole fix, so db stays on the flat network too")
 def test_ignored_back_end_does_not_keep_the_others_on_the_flat_network(run_cli, compose_binary, tmp_path):
     text = STACK.replace("  cache:\n", "  cache:  # hardener: ignore\n")
     path = write(tmp_path, text)
@@ -263,8 +261,6 @@ def test_used_suppression_is_not_reported(run_cli, tmp_path):
     assert "HRD001" not in rules_of(findings(run_cli, write(tmp_path, text)))
 
 
-@pytest.mark.xfail(strict=True, reason="engine._unused only reports a suppression whose rules are all "
-                   "enabled, so one naming an unknown rule (a typo) is never reported although it silences nothing")
 def test_suppression_naming_an_unknown_rule_is_reported(run_cli, tmp_path):
     text = STACK.replace("  app:\n", "  app:  # hardener: ignore[CAP01]\n")
     found = findings(run_cli, write(tmp_path, text))

@@ -23,6 +23,7 @@ def finding_data(f) -> dict:
         "key_path": [str(p) for p in f.key_path],
         "fix": f.applicability.value,
         "fix_description": f.fix.description if f.fix else None,
+        "fix_reach": list(f.fix.reach) if f.fix else [],
     }
 
 

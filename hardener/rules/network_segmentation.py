@@ -113,23 +113,25 @@ def _flat(ctx, services):
     implicit = [s for s in services if _on_implicit_network(s)]
     if len(implicit) < 2:
         return
-    groups = {}
+    groups, quiet = {}, ctx.silenced.get(ID, frozenset())
     for backend in (s for s in implicit if _is_backend(s)):
         clients = [s for s in services if s is not backend and references(s, backend.name)]
         if clients:
             groups[backend.name] = (backend, clients)
-    fix = _segment(ctx, services, groups)
+    # a silenced service is never edited: leave out back ends that are silenced or have a silenced client
+    movable = {n: g for n, g in groups.items() if n not in quiet and not any(c.name in quiet for c in g[1])}
+    fix = _segment(ctx, services, movable)
     if not groups:
         first = implicit[0]
         yield finding(__name__, ctx, first.key, f"{len(implicit)} services share the flat default network; "
                       "declare networks so that each service reaches only what it talks to",
                       service=first, key_path=("networks",), severity=Severity.LOW)
         return
-    for backend, clients in groups.values():
+    for name, (backend, clients) in groups.items():
         names = ", ".join(c.name for c in clients)
         yield finding(__name__, ctx, backend.key, f"service '{backend.name}' sits on the flat default network "
                       f"with {len(implicit) - 1} other services; only {names} talk to it", service=backend,
-                      key_path=("services", backend.name, "networks"), fix=fix)
+                      key_path=("services", backend.name, "networks"), fix=fix if name in movable else None)
 
 
 def _segment(ctx, services, groups):

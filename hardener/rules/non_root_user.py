@@ -76,10 +76,17 @@ def check(ctx):
         text = value.value if isinstance(value, Scalar) else None
         if text is None or has_variable(text) or not is_root(text):
             continue
+        known = svc.profile()
+        message = f"service '{svc.name}' runs as root explicitly (user: {text})"
+        path = ("services", svc.name, "user")
+        if known is not None and known.user is None and not known.default_non_root:
+            yield finding(__name__, ctx, value, message + "; its image starts as root and drops privileges "
+                          "itself, so no other user is forced", service=svc, key_path=path, severity=Severity.LOW)
+            continue
+        chosen = known.user if known is not None and known.user else user
         shared_ok = not own and ctx.anchor_editable(ID, "user", value) and all(
             h.profile() is None for h in ctx.inheritors("user", value))
-        edit = replace_scalar(ctx.doc, value, user) if own or shared_ok else \
-            add_entries(ctx.doc, svc.node, {"user": user})
-        yield finding(__name__, ctx, value, f"service '{svc.name}' runs as root explicitly (user: {text})",
-                      service=svc, key_path=("services", svc.name, "user"),
-                      fix=make_fix(FIX, f"run as {user} instead of root", edit))
+        edit = replace_scalar(ctx.doc, value, chosen) if own or shared_ok else \
+            add_entries(ctx.doc, svc.node, {"user": chosen})
+        yield finding(__name__, ctx, value, message, service=svc, key_path=path,
+                      fix=make_fix(FIX, f"run as {chosen} instead of root", edit))
