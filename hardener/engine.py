@@ -104,6 +104,8 @@ def _overlaps(edit, taken) -> bool:
     for other in taken:
         if other == edit:
             continue
+        if edit.start == other.start and set(edit.paths) & set(other.paths):
+            return True  # two edits writing the same key at one point: the second waits a pass
         if edit.start < other.end and other.start < edit.end:
             return True
         if edit.start == edit.end and other.start < edit.start < other.end:
@@ -133,17 +135,21 @@ def _one_pass(doc: Document, findings, settings, rejected: set):
     """Apply every non-conflicting applicable fix once; return (new doc, applied findings). When the
     combined result fails verification, apply the first fix that verifies on its own instead."""
     chosen, taken = [], []
-    covered: dict = {}  # rule id -> services a chosen fix already changes (through a shared anchor)
+    fixed_here: set = set()  # services a chosen fix edits directly
+    through_anchor: set = set()  # services a chosen fix changes through a shared anchor
     for f in findings:
         if not _applies(f, settings) or _fix_key(f) in rejected:
             continue
         if any(_overlaps(e, taken) for e in f.fix.edits):
             continue  # the next pass sees it again on the new text
-        if f.service in covered.get(f.rule_id, ()) and not set(f.fix.edits) <= set(taken):
-            continue  # an anchor fix already reaches this service: judge it again next pass
+        direct = {p[1] for e in f.fix.edits for p in e.paths if p[:1] == ("services",) and len(p) > 1}
+        heirs = set(f.fix.reach) - direct - {f.service}
+        if not set(f.fix.edits) <= set(taken) and (f.service in through_anchor or heirs & fixed_here):
+            continue  # an anchor edit and an heir's own edit in one pass would clash: judge it again next pass
         chosen.append(f)
         taken.extend(f.fix.edits)
-        covered.setdefault(f.rule_id, set()).update(f.fix.reach)
+        fixed_here |= direct | {f.service}
+        through_anchor |= heirs
     if not chosen:
         return doc, []
     try:

@@ -39,9 +39,10 @@ class YamlInputError(Exception):
 # --------------------------------------------------------------------------- nodes
 
 class Node:
-    __slots__ = ("start", "end", "line", "col", "tag", "anchor", "path")
+    __slots__ = ("start", "end", "line", "col", "tag", "anchor", "path", "in_flow")
 
     def __init__(self, event, path):
+        self.in_flow = False  # inside a flow collection, where ':' and ',' need quotes
         self.start, self.end = event.start_mark.index, event.end_mark.index
         self.line, self.col = event.start_mark.line, event.start_mark.column
         self.tag = getattr(event, "tag", None)
@@ -253,6 +254,8 @@ def _compose(text):
             if node.anchor and not isinstance(node, Alias):
                 anchors[node.anchor] = node
             if stack:
+                parent = stack[-1][0]
+                node.in_flow = parent.flow or parent.in_flow
                 _attach(stack, node)
             else:
                 root = node
@@ -495,25 +498,25 @@ _NOT_STRING = re.compile(
 )
 
 
-def plain_safe(value: str) -> bool:
-    """Whether a string can be written unquoted, in block and flow context alike, and read back as
-    the same string by YAML 1.1 and 1.2 parsers."""
+def plain_safe(value: str, flow: bool = False) -> bool:
+    """Whether a string can be written unquoted and read back as the same string by YAML 1.1 and 1.2
+    parsers; in flow context (inside [...] or {...}) libyaml also refuses a ':' in a plain scalar."""
     return bool(value) and value == value.strip() and value[0] not in "-?:,[]{}#&*!|>'\"%@`" \
         and not any(c in value for c in ",[]{}\t\n\r\\") and ": " not in value and " #" not in value \
-        and not value.endswith(":") and not _NOT_STRING.match(value)
+        and not value.endswith(":") and not _NOT_STRING.match(value) and not (flow and ":" in value)
 
 
 class Verbatim(str):
     """A scalar to write exactly as given (a number or boolean meant as such)."""
 
 
-def scalar_text(value, quote: str = '"') -> str:
+def scalar_text(value, quote: str = '"', flow: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, Verbatim)):
         return str(value)
     value = str(value)
-    return value if plain_safe(value) else quoted(value, quote)
+    return value if plain_safe(value, flow) else quoted(value, quote)
 
 
 def quoted(value: str, quote: str = '"') -> str:
@@ -553,7 +556,7 @@ def render_flow(value, quote: str = '"') -> str:
         return "{" + ", ".join(f"{k}: {render_flow(v, quote)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(render_flow(v, quote) for v in value) + "]"
-    return scalar_text(value, quote)
+    return scalar_text(value, quote, flow=True)
 
 
 # -- edit builders: each returns an Edit, or None when the text cannot be edited safely
@@ -654,7 +657,7 @@ def replace_scalar(doc: Document, node: Scalar, value: str) -> Edit | None:
     elif node.style == '"':
         text = quoted(value, '"')
     else:
-        text = scalar_text(value, doc.quote)
+        text = scalar_text(value, doc.quote, flow=node.in_flow)
     return Edit(start, node.end, text, (node.path,))
 
 
@@ -671,9 +674,20 @@ def remove_entry(doc: Document, mapping: Map, key: str) -> Edit | None:
             end = _after_line_of(text, content_end(v))
             if i + 1 < len(mapping.pairs) and end > mapping.pairs[i + 1][0].start:
                 return None
-            kept = [c for c in map(_comment_of, text[start:end].splitlines()) if c]
-            pad = " " * k.col
-            return Edit(start, end, "".join(f"{pad}{c}\n" for c in kept), (mapping.path + (key,),))
+            kept = []
+            for line in text[start:end].splitlines():
+                comment = _comment_of(line)
+                if comment and line.lstrip().startswith("#"):
+                    kept.append(line.rstrip("\r") + "\n")  # a whole-line comment stays as it was
+                elif comment:
+                    kept.append(" " * k.col + comment + "\n")  # an end-of-line comment gets a line
+            replacement = "".join(kept)
+            if end == len(text) and not text.endswith("\n"):  # keep the missing final newline
+                if replacement:
+                    replacement = replacement[:-1]
+                else:
+                    start -= 2 if text[max(start - 2, 0):start] == "\r\n" else 1
+            return Edit(max(start, 0), end, replacement, (mapping.path + (key,),))
     return None
 
 

@@ -236,7 +236,8 @@ def test_json_version_and_documented_keys(tmp_path):
     assert data["version"] == 1 and data["tool"] == "hardener"
     assert set(data) == {"version", "tool", "findings", "fixed", "errors", "summary"}
     assert set(data["findings"][0]) == {"rule_id", "rule_name", "file", "service", "line", "column", "severity",
-                                        "confidence", "message", "attack_tree", "key_path", "fix", "fix_description"}
+                                        "confidence", "message", "attack_tree", "key_path", "fix", "fix_description",
+                                        "fix_reach"}
     assert set(data["summary"]) == {"files", "findings", "fixed", "fixable_safe", "fixable_unsafe", "errors"}
     doc = (REPO / "docs" / "outputs.md").read_text()
     for key in list(data["findings"][0]) + list(data["summary"]):

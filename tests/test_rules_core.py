@@ -699,7 +699,7 @@ def test_bom_is_not_part_of_the_text():
 def test_select_by_name_and_prefix_and_ignore():
     text = y("services:", "  a:", "    image: x")
     assert {f.rule_id for f in harden(text, select=["no-log-rotation"])[1]} == {"LOG001"}
-    assert {f.rule_id for f in harden(text, select=["RES"])[1]} == {"RES001"}
+    assert {f.rule_id for f in harden(text, select=["RES"])[1]} == {"RES001", "RES002"}
     ignored = harden(text, unsafe_fixes=True, select=CORE, ignore=["LOG001", "cap-drop-all"])
     assert {f.rule_id for f in ignored[1]} == {"USR001", "RES001", "RST001"}
 

@@ -39,11 +39,10 @@ def findings(text: str, rules, options=None):
 
 
 def _overlap(a, b) -> bool:
-    if a == b:
-        return False
-    if a.start < b.end and b.start < a.end:
-        return True
-    return (a.start == a.end and b.start < a.start < b.end) or (b.start == b.end and a.start < b.start < a.end)
+    """The engine's own rule for edits that cannot share a pass."""
+    from hardener.engine import _overlaps
+
+    return _overlaps(a, [b])
 
 
 def run(text: str, rule_ids, unsafe: bool = True, options=None, passes: int = 20):
@@ -250,8 +249,13 @@ FS = [
                  id="FS001-flow-service"),
     pytest.param("RES002", SAFE,
                  y("services:", "  worker:", "    image: myorg/worker"),
-                 y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 512"),
+                 y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
+                   "        limits:", "          pids: 512"),
                  id="RES002-add"),
+    pytest.param("RES002", SAFE,
+                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g"),
+                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g", "    pids_limit: 512"),
+                 id="RES002-add-beside-legacy-limits"),
     pytest.param("RES002", SAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
                    "        limits:", "          memory: 1G"),
@@ -311,11 +315,7 @@ def test_crlf_file_keeps_crlf(rule, safety, before, after):
     assert out == after.replace("\n", "\r\n")
 
 
-NO_FINAL_NEWLINE_BUGS = {
-    "PRV001-yes-keeps-comment": "yamltext.remove_entry writes the kept end-of-line comment with a newline "
-                                "when the removed key is the file's last line and the file has no final newline",
-    "ISO001-pid-and-ipc": "same remove_entry problem: the kept comment line gains a final newline",
-}
+NO_FINAL_NEWLINE_BUGS: dict = {}  # pair id -> reason, for known failures (none now)
 NO_FINAL_NEWLINE_PAIRS = [pytest.param(*p.values, id=p.id, marks=[pytest.mark.xfail(
     strict=True, reason=NO_FINAL_NEWLINE_BUGS[p.id])] if p.id in NO_FINAL_NEWLINE_BUGS else []) for p in PAIRS]
 
@@ -503,7 +503,7 @@ def test_finding_points_at_the_value_and_names_the_service():
 def test_pids_option():
     text = y("services:", "  w:", "    image: x")
     _, _, out = run(text, "RES002", options={"RES002": {"pids": 100}})
-    assert out == text + "    pids_limit: 100\n"
+    assert out == text + y("    deploy:", "      resources:", "        limits:", "          pids: 100")
 
 
 def test_tmpfs_option():
@@ -580,13 +580,17 @@ def test_all_isolation_rules_on_one_service(compose_check):
                     "    read_only: true",
                     "    tmpfs:",
                     "      - /tmp",
-                    "    pids_limit: 512")
+                    "    deploy:",
+                    "      resources:",
+                    "        limits:",
+                    "          pids: 512")
     assert [f.rule_id for f in remaining] == ["ISO003"]
     assert compose_check(before)[0] == 0
     code, model, err = compose_check(out)
     assert code == 0, err
     box = model["services"]["box"]
-    assert box["read_only"] is True and box["pids_limit"] == 512 and not box.get("privileged")
+    assert box["read_only"] is True and box["deploy"]["resources"]["limits"]["pids"] == 512
+    assert not box.get("privileged")
     assert box["security_opt"] == ["no-new-privileges:true"] and box["cap_add"] == ["NET_BIND_SERVICE"]
 
 
@@ -599,7 +603,8 @@ def test_extends_child_is_fixed_through_its_base(compose_check):
                "    command: [run, --child]")
     _, fixed, out = run(before, ["PRV002", "FS001", "RES002"])
     assert out == y("services:", "  base:", "    image: myorg/app", "    read_only: true", "    tmpfs:", "      - /tmp",
-                    "    security_opt:", "      - no-new-privileges:true", "    pids_limit: 512",
+                    "    security_opt:", "      - no-new-privileges:true", "    deploy:", "      resources:",
+                    "        limits:", "          pids: 512",
                     "  child:", "    extends: base", "    command: [run, --child]")
     assert {f.service for f in fixed} == {"base"}
     code, model, err = compose_check(out)

@@ -201,7 +201,7 @@ def test_ignore_file_with_rules_silences_only_those(run_cli, tmp_path):
     assert not rules_of(found) & {"CAP001", "RES001"}
     assert {"LOG001", "RST001"} <= rules_of(found)
     after = fix(run_cli, path)
-    assert "cap_drop" not in after and "deploy:" not in after
+    assert "cap_drop" not in after and "cpus:" not in after and "memory:" not in after
     assert "max-size" in after
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
+from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, remove_entry, replace_scalar
 from .base import finding, make_fix, option
 from .privileged import builds_on, layers, written_here
 
@@ -107,8 +107,12 @@ def check(ctx):
                 continue  # unlimited in another layer, or missing everywhere: judged where first defined
             edit = None
             if entry is None and deploy_value is None and not svc.shared:
-                if limits is None:
+                legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
+                if limits is None and (legacy or not (svc.entry("deploy") is None or svc.own("deploy"))):
                     edit = add_entries(ctx.doc, svc.node, {"pids_limit": Verbatim(str(pids))})
+                elif limits is None:  # where the other limits go, so Compose sees one set of limits
+                    edit = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], {"pids": Verbatim(str(pids))})
+                    path = ("services", svc.name, "deploy", "resources", "limits", "pids")
                 elif limits_own:  # next to deploy limits Compose wants the limit there
                     edit = add_entries(ctx.doc, limits, {"pids": Verbatim(str(pids))})
                     path = ("services", svc.name, "deploy", "resources", "limits", "pids")
