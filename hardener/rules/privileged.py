@@ -92,9 +92,10 @@ def layers(svc) -> tuple:
 
 
 def builds_on(svc) -> bool:
-    """Whether the service extends a base or overrides an earlier file: a setting no layer has is
-    then reported where the service is first defined, not again here."""
-    return bool(svc.earlier) or svc.entry("extends") is not None
+    """Whether the service extends a base or overrides an earlier file that hardener could read: a
+    setting no layer has is then reported where the service is first defined, not again here. When the
+    base cannot be read (its file is missing or outside the folder), the service is fixed where it is."""
+    return bool(svc.earlier)
 
 
 def check(ctx):
