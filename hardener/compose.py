@@ -31,12 +31,18 @@ class Service:
     # `earlier` are overridden by it (earlier -f files, an `extends` base)
     later: tuple = ()
     earlier: tuple = ()
+    earlier_files: tuple = ()  # the part of `earlier` that comes from earlier files of the project
+
+    fragment_file: bool = False  # the file is an override fragment (its name says so)
 
     @property
     def partial(self) -> bool:
-        """Defined mainly elsewhere: an override that adds to a service whose image or build another
-        file gives. Settings it lacks are reported where the service is defined, not here."""
-        return not any(merged_entry(self.node, k) for k in ("image", "build", "extends"))
+        """Defined mainly elsewhere: the service appears in an earlier file of the project, or this is an
+        override file and the service gives no image, build or extends of its own. Settings it lacks
+        are then reported where the service is defined, not here. (A service without an image in an
+        ordinary file is an `extends` base: it is hardened where it is written.)"""
+        here = any(merged_entry(self.node, k) for k in ("image", "build", "extends"))
+        return bool(self.earlier_files) or (self.fragment_file and not here)
 
     def entry(self, key: str):
         """(key node, value node, own) with Compose's precedence: a later file of the project, then
@@ -193,6 +199,11 @@ def _reach_index(ctx: Context) -> dict:
     return index
 
 
+def is_override_name(path: str) -> bool:
+    """A file meant to be merged over a base: compose.override.yaml, overrides/x.yaml and the like."""
+    return "override" in path.replace("\\", "/").lower()
+
+
 def service_maps(doc: Document) -> dict:
     """name -> (key node, mapping, shared) of a document's services ("!reset" ones left out)."""
     out = {}
@@ -217,6 +228,7 @@ class Project:
     docs: tuple
     index: int
     bases: Mapping[str, tuple] = field(default_factory=lambda: MappingProxyType({}))
+    fragment_file: bool = False  # the checked file is an override fragment by its name
 
 
 def _merge_source_nodes(node: Map) -> list:
@@ -232,14 +244,16 @@ def iter_services(doc: Document, project: Project | None = None):
     own = service_maps(doc)
     others = [service_maps(d) for d in project.docs] if project else []
     for name, (key, node, shared) in own.items():
-        earlier = tuple(o[name][1] for o in others[:project.index] if name in o) if project else ()
+        earlier_files = tuple(o[name][1] for o in others[:project.index] if name in o) if project else ()
         later = tuple(o[name][1] for o in others[project.index + 1:] if name in o) if project else ()
+        earlier = earlier_files
         base = _extends_base(node, own)
         if base is not None:
             earlier = (base,) + earlier
         if project is not None:
             earlier = tuple(project.bases.get(name, ())) + earlier
-        yield Service(name, key, node, shared, later, earlier)
+        yield Service(name, key, node, shared, later, earlier, earlier_files,
+                      project is not None and project.fragment_file)
 
 
 def _extends_base(node: Map, own: dict):

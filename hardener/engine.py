@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import replace
 from types import MappingProxyType
 
-from .compose import Context, Project, is_extension, service_maps
+from .compose import Context, Project, is_extension, is_override_name, service_maps
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
@@ -195,12 +195,13 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None):
     return doc, findings, fixed
 
 
-def harden_text(text: str, settings: Settings, fix: bool) -> tuple[list[Finding], list[Finding], str]:
+def harden_text(text: str, settings: Settings, fix: bool, path: str = "") -> tuple[list[Finding], list[Finding], str]:
     """(remaining findings, fixed findings, new text). Raises YamlInputError for bad input."""
     doc = parse(text)
+    view = (lambda d: Project((d,), 0, fragment_file=True)) if is_override_name(path) else None
     if not fix:
-        return run_rules(doc, settings), [], text
-    doc, findings, fixed = _fix_to_fixpoint(doc, settings)
+        return run_rules(doc, settings, view(doc) if view else None), [], text
+    doc, findings, fixed = _fix_to_fixpoint(doc, settings, view)
     return findings, fixed, doc.text
 
 
@@ -245,9 +246,10 @@ def process_project(inputs, settings: Settings, fix: bool) -> list[FileResult]:
     bases = [_extends_bases(path, doc) for path, _, doc in parsed]
 
     def project_of(i):
-        if len(docs) == 1 and not bases[i]:
+        fragment = is_override_name(parsed[i][0])
+        if len(docs) == 1 and not bases[i] and not fragment:
             return None
-        return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]))
+        return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]), fragment)
 
     outcome = {}
     for i, (path, text, doc) in enumerate(parsed):

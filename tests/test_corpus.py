@@ -203,10 +203,10 @@ def run_fixes(name: str, data: bytes, unsafe: bool, source: Reading) -> Outcome:
     text = None
     try:
         text, _bom = decode(data)
-        remaining, fixed, out = hardener.harden(text, unsafe_fixes=unsafe)
+        remaining, fixed, out = hardener.harden(text, unsafe_fixes=unsafe, path=name)
     except YamlInputError as exc:
         return Outcome(name, mode, data, text, exc, source)
-    _, again_fixed, again_out = hardener.harden(out, unsafe_fixes=unsafe)
+    _, again_fixed, again_out = hardener.harden(out, unsafe_fixes=unsafe, path=name)
     result = source if out == text else read_reference(out)
     return Outcome(name, mode, data, text, None, source, result, tuple(remaining), tuple(fixed), out,
                    tuple(again_fixed), again_out)
