@@ -114,10 +114,18 @@ def _fail(message: str):
 
 
 def _read(path: str) -> bytes:
+    """The input's bytes, at most one byte more than the engine accepts (it reports larger files);
+    devices, pipes and folders given as files are refused before reading."""
+    import stat
+
+    from .engine import MAX_BYTES
+
     if path == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError("not a regular file")
     with open(path, "rb") as fh:
-        return fh.read()
+        return fh.read(MAX_BYTES + 1)
 
 
 def _groups(paths, choice) -> list[list[str]]:
@@ -138,7 +146,7 @@ def _process_group(group, choice, fix: bool):
         try:
             inputs.append(("<stdin>" if path == "-" else path, _read(path)))
         except OSError as exc:
-            failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc}"))
+            failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc.args[0] if exc.args else exc}"))
     results = process_project(inputs, choice.for_file(group[0]), fix) if inputs else []
     return results + failed
 

@@ -21,6 +21,7 @@ try:  # the C parser is ~30x faster; the pure-Python parser gives the same event
 except ImportError:  # pragma: no cover - exercised only where ruamel.yaml.clib is missing
     _Parser = None
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 MAX_EXPANDED_NODES = 1_000_000  # an alias bomb expands past this; real compose files stay far below
 MAX_DEPTH = 500  # nesting beyond this is hostile, not a compose file
@@ -241,9 +242,12 @@ def _compose(text):
             path = _child_path(stack)
             if kind == "AliasEvent":
                 target = anchors.get(event.anchor)
+                m = event.start_mark
                 if target is None:
-                    m = event.start_mark
                     raise YamlInputError(f"undefined alias *{event.anchor}", m.line + 1, m.column + 1)
+                if any(open_node is target for open_node, _ in stack):
+                    raise YamlInputError(f"alias *{event.anchor} refers to a node that contains it (a cycle)",
+                                         m.line + 1, m.column + 1)
                 node = Alias(event, path, target)
             elif kind == "ScalarEvent":
                 node = Scalar(event, path)
@@ -263,12 +267,18 @@ def _compose(text):
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
                 stack.append([node, None])
+    except ReaderError as exc:  # a character YAML does not allow; libyaml reports a byte offset
+        index = len(text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise YamlInputError(f"invalid YAML: character U+{char:04X} is not allowed ({exc.reason})", line, column) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = exc.problem or exc.context or "invalid YAML"
+        message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
         raise YamlInputError(f"invalid YAML: {message}", mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
     except YAMLError as exc:
-        raise YamlInputError(f"invalid YAML: {exc}") from None
+        raise YamlInputError("invalid YAML: " + " ".join(str(exc).split())) from None
     return root
 
 
@@ -320,18 +330,20 @@ def _check_duplicates(mapping: Map):
 
 
 def _check_expansion(root):
-    """Count the nodes the tree would have with every alias expanded, without expanding it."""
+    """Count the nodes the tree would have with every alias expanded, without expanding it: each
+    distinct node is sized once, after its children (an iterative post-order, safe on any depth)."""
     size: dict[int, int] = {}
-    order, todo, seen = [], [root], set()
-    while todo:  # iterative post-order: no recursion on hostile depth
-        node = deref(todo.pop())
-        if id(node) in seen:
+    todo = [(deref(root), False)]
+    while todo:
+        node, children_done = todo.pop()
+        if id(node) in size:
             continue
-        seen.add(id(node))
-        order.append(node)
-        todo.extend(_children(node))
-    for node in reversed(order):
-        total = 1 + sum(size.get(id(deref(c)), 1) for c in _children(node))
+        kids = [deref(c) for c in _children(node)]
+        if not children_done:
+            todo.append((node, True))
+            todo.extend((k, False) for k in kids if id(k) not in size)
+            continue
+        total = 1 + sum(size.get(id(k), 1) for k in kids)
         if total > MAX_EXPANDED_NODES:
             raise YamlInputError("aliases expand to more than a million nodes (an alias bomb?)", node.line + 1, node.col + 1)
         size[id(node)] = total
