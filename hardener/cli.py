@@ -147,7 +147,8 @@ def _process_group(group, choice, fix: bool):
             inputs.append(("<stdin>" if path == "-" else path, _read(path)))
         except OSError as exc:
             failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc.args[0] if exc.args else exc}"))
-    results = process_project(inputs, choice.for_file(group[0]), fix) if inputs else []
+    settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
+    results = process_project(inputs, settings, fix) if inputs else []
     return results + failed
 
 
@@ -247,7 +248,8 @@ def _rerun(paths, results, choice, fix: bool):
         names = ["<stdin>" if p == "-" else p for p in group]
         inputs = [(name, texts[name].encode("utf-8")) for name in names if name in texts]
         if inputs:
-            out.extend(process_project(inputs, choice.for_file(group[0]), fix))
+            settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
+            out.extend(process_project(inputs, settings, fix))
     return out
 
 

@@ -231,11 +231,13 @@ def process(path: str, data: bytes, settings: Settings, fix: bool) -> FileResult
     return process_project([(path, data)], settings, fix)[0]
 
 
-def process_project(inputs, settings: Settings, fix: bool) -> list[FileResult]:
+def process_project(inputs, settings, fix: bool) -> list[FileResult]:
     """Check or fix files that Compose reads together (base then overrides, like `-f a -f b`): each
     file is judged with the others in view, so a setting made in one file is not reported missing in
     another, and a missing setting is fixed where the service is defined. A file that cannot be read
-    is reported and the others are judged without it."""
+    is reported and the others are judged without it. `settings` is one Settings for every file, or a
+    list with one per input (each file keeps its own configuration)."""
+    per_input = dict(zip((p for p, _ in inputs), settings)) if isinstance(settings, (list, tuple)) else {}
     parsed, results = [], {}
     for path, data in inputs:
         try:
@@ -255,15 +257,15 @@ def process_project(inputs, settings: Settings, fix: bool) -> list[FileResult]:
     for i, (path, text, doc) in enumerate(parsed):
         view = project_of(i)
         if fix:
-            docs[i], findings, fixed = _fix_to_fixpoint(doc, settings, view)
+            docs[i], findings, fixed = _fix_to_fixpoint(doc, per_input.get(path, settings), view)
         else:
-            findings, fixed = run_rules(doc, settings, view(doc) if view else None), []
+            findings, fixed = run_rules(doc, per_input.get(path, settings), view(doc) if view else None), []
         outcome[path] = (text, findings, fixed)
     for i, (path, text, _) in enumerate(parsed):
         _, findings, fixed = outcome[path]
         if fix and len(parsed) > 1:  # later files' fixes may have settled findings of earlier ones
             view = project_of(i)
-            findings = run_rules(docs[i], settings, view(docs[i]) if view else None)
+            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None)
         results[path] = _result(path, text, docs[i], findings, fixed, fix)
     return [results[path] for path, _ in inputs]
 

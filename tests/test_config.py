@@ -278,9 +278,6 @@ def test_boolean_for_an_integer_option_is_a_wrong_type(run_cli, tmp_path):
     assert proc.returncode == 2 and str(cfg) in proc.stderr and "options.RST001.max_attempts" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli._process_group judges a whole project (compose.yaml + "
-                   "compose.override.yaml) with the settings of its first file, so per-file-ignores "
-                   "(and the nearest configuration) of the override file are not applied to it")
 def test_per_file_ignores_apply_to_an_override_file(run_cli, tmp_path):
     put(tmp_path, "pyproject.toml", y(
         "[tool.hardener]",
