@@ -350,9 +350,6 @@ def test_unreadable_baseline_is_exit_2(run_cli, tmp_path):
     assert proc.returncode == 2 and "b.json" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="baseline.hide matches by (rule, file, service, key path) only, first "
-                   "come first hidden: a new port written above a recorded one is hidden and the recorded "
-                   "one is reported instead")
 def test_baseline_reports_the_new_port_not_the_recorded_one(run_cli, tmp_path):
     file = put(tmp_path, "compose.yaml", APP)
     run_cli("check", "--isolated", "--select", "PRT001", "--write-baseline", tmp_path / "b.json", file)
