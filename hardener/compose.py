@@ -129,12 +129,18 @@ class Context:
     services: tuple[Service, ...]
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     silenced: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> services
+    foreign: frozenset = frozenset()  # ids of the nodes of the project's other files
 
     @classmethod
     def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None,
            project: "Project | None" = None) -> "Context":
         services = tuple(iter_services(doc, project))
-        return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})))
+        foreign = frozenset()
+        if project is not None and len(project.docs) > 1:
+            foreign = frozenset(id(n) for i, d in enumerate(project.docs) if i != project.index
+                                for n in _all_nodes(d.root))
+        return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})),
+                   foreign)
 
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
@@ -197,6 +203,18 @@ def _reach_index(ctx: Context) -> dict:
     _REACH_CACHE.clear()
     _REACH_CACHE[key] = (ctx.doc, index)
     return index
+
+
+def _all_nodes(root):
+    out, todo = [], [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, Map):
+            todo.extend(n for pair in node.pairs for n in pair)
+        elif isinstance(node, Seq):
+            todo.extend(node.items)
+    return out
 
 
 def is_override_name(path: str) -> bool:

@@ -49,6 +49,8 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
     findings = []
     for rule in rules:
         for f in rule.check(ctx):
+            if f.elsewhere:
+                continue  # a value written in another file of the project is reported in that file
             if (f.line, f.column) in partial_keys:
                 continue  # a setting missing from a partial service is reported where it is defined
             if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):

@@ -67,6 +67,7 @@ class Finding:
     key_path: tuple = ()  # where in the compose model, for baselines and fingerprints
     fix: Fix | None = None
     file: str = ""
+    elsewhere: bool = False  # about a value written in another file of the project: reported there
 
     @property
     def applicability(self) -> Applicability:

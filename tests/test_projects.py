@@ -118,8 +118,6 @@ def test_bad_values_of_the_override_are_reported_in_the_override(project_check):
     assert where == {("PRT001", 5, 9), ("RST001", 10, 14)}
 
 
-@pytest.mark.xfail(strict=True, reason="the base file's rules see the override's values through Service.later "
-                   "and report them again, in the base file, at the override's line and column")
 def test_bad_values_of_the_override_are_reported_once(project_check):
     messages = [(f["file"].rsplit("/", 1)[1], f["message"]) for f in project_check
                 if f["rule_id"] in ("PRT001", "RST001") and f["service"] in ("web", "api")
@@ -130,8 +128,6 @@ def test_bad_values_of_the_override_are_reported_once(project_check):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="the base file reports the override's port again (at the override's "
-                   "line and column, in the base file), where the override's ignore comment does not reach it")
 def test_ignore_in_the_override_silences_its_own_values(run_cli, tmp_path):
     folder = write_pair(tmp_path / "p",
                         y("services:", "  web:", "    image: ghcr.io/acme/web:1", "    cap_drop: [ALL]"),

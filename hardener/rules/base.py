@@ -25,6 +25,7 @@ def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(
         service=service.name if service is not None else None,
         key_path=tuple(key_path),
         fix=fix,
+        elsewhere=node is not None and id(node) in getattr(ctx, "foreign", ()),
     )
 
 
