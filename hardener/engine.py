@@ -6,6 +6,7 @@ rules run again on the result until no applicable fix is left. That is what make
 """
 from __future__ import annotations
 
+import bisect
 import os
 import tempfile
 from collections import Counter
@@ -102,8 +103,40 @@ def _applies(finding: Finding, settings: Settings) -> bool:
     return rule is not None and matches(rule, settings.extend_safe_fixes)
 
 
+class _Taken:
+    """The edits chosen for one pass, indexed by position so that checking a new edit against them
+    costs a bisection, not a scan (a file with thousands of services has thousands of edits)."""
+
+    def __init__(self):
+        self.edits: list = []
+        self._all: set = set()
+        self._starts: list = []  # sorted (start, end, index)
+        self._longest = 0
+
+    def add(self, edit) -> None:
+        if edit in self._all:
+            return
+        self._all.add(edit)
+        self.edits.append(edit)
+        bisect.insort(self._starts, (edit.start, edit.end, len(self.edits) - 1))
+        self._longest = max(self._longest, edit.end - edit.start)
+
+    def __contains__(self, edit) -> bool:
+        return edit in self._all
+
+    def near(self, edit):
+        """Chosen edits that start close enough to the new one to touch it."""
+        lo = bisect.bisect_left(self._starts, (edit.start - self._longest, -1, -1))
+        for start, _, index in self._starts[lo:]:
+            if start > edit.end:
+                break
+            yield self.edits[index]
+
+
 def _overlaps(edit, taken) -> bool:
-    for other in taken:
+    """Whether an edit cannot share a pass with the chosen ones (a _Taken, or any list of edits)."""
+    candidates = taken.near(edit) if isinstance(taken, _Taken) else taken
+    for other in candidates:
         if other == edit:
             continue
         if edit.start == other.start and set(edit.paths) & set(other.paths):
@@ -118,9 +151,9 @@ def _overlaps(edit, taken) -> bool:
 
 
 def _verify(before: Document, after: Document, edits) -> None:
-    allowed = [p for e in edits for p in e.paths]
+    allowed = {tuple(p) for e in edits for p in e.paths}
     for path in changed_paths(raw(before.root), raw(after.root)):
-        if not any(path[:len(a)] == a for a in allowed):
+        if not any(path[:n] in allowed for n in range(len(path) + 1)):
             raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
 
 
@@ -136,7 +169,7 @@ def _fix_key(f: Finding):
 def _one_pass(doc: Document, findings, settings, rejected: set):
     """Apply every non-conflicting applicable fix once; return (new doc, applied findings). When the
     combined result fails verification, apply the first fix that verifies on its own instead."""
-    chosen, taken = [], []
+    chosen, taken = [], _Taken()
     fixed_here: set = set()  # services a chosen fix edits directly
     through_anchor: set = set()  # services a chosen fix changes through a shared anchor
     for f in findings:
@@ -146,16 +179,17 @@ def _one_pass(doc: Document, findings, settings, rejected: set):
             continue  # the next pass sees it again on the new text
         direct = {p[1] for e in f.fix.edits for p in e.paths if p[:1] == ("services",) and len(p) > 1}
         heirs = set(f.fix.reach) - direct - {f.service}
-        if not set(f.fix.edits) <= set(taken) and (f.service in through_anchor or heirs & fixed_here):
+        if not all(e in taken for e in f.fix.edits) and (f.service in through_anchor or heirs & fixed_here):
             continue  # an anchor edit and an heir's own edit in one pass would clash: judge it again next pass
         chosen.append(f)
-        taken.extend(f.fix.edits)
+        for e in f.fix.edits:
+            taken.add(e)
         fixed_here |= direct | {f.service}
         through_anchor |= heirs
     if not chosen:
         return doc, []
     try:
-        return _apply_checked(doc, taken), chosen
+        return _apply_checked(doc, taken.edits), chosen
     except (InternalFixError, EditConflict, YamlInputError):
         pass
     for f in chosen:

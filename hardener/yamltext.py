@@ -73,19 +73,23 @@ class Seq(Node):
 
 
 class Map(Node):
-    __slots__ = ("pairs", "flow")
+    __slots__ = ("pairs", "flow", "_index")
 
     def __init__(self, event, path):
         super().__init__(event, path)
         self.pairs: list[tuple[Node, Node]] = []
         self.flow = bool(event.flow_style)
+        self._index = None
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
-        for k, v in self.pairs:
-            if isinstance(k, Scalar) and k.value == key:
-                return k, v
-        return None
+        if self._index is None:  # built on first use: the pairs do not change after parsing
+            index = {}
+            for k, v in self.pairs:
+                if isinstance(k, Scalar) and k.value not in index:
+                    index[k.value] = (k, v)
+            self._index = index
+        return self._index.get(key)
 
     def get(self, key: str):
         e = self.entry(key)
