@@ -26,6 +26,8 @@ entrypoint that fixes data ownership and then switches user), and it is *safe*.
 entrypoint that starts as root and then switches user or changes file ownership needs CHOWN, SETUID,
 SETGID, DAC_OVERRIDE or NET_BIND_SERVICE back in `cap_add`. That is why the fix is *unsafe* for
 unknown images: it runs with `--unsafe-fixes`.
+
+**References.** OWASP Docker Security Cheat Sheet rule #3 (limit capabilities); CIS Docker Benchmark, "Ensure that Linux kernel capabilities are restricted within containers"; MITRE ATT&CK T1611 (Escape to Host).
 """
 from __future__ import annotations
 

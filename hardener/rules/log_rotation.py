@@ -26,6 +26,8 @@ with another driver (`local` rotates by itself; `syslog`, `journald`, `fluentd`,
 off the container's disk) are left alone. The fix is *safe*.
 
 **What may break.** Only old log lines: `docker compose logs` shows at most the retained files.
+
+**References.** MITRE ATT&CK T1499 (Endpoint Denial of Service); the Docker documentation of the json-file driver's max-size and max-file options.
 """
 from __future__ import annotations
 

@@ -35,6 +35,8 @@ project network. Both fixes are *unsafe*; `host`, `service:` and `container:` mo
 **What may break.** A client that finds its back end through a file the tool cannot see (an
 `env_file`, a config file) loses access to it; a back end that needs the internet (replication to an
 outside host, plugin downloads) loses egress on an internal network.
+
+**References.** OWASP Docker Security Cheat Sheet rule #5 (be mindful of inter-container connectivity); CIS Docker Benchmark, "Ensure network traffic is restricted between containers on the default bridge".
 """
 from __future__ import annotations
 

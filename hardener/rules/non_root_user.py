@@ -26,6 +26,8 @@ severity with no fix, because forcing a user breaks its start-up.
 directory or drop privileges themselves), and bind mounts whose files only root can write. The fix is
 *unsafe* for that reason; prefer the image's own non-root user (for example `node`, `nginx` in the
 unprivileged variants, `999` for postgres data directories you own).
+
+**References.** OWASP Docker Security Cheat Sheet rule #2 (set a user); CIS Docker Benchmark, "Ensure that a user for the container has been created"; MITRE ATT&CK T1611 (Escape to Host).
 """
 from __future__ import annotations
 

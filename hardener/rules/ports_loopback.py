@@ -25,6 +25,8 @@ Ports already bound to a specific address, and host parts that look like a varia
 **What may break.** Anything that reached the port from another machine: a public web server, a port
 another host scrapes. Put such a service behind a reverse proxy, or keep the port public on purpose and
 suppress the finding. The fix is *unsafe* because it changes who can connect.
+
+**References.** CIS Docker Benchmark, "Ensure that incoming container traffic is bound to a specific host interface".
 """
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ start (templating a config, fixing permissions).
 
 **What may break.** Images that edit their own configuration at start-up (templating entrypoints,
 settings pages that save to the mounted file).
+
+**References.** OWASP Docker Security Cheat Sheet rule #8 (set filesystem and volumes to read-only).
 """
 from __future__ import annotations
 

@@ -22,6 +22,8 @@ values for the same limit.
 **What may break.** A service that really needs more than the defaults is throttled (CPU) or killed
 when it goes over (memory). The fix is *safe*: it only adds a bound the file did not set, and the
 defaults suit most single-purpose services; raise them per service where needed.
+
+**References.** OWASP Docker Security Cheat Sheet rule #7 (limit resources); CIS Docker Benchmark, "Ensure that the memory usage for containers is limited" and "Ensure that CPU priority is set appropriately on containers"; MITRE ATT&CK T1496 (Resource Hijacking).
 """
 from __future__ import annotations
 

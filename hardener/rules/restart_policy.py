@@ -27,6 +27,8 @@ service (an own `restart:` key overriding the anchor) otherwise.
 
 **What may break.** Long-running services that must survive host reboots: keep `unless-stopped` for
 them and suppress the finding, or rely on an orchestrator.
+
+**References.** CIS Docker Benchmark, "Ensure that the 'on-failure' container restart policy is set to '5'".
 """
 from __future__ import annotations
 
