@@ -122,7 +122,11 @@ def _read(path: str) -> bytes:
 
     if path == "-":
         return sys.stdin.buffer.read(MAX_BYTES + 1)
-    if not stat.S_ISREG(os.stat(path).st_mode):
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        os.listdir(path)  # an unreadable folder raises its own PermissionError here
+        raise OSError("a folder, not a compose file")
+    if not stat.S_ISREG(mode):
         raise OSError("not a regular file")
     with open(path, "rb") as fh:
         return fh.read(MAX_BYTES + 1)
@@ -344,7 +348,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero))
     diffs = []
-    changed = False
+    changed = write_failed = False
     for r in results:
         if r.status is Status.ERROR:
             continue
@@ -358,8 +362,13 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         if diff:
             diffs.append(unified(r.original, r.output, r.path))
             continue
-        raw = _read(r.path)
-        write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")))
+        try:
+            raw = _read(r.path)
+            write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")))
+        except OSError as exc:
+            typer.echo(f"{r.path}:1:1: cannot write the fixed file: {exc.strerror or exc}", err=True)
+            write_failed = True
+            continue
         typer.echo(f"Fixed {r.path}", err=True)
     if diff:
         _emit("".join(diffs), output)
@@ -371,7 +380,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     else:
         report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
         report.write("".join(lines))
-    raise typer.Exit(_exit_code(results, changed, exit_zero))
+    raise typer.Exit(EXIT_ERROR if write_failed else _exit_code(results, changed, exit_zero))
 
 
 @app.command("rules")

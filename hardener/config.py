@@ -19,6 +19,7 @@ Invalid configuration raises ConfigError naming the file and the key.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,14 +70,26 @@ class Config:
 
 
 def find(start: str) -> Path | None:
-    folder = Path(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)) or ".").resolve()
+    try:
+        folder = Path(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)) or ".").resolve()
+    except OSError:
+        return None
+    return _find_in(folder)
+
+
+@functools.lru_cache(maxsize=1024)
+def _find_in(folder: Path) -> Path | None:
+    """The nearest configuration at or above folder; cached, so a scan looks once per folder, not per file."""
     for d in (folder, *folder.parents):
-        for name in (".hardener.yaml", ".hardener.yml"):
-            if (d / name).is_file():
-                return d / name
-        pyproject = d / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_table(pyproject):
-            return pyproject
+        try:
+            for name in (".hardener.yaml", ".hardener.yml"):
+                if (d / name).is_file():
+                    return d / name
+            pyproject = d / "pyproject.toml"
+            if pyproject.is_file() and _has_tool_table(pyproject):
+                return pyproject
+        except OSError:
+            continue  # a folder we may not look into holds no configuration for us
     return None
 
 

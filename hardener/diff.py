@@ -1,6 +1,7 @@
 """Unified diffs as a pure function of two texts."""
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 
@@ -10,10 +11,81 @@ def unified(before: str, after: str, path: str) -> str:
     if before == after:
         return ""
     name = os.path.normpath(path).lstrip("/")
-    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{name}", f"b/{name}")
-    out = []
-    for line in lines:
-        if not line.endswith("\n"):
-            line += "\n\\ No newline at end of file\n"
-        out.append(line)
-    return "".join(out)
+    a, b = before.splitlines(True), after.splitlines(True)
+    out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+    for group in _grouped_opcodes(a, b, 3):
+        i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
+        out.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@\n")
+        for tag, a1, a2, b1, b2 in group:
+            if tag == "equal":
+                out += [" " + line for line in a[a1:a2]]
+                continue
+            out += ["-" + line for line in a[a1:a2]]
+            out += ["+" + line for line in b[b1:b2]]
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk range as unified diffs write it (1-based; an empty range names the line before it)."""
+    length = stop - start
+    first = start + 1 if length else start
+    return f"{first}" if length == 1 else f"{first},{length}"
+
+
+def _anchors(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """Lines that occur exactly once in each text, kept in an order both agree on (longest increasing
+    subsequence, as patience diff does). Between two anchors difflib only sees a small stretch: its
+    matcher is quadratic on long files with many repeated lines, such as compose files."""
+    count_a: dict[str, int] = {}
+    for line in a:
+        count_a[line] = count_a.get(line, 0) + 1
+    count_b: dict[str, int] = {}
+    for line in b:
+        count_b[line] = count_b.get(line, 0) + 1
+    where_a = {line: i for i, line in enumerate(a) if count_a[line] == 1}
+    pairs = [(where_a[line], j) for j, line in enumerate(b) if count_b[line] == 1 and line in where_a]
+    # longest increasing subsequence of the a-indexes (pairs are in b order)
+    tails: list[int] = []
+    tail_at: list[int] = []
+    back = [-1] * len(pairs)
+    for k, (i, _) in enumerate(pairs):
+        pos = bisect.bisect_left(tails, i)
+        if pos == len(tails):
+            tails.append(i)
+            tail_at.append(k)
+        else:
+            tails[pos] = i
+            tail_at[pos] = k
+        back[k] = tail_at[pos - 1] if pos else -1
+    chain, k = [], tail_at[-1] if tail_at else -1
+    while k >= 0:
+        chain.append(pairs[k])
+        k = back[k]
+    return chain[::-1]
+
+
+def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
+    ops: list[tuple] = []
+    i = j = 0
+    for ai, bj in _anchors(a, b) + [(len(a), len(b))]:
+        for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, a[i:ai], b[j:bj], autojunk=False).get_opcodes():
+            ops.append((tag, a1 + i, a2 + i, b1 + j, b2 + j))
+        if ai < len(a):
+            ops.append(("equal", ai, ai + 1, bj, bj + 1))
+        i, j = ai + 1, bj + 1
+    merged: list[tuple] = []
+    for op in ops:  # join neighbouring equal runs, drop empty ones
+        if op[1] == op[2] and op[3] == op[4]:
+            continue
+        if merged and op[0] == "equal" and merged[-1][0] == "equal":
+            merged[-1] = ("equal", merged[-1][1], op[2], merged[-1][3], op[4])
+        else:
+            merged.append(op)
+    return merged or [("equal", 0, 0, 0, 0)]
+
+
+def _grouped_opcodes(a, b, n: int):
+    """difflib's grouping of opcodes into hunks with n lines of context, on the anchored opcodes."""
+    matcher = difflib.SequenceMatcher(None, [], [])
+    matcher.get_opcodes = lambda: _opcodes(a, b)
+    return matcher.get_grouped_opcodes(n)

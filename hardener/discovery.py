@@ -18,10 +18,11 @@ def expand(paths: list[str]) -> list[str]:
     for path in paths:
         if path != "-" and os.path.isdir(path):
             found = []
-            for root, dirs, files in os.walk(path):
+            unreadable = []  # reported as inputs: reading them fails with the reason
+            for root, dirs, files in os.walk(path, onerror=lambda exc: unreadable.append(exc.filename)):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 found += [os.path.join(root, f) for f in files if is_compose_name(f)]
-            out += sorted(found)
+            out += sorted(found) + [f for f in unreadable if f]
         else:
             out.append(path)
     return list(dict.fromkeys(out))

@@ -31,6 +31,8 @@ def _paint(text: str, code: str, color: bool) -> str:
 def _clean(text: str) -> str:
     """One line, no terminal control characters: text from the compose file could otherwise move the
     cursor or fake other output."""
+    if text.isprintable():  # nearly always: one C call instead of a Python step per character
+        return text
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
                    for ch in text)
 
