@@ -37,7 +37,8 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
     if doc.root is None:
         return []
     marks = parse_suppressions(doc.text)
-    services = Context.of(doc, project=project).services
+    base_ctx = Context.of(doc, settings.options, project=project)  # built once: services, foreign nodes
+    services = base_ctx.services
     partial_keys = {(svc.key.line + 1, svc.key.col + 1) for svc in services if svc.partial}
     service_lines = {svc.key.line: svc.name for svc in services}
     key_lines = {k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
@@ -47,7 +48,7 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
                                     if any(m.line == line and m.covers(rule) for m in marks)}
                                    | {svc.name for svc in services if settings.ignores_service(rule, svc.name)})
                 for rule in rules}
-    ctx = Context.of(doc, settings.options, silenced, project)
+    ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
     findings = []
     for rule in rules:
         for f in rule.check(ctx):

@@ -44,11 +44,10 @@ from __future__ import annotations
 
 import re
 
-from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Document, Edit, Scalar, Seq, content_end, deref
 from .base import finding, make_fix
-from .privileged import written_here
+from .privileged import written_list
 
 ID = "CAP002"
 NAME = "dangerous-capability"
@@ -89,18 +88,13 @@ def _raise(severity: Severity) -> Severity:
 
 def check(ctx):
     for svc in ctx.services:
-        entry = written_here(svc, "cap_add")
-        if entry is None:
+        written = written_list(svc, "cap_add")
+        if written is None:
             continue
-        key, value, own = entry
+        value, own, items = written
         seq = deref(value)
-        if not isinstance(seq, Seq):
-            continue
         flagged = []
-        for item in seq.items:
-            node = deref(item)
-            if not isinstance(node, Scalar) or node.is_null or has_variable(node.value):
-                continue
+        for item, node in items:
             cap = capability_name(node.value)
             if cap in DANGEROUS:
                 flagged.append((item, cap))

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Scalar, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
+from ..yamltext import Alias, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
 from .base import finding, make_fix
 
 ID = "PRV001"
@@ -76,6 +76,20 @@ def written_here(svc, key):
     through a merge key; None when this mapping does not write it. For list settings, which Compose
     merges across layers, this is the part the mapping contributes."""
     return merged_entry(svc.node, key)
+
+
+def written_list(svc, key):
+    """(value, own, [(item, scalar)]) for a list setting written in this mapping: its items that are
+    plain scalars without variables; None when the mapping writes no list under key."""
+    entry = written_here(svc, key)
+    if entry is None or not isinstance(deref(entry[1]), Seq):
+        return None
+    items = []
+    for item in deref(entry[1]).items:
+        node = deref(item)
+        if isinstance(node, Scalar) and not node.is_null and not has_variable(node.value):
+            items.append((item, node))
+    return entry[1], entry[2], items
 
 
 def last_value(svc, key):

@@ -40,12 +40,11 @@ for Privilege Escalation).
 """
 from __future__ import annotations
 
-from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Scalar, Seq, deref
+from ..yamltext import Alias, deref
 from .base import finding, make_fix
 from .dangerous_capabilities import remove_item
-from .privileged import written_here
+from .privileged import written_list
 
 ID = "ISO002"
 NAME = "security-profile-disabled"
@@ -78,18 +77,13 @@ def split_option(text: str) -> tuple[str, str | None]:
 
 def check(ctx):
     for svc in ctx.services:
-        entry = written_here(svc, "security_opt")
-        if entry is None:
+        written = written_list(svc, "security_opt")
+        if written is None:
             continue
-        _, value, own = entry
+        value, own, items = written
         seq = deref(value)
-        if not isinstance(seq, Seq):
-            continue
         flagged = []
-        for item in seq.items:
-            node = deref(item)
-            if not isinstance(node, Scalar) or node.is_null or has_variable(node.value):
-                continue
+        for item, node in items:
             hit = DISABLING.get(split_option(node.value))
             if hit:
                 flagged.append((item, node.value.strip(), hit))
