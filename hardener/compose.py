@@ -5,9 +5,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
-from .yamltext import Document, Map, Scalar, Seq, deref, merged_entry, merged_keys, scalar_value
+from .yamltext import Alias, Document, Map, Scalar, Seq, deref, merged_entry, merged_keys, scalar_value
 
 VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
@@ -61,6 +61,59 @@ class Service:
                 return found[0], found[1], False
         return None
 
+    @property
+    def layers(self) -> tuple:
+        """Every mapping that defines this service, in Compose's merge order (the first is overridden
+        by all the others): `extends` bases and earlier files, this mapping, later files."""
+        return (*self.earlier, self.node, *self.later)
+
+    def written(self, key: str) -> list["Written"]:
+        """Each layer's own entry for a key whose values Compose merges across layers (lists such as
+        ports, cap_drop, security_opt, volumes; mappings such as environment, logging), in merge order.
+        A later `!override` drops what earlier layers wrote, a `!reset` drops it and itself."""
+        out = []
+        for layer in self.layers:
+            found = merged_entry(layer, key)
+            if found is None:
+                continue
+            tag = _tag(found[1])
+            if tag in ("!reset", "!override"):
+                out = []
+            if tag != "!reset":
+                out.append(self._written(layer, layer, found, found[2]))
+        return out
+
+    def written_here(self, key: str) -> "Written | None":
+        """The part of a merged key this service's mapping contributes (None when it writes none, or a
+        later layer resets it)."""
+        return next((w for w in self.written(key) if w.here), None)
+
+    def merged(self, *path: str) -> "Written | None":
+        """A leaf of mappings Compose merges key by key across layers (deploy.resources.limits.memory,
+        logging.options.max-size): the entry of the last layer that writes the whole path. `own` is
+        True only when every level is written in this mapping itself, so the leaf can be edited there."""
+        last = None
+        for layer in self.layers:
+            node, own = layer, True
+            for depth, key in enumerate(path):
+                found = merged_entry(node, key) if isinstance(node, Map) else None
+                if found is None:
+                    break
+                tag = _tag(found[1])
+                if tag in ("!reset", "!override"):
+                    last = None  # what earlier layers wrote below this level is gone
+                if tag == "!reset":
+                    break
+                own = own and found[2] and (depth == len(path) - 1 or not isinstance(found[1], Alias))
+                if depth == len(path) - 1:
+                    last = self._written(layer, node, found, own)
+                node = deref(found[1])
+        return last
+
+    def _written(self, layer, parent, found, own) -> "Written":
+        here = layer is self.node
+        return Written(found[0], found[1], here and own, here, parent)
+
     def get(self, key: str):
         e = self.entry(key)
         return deref(e[1]) if e else None
@@ -91,6 +144,20 @@ class Service:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
         '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
         return _image_name(self.image())
+
+
+class Written(NamedTuple):
+    """One layer's entry for a key: where it is written and whether this service may edit it there."""
+
+    key: Scalar
+    value: Any  # as written: an Alias stays an Alias
+    own: bool  # written in this service's mapping itself (not through a merge key): editable here
+    here: bool  # written in this service's mapping, directly or through a merge key
+    parent: Map  # the mapping the key was looked up in (where an own overriding key would go)
+
+
+def _tag(node):
+    return getattr(deref(node), "tag", None)
 
 
 @lru_cache(maxsize=4096)
@@ -161,12 +228,15 @@ class Context:
 
     def reach(self, paths) -> set[str]:
         """Names of the services whose effective configuration an edit at these document paths changes:
-        the service the path is written in, or every service that uses the anchored block it is in."""
+        the service the path is written in, or every service that uses the anchored block it is in,
+        except one that writes the edited key itself (its own value hides the anchor's)."""
         index = _reach_index(self)
         hit = set()
         for path in paths:
             for n in range(1, len(path) + 1):
-                hit |= index.get(tuple(path[:n]), set())
+                for name, hidden in index.get(tuple(path[:n]), ()):
+                    if n == len(path) or path[n] not in hidden:
+                        hit.add(name)
         return hit
 
     def top(self, key: str):
@@ -179,30 +249,38 @@ _REACH_CACHE: dict = {}
 
 
 def _reach_index(ctx: Context) -> dict:
-    """Document path of every node a service uses (through aliases and merge keys) -> service names."""
+    """Document path of every node a service uses (through aliases and merge keys) -> {(service name,
+    keys of that node the service does not take from it)}."""
     key = id(ctx.doc)
     cached = _REACH_CACHE.get(key)
     if cached is not None and cached[0] is ctx.doc:
         return cached[1]
     index: dict = {}
     for svc in ctx.services:
-        seen, todo = set(), [svc.node]
-        while todo:
-            node = deref(todo.pop())
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            index.setdefault(node.path, set()).add(svc.name)
-            if isinstance(node, Map):
-                # only the values the service really uses: a key it overrides is not reached through
-                # the anchor; the merge sources themselves count (a key added there is inherited)
-                todo.extend(merged_entry(node, k)[1] for k in merged_keys(node))
-                todo.extend(_merge_source_nodes(node))
-            elif isinstance(node, Seq):
-                todo.extend(node.items)
+        _index_uses(svc.name, svc.node, index)
     _REACH_CACHE.clear()
     _REACH_CACHE[key] = (ctx.doc, index)
     return index
+
+
+def _index_uses(name: str, root, index: dict) -> None:
+    seen, todo = set(), [(root, frozenset())]
+    while todo:
+        node, hidden = todo.pop()
+        node = deref(node)
+        if (id(node), hidden) in seen:
+            continue
+        seen.add((id(node), hidden))
+        index.setdefault(node.path, set()).add((name, hidden))
+        if isinstance(node, Map):
+            # only the values the service really uses: a key it overrides is not reached through
+            # the anchor; the merge sources themselves count (a key added there is inherited), except
+            # the keys the merging mapping (or a mapping merging it) writes itself
+            todo.extend((merged_entry(node, k)[1], frozenset()) for k in merged_keys(node) if k not in hidden)
+            shadowed = hidden | {k.value for k, _ in node.pairs if isinstance(k, Scalar) and k.value != "<<"}
+            todo.extend((source, shadowed) for source in _merge_source_nodes(node))
+        elif isinstance(node, Seq):
+            todo.extend((item, frozenset()) for item in node.items)
 
 
 def _all_nodes(root):
