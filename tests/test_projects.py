@@ -296,9 +296,6 @@ def write_pair(folder: Path, base: str, override: str) -> Path:
     return folder
 
 
-@pytest.mark.xfail(strict=True, reason="Service.entry takes a later file's sequence instead of appending it "
-                   "(Compose merges ports from every file): a base port open on every interface is not "
-                   "reported when the override publishes another port")
 def test_base_port_is_reported_when_the_override_adds_ports(run_cli, compose_binary, tmp_path):
     folder = write_pair(tmp_path / "p",
                         y("services:", "  db:", "    image: ghcr.io/acme/db:1", "    ports:", '      - "5432:5432"'),
@@ -309,8 +306,6 @@ def test_base_port_is_reported_when_the_override_adds_ports(run_cli, compose_bin
     assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.yaml", 5)]
 
 
-@pytest.mark.xfail(strict=True, reason="Service.entry takes the override's cap_drop instead of appending it "
-                   "to the base's: cap_drop [ALL] in the base is not seen when the override adds NET_RAW")
 def test_cap_drop_all_in_the_base_counts_when_the_override_adds_entries(run_cli, compose_binary, tmp_path):
     folder = write_pair(tmp_path / "p",
                         y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    cap_drop: [ALL]"),
@@ -320,9 +315,6 @@ def test_cap_drop_all_in_the_base_counts_when_the_override_adds_entries(run_cli,
     assert check(run_cli, folder, "--select", "CAP001") == []
 
 
-@pytest.mark.xfail(strict=True, reason="Service.entry takes the override's deploy mapping whole instead of "
-                   "merging it key by key: a CPU limit in the base is not seen next to a memory limit in the "
-                   "override (and the offered fix cannot apply)")
 def test_limits_split_between_base_and_override_are_merged(run_cli, compose_binary, tmp_path):
     limits = ("    deploy:", "      resources:", "        limits:")
     folder = write_pair(tmp_path / "p",

@@ -45,34 +45,44 @@ FIX = Applicability.SAFE  # safe for images with a profile, unsafe otherwise
 OPTIONS: dict = {}
 
 
-def _own_seq(entry):
-    """The sequence of an own key written in place (not an alias, not merged), or None."""
-    return entry[1] if entry and entry[2] and isinstance(entry[1], Seq) else None
+def _own_seq(svc, written):
+    """The sequence of a layer written in place in this service's mapping (not an alias, not merged)."""
+    value = written.value if written is not None and written.own and not svc.shared else None
+    return value if isinstance(value, Seq) else None
+
+
+def _names(entries) -> set[str]:
+    """The capabilities every layer's list names, as Docker reads them (upper case, no CAP_)."""
+    return {c.upper().removeprefix("CAP_") for e in entries for c in as_str_list(e.value)}
 
 
 def check(ctx):
     for svc in ctx.services:
-        entry = svc.entry("cap_drop")
-        if entry and any(c.upper() in ("ALL", "CAP_ALL") for c in as_str_list(entry[1])):
+        # Compose appends cap_drop and cap_add across files and bases: ALL anywhere counts
+        drops = svc.written("cap_drop")
+        if "ALL" in _names(drops):
             continue
+        if drops and not drops[0].here:
+            continue  # reported and fixed where the first list is written (the base, an earlier file)
         edits = []
-        if entry is None:
+        if not drops:
             edits.append(add_entries(ctx.doc, svc.node, {"cap_drop": ["ALL"]}))
         else:
-            edits.append(add_items(ctx.doc, _own_seq(entry), ["ALL"]) if _own_seq(entry) else None)
+            edits.append(add_items(ctx.doc, _own_seq(svc, drops[0]), ["ALL"]) if _own_seq(svc, drops[0]) else None)
         known = svc.profile()
         needed = []
         if known is not None:
-            cap_add = svc.entry("cap_add")
-            present = {c.upper().removeprefix("CAP_") for c in as_str_list(cap_add[1])} if cap_add else set()
+            adds = svc.written("cap_add")
+            present = _names(adds)
             needed = [c for c in known.cap_add if c not in present and "ALL" not in present]
-            if needed and cap_add is None:
+            here = svc.written_here("cap_add")
+            if needed and not adds:
                 edits.append(add_entries(ctx.doc, svc.node, {"cap_add": needed}))
             elif needed:
-                edits.append(add_items(ctx.doc, _own_seq(cap_add), needed) if _own_seq(cap_add) else None)
+                edits.append(add_items(ctx.doc, _own_seq(svc, here), needed) if _own_seq(svc, here) else None)
         safety = Applicability.SAFE if known is not None else Applicability.UNSAFE
         description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "")
-        where = entry[0] if entry else svc.key
+        where = drops[0].key if drops else svc.key
         yield finding(__name__, ctx, where, f"service '{svc.name}' keeps Docker's default capabilities; "
                       "drop them all with cap_drop: [ALL] and add back only what it needs",
                       service=svc, key_path=("services", svc.name, "cap_drop"),

@@ -142,13 +142,17 @@ def _scope(address: str | None) -> str:
     return "address"
 
 
-def published_ports(ctx, svc) -> list[Port]:
-    """Every port the service publishes, with its exposure and PRT001's loopback edit."""
-    entry = svc.entry("ports")
-    if entry is None:
-        return []
-    editable = entry[2] and not svc.shared and not isinstance(entry[1], Alias)
-    ports = deref(entry[1])
+def published_ports(ctx, svc, everywhere: bool = False) -> list[Port]:
+    """The ports this service's mapping publishes (Compose appends the other files' and bases' ports,
+    which are judged where they are written), or with everywhere=True the ports of every layer, with
+    their exposure and PRT001's loopback edit (only for ports this mapping writes itself)."""
+    entries = svc.written("ports") if everywhere else [e for e in [svc.written_here("ports")] if e]
+    return [port for entry in entries for port in _ports_of(ctx, svc, entry)]
+
+
+def _ports_of(ctx, svc, entry) -> list[Port]:
+    editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
+    ports = deref(entry.value)
     if not isinstance(ports, Seq):
         return []
     host_ip = option(ctx, ports_loopback.__name__, "host_ip")

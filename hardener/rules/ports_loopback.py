@@ -109,12 +109,12 @@ def check(ctx):
     host_ip = option(ctx, __name__, "host_ip")
     host_ip6 = option(ctx, __name__, "host_ip6")
     for svc in ctx.services:
-        entry = svc.entry("ports")
+        # Compose appends the ports of every file and base: each part is judged where it is written
+        entry = svc.written_here("ports")
         if entry is None:
             continue
-        key, ports, own = entry
-        editable = own and not isinstance(ports, Alias) and not svc.shared
-        ports = deref(ports)
+        editable = entry.own and not isinstance(entry.value, Alias) and not svc.shared
+        ports = deref(entry.value)
         if not isinstance(ports, Seq):
             continue
         for item in ports.items:

@@ -28,7 +28,7 @@ defaults suit most single-purpose services; raise them per service where needed.
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, add_entries, add_under, deref
+from ..yamltext import add_entries, add_under, merged_entry
 from .base import finding, make_fix
 
 ID = "RES001"
@@ -38,13 +38,7 @@ SEVERITY = Severity.MEDIUM
 CONFIDENCE = Confidence.HIGH
 FIX = Applicability.SAFE
 OPTIONS = {"cpus": "1.0", "memory": "1G"}
-
-
-def _limits(svc):
-    deploy = svc.get("deploy")
-    resources = deref(deploy.get("resources")) if isinstance(deploy, Map) else None
-    limits = deref(resources.get("limits")) if isinstance(resources, Map) else None
-    return limits if isinstance(limits, Map) else None
+LIMITS = ("deploy", "resources", "limits")
 
 
 def _defaults(ctx, svc) -> tuple[str, str]:
@@ -59,10 +53,10 @@ def _defaults(ctx, svc) -> tuple[str, str]:
 def check(ctx):
     for svc in ctx.services:
         cpus, memory = _defaults(ctx, svc)
-        limits = _limits(svc)
-        has_memory = svc.entry("mem_limit") is not None or (limits is not None and limits.get("memory") is not None)
+        # Compose merges deploy key by key across files and bases: a limit set in any layer counts
+        has_memory = svc.entry("mem_limit") is not None or svc.merged(*LIMITS, "memory") is not None
         has_cpus = any(svc.entry(k) is not None for k in ("cpus", "cpu_quota")) or (
-            limits is not None and limits.get("cpus") is not None)
+            svc.merged(*LIMITS, "cpus") is not None)
         if has_memory and has_cpus:
             continue
         missing = {}
@@ -76,8 +70,8 @@ def check(ctx):
         if legacy:
             edit = add_entries(ctx.doc, svc.node, {("mem_limit" if k == "memory" else k): v
                                                   for k, v in missing.items()})
-        elif svc.entry("deploy") is None or svc.own("deploy"):
-            edit = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], missing)
+        elif merged_entry(svc.node, "deploy") is None or svc.own("deploy"):
+            edit = add_under(ctx.doc, svc.node, list(LIMITS), missing)  # other files' deploy merges with it
         else:
             edit = None  # deploy comes from a merge key: a new deploy block would hide it
         what = " and ".join(("CPU" if k == "cpus" else "memory") for k in missing)

@@ -283,7 +283,7 @@ def check(ctx):
         why = problem(svc, kind)
         if why is None:
             continue
-        ports = [p for p in published_ports(ctx, svc) if p.exposed]
+        ports = [p for p in published_ports(ctx, svc, everywhere=True) if p.exposed]
         host_network = svc.value("network_mode") == "host"
         label = knowledge.DATASTORES[kind][0]
         todo = "turn authentication on, with a password passed through a Compose secret"
