@@ -14,6 +14,9 @@ wins over pyproject.toml). Keys (all optional):
     [tool.hardener.options.USR001]           # per-rule options (id or name)
     user = "1000:1000"
 
+The command line's --select / --ignore apply on top of the configuration (ruff's layering, see
+enabled_rules); per-file ignores still apply to a rule the command line selects.
+
 Invalid configuration raises ConfigError naming the file and the key.
 """
 from __future__ import annotations
@@ -50,15 +53,24 @@ class Config:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
 
     def settings_for(self, file: str, select=frozenset(), ignore=frozenset(), unsafe_fixes=False) -> Settings:
-        """Settings for one file: command-line select/ignore replace the configured ones."""
-        extra = set()
+        """Settings for one file. The command line's select/ignore apply on top of the configured ones
+        (see enabled_rules); the file's per-file ignores apply last, even to a rule the command line
+        selects: they are exceptions the project wrote down for that file."""
+        from .rules import RULES
+
+        enabled = enabled_rules(((self.select, self.ignore), (select, ignore)))
+        off = frozenset(r.ID for r in RULES if r.ID not in enabled)
+        return Settings(ignore=off | self._file_ignores(file),
+                        unsafe_fixes=unsafe_fixes or self.unsafe_fixes, options=self.options,
+                        extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores)
+
+    def _file_ignores(self, file: str) -> frozenset:
+        out = set()
         rel = self._relative(file)
         for pattern, rules in self.per_file_ignores:
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(file), pattern):
-                extra |= rules
-        return Settings(select=select or self.select, ignore=(ignore or self.ignore) | extra,
-                        unsafe_fixes=unsafe_fixes or self.unsafe_fixes, options=self.options,
-                        extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores)
+                out |= rules
+        return frozenset(out)
 
     def _relative(self, file: str) -> str:
         if self.path is None:
@@ -67,6 +79,38 @@ class Config:
             return os.path.relpath(os.path.abspath(file), self.path.parent).replace(os.sep, "/")
         except ValueError:
             return file
+
+
+def enabled_rules(layers) -> set[str]:
+    """Ids of the rules that run after applying (select, ignore) layers in order, as ruff does: a layer
+    with a select starts afresh from it (so `--select X` runs X even when the configuration ignores
+    it), a layer with only an ignore takes rules away from what the layers before chose. Within one
+    layer the most specific pattern decides (an id or name beats a prefix, a longer prefix a shorter
+    one; at equal specificity ignore wins): `--select CAP --ignore CAP002` and
+    `--select CAP001 --ignore CAP` both run CAP001."""
+    from .rules import RULES
+
+    enabled = {r.ID for r in RULES}
+    for select, ignore in layers:
+        if select:
+            enabled = set()
+        for rule in RULES:
+            chosen, dropped = _specificity(rule, select), _specificity(rule, ignore)
+            if dropped is not None and (chosen is None or dropped >= chosen):
+                enabled.discard(rule.ID)
+            elif chosen is not None:
+                enabled.add(rule.ID)
+    return enabled
+
+
+def _specificity(rule, patterns) -> int | None:
+    """How closely the best of the patterns names the rule (None: none matches)."""
+    best = None
+    for p in patterns:
+        score = 1000 if p in (rule.ID, rule.NAME) else len(p) if p.isupper() and rule.ID.startswith(p) else None
+        if score is not None and (best is None or score > best):
+            best = score
+    return best
 
 
 def find(start: str) -> Path | None:

@@ -212,12 +212,43 @@ def test_config_option_with_a_pyproject(run_cli, tmp_path):
     assert "LOG001" in got and not got & {"CAP001", "USR001"}
 
 
-def test_command_line_select_and_ignore_replace_the_configured_ones(run_cli, tmp_path):
-    put(tmp_path, "pyproject.toml", '[tool.hardener]\nselect = ["LOG001", "CAP001"]\nignore = ["CAP001"]\n')
+def test_command_line_select_starts_afresh_and_ignore_applies_on_top(run_cli, tmp_path):
+    put(tmp_path, "pyproject.toml", '[tool.hardener]\nselect = ["LOG001", "CAP001", "RST001"]\nignore = ["CAP001"]\n')
     file = put(tmp_path, "compose.yaml", APP)
-    assert rules(run_cli, file) == {"LOG001"}
+    assert rules(run_cli, file) == {"LOG001", "RST001"}
     assert rules(run_cli, "--select", "RST001,RES001", file) == {"RST001", "RES001"}
-    assert rules(run_cli, "--ignore", "LOG001", file) == {"CAP001"}  # the configured select stays
+    assert rules(run_cli, "--ignore", "LOG001", file) == {"RST001"}  # the configured select and ignore stay
+
+
+def test_command_line_select_runs_a_rule_the_configuration_ignores(run_cli, tmp_path):
+    put(tmp_path, "pyproject.toml", '[tool.hardener]\nignore = ["PRT001", "CAP"]\n')
+    file = put(tmp_path, "compose.yaml", APP)
+    assert not rules(run_cli, file) & {"PRT001", "CAP001"}
+    assert rules(run_cli, "--select", "PRT001", file) == {"PRT001"}
+    assert rules(run_cli, "--select", "port-all-interfaces,CAP001", file) == {"PRT001", "CAP001"}
+    proc = run_cli("fix", "--unsafe-fixes", "--select", "PRT001", file)
+    assert proc.returncode == 1, proc.stderr
+    assert '"127.0.0.1:8080:8080"' in file.read_text(encoding="utf-8")
+
+
+def test_the_most_specific_pattern_decides_within_the_command_line(run_cli, tmp_path):
+    file = put(tmp_path, "compose.yaml", APP)
+    assert rules(run_cli, "--isolated", "--select", "CAP001", "--ignore", "CAP", file) == {"CAP001"}
+    assert rules(run_cli, "--isolated", "--select", "RST,LOG", "--ignore", "LOG001", file) == {"RST001"}
+    assert rules(run_cli, "--isolated", "--select", "LOG001", "--ignore", "LOG001", file) == set()
+
+
+def test_per_file_ignores_still_apply_to_a_rule_selected_on_the_command_line(run_cli, tmp_path):
+    put(tmp_path, "pyproject.toml", y(
+        "[tool.hardener]",
+        'ignore = ["PRT001"]',
+        "[tool.hardener.per-file-ignores]",
+        '"dev-*.yaml" = ["PRT001"]',
+    ))
+    dev = put(tmp_path, "dev-web.yaml", APP)
+    prod = put(tmp_path, "prod-web.yaml", APP)
+    assert rules(run_cli, "--select", "PRT001,RST001", dev) == {"RST001"}
+    assert rules(run_cli, "--select", "PRT001,RST001", prod) == {"PRT001", "RST001"}
 
 
 # --------------------------------------------------------------------------- invalid configuration
