@@ -31,7 +31,6 @@ off the container's disk) are left alone. The fix is *safe*.
 """
 from __future__ import annotations
 
-from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Scalar, add_entries, add_under, deref
 from .base import finding, make_fix, option
@@ -45,36 +44,63 @@ FIX = Applicability.SAFE
 OPTIONS = {"max_size": "10m", "max_file": "3"}
 
 
+def _driver(logging) -> str | None:
+    """The driver a logging mapping names, None when it names none."""
+    driver = deref(logging.get("driver"))
+    return driver.value.strip() if isinstance(driver, Scalar) and not driver.is_null else None
+
+
+def effective_blocks(svc):
+    """(the logging layers Compose keeps, in merge order, and their driver): Compose merges the options
+    of layers that name the same driver (or none), and a layer naming another driver replaces the
+    earlier ones whole. The driver is None when some layer is not a mapping."""
+    blocks, driver = [], None
+    for written in svc.written("logging"):
+        logging = deref(written.value)
+        if not isinstance(logging, Map):
+            return [written], None
+        name = _driver(logging)
+        if name is not None and driver is not None and name != driver:
+            blocks = []
+        blocks.append(written)
+        driver = name or driver
+    return blocks, driver or "json-file"
+
+
+def _options(blocks) -> set[str]:
+    out = set()
+    for written in blocks:
+        options = deref(deref(written.value).get("options"))
+        if isinstance(options, Map):
+            out |= {k.value for k, _ in options.pairs if isinstance(k, Scalar)}
+    return out
+
+
 def check(ctx):
     size, files = str(option(ctx, __name__, "max_size")), str(option(ctx, __name__, "max_file"))
     for svc in ctx.services:
-        entry = svc.entry("logging")
+        blocks, driver = effective_blocks(svc)
         path = ("services", svc.name, "logging")
-        if entry is None:
+        if not blocks:
             block = {"driver": "json-file", "options": {"max-size": size, "max-file": files}}
             yield finding(__name__, ctx, svc.key, f"service '{svc.name}' keeps its logs without limit",
                           service=svc, key_path=path,
                           fix=make_fix(FIX, "rotate json-file logs", add_entries(ctx.doc, svc.node, {"logging": block})))
             continue
-        key, value, own = entry
-        logging = deref(value)
-        if not isinstance(logging, Map):
-            continue
-        driver = logging.get("driver")
-        name = deref(driver).value.strip() if isinstance(deref(driver), Scalar) else "json-file"
-        if name != "json-file" or has_variable(name):
-            continue
-        options = deref(logging.get("options"))
-        present = set()
-        if isinstance(options, Map):
-            present = {k.value for k, _ in options.pairs if isinstance(k, Scalar)}
+        if driver != "json-file":
+            continue  # another driver (rotating or shipping logs away), or one we cannot read
+        present = _options(blocks)
         if "max-size" in present:
             continue
+        first = blocks[0]
+        if not first.here:
+            continue  # reported and fixed where the logging block is first written (a base, an earlier file)
         missing = {"max-size": size}
         if "max-file" not in present:
             missing["max-file"] = files
         # a block shared through an anchor is edited once, where it is written, for every user
-        editable = own and not isinstance(logging.get("options"), Alias)
+        logging = deref(first.value)
+        editable = first.own and not isinstance(logging.get("options"), Alias)
         edit = add_under(ctx.doc, logging, ["options"], missing) if editable else None
-        yield finding(__name__, ctx, key, f"service '{svc.name}' logs with json-file but no max-size",
+        yield finding(__name__, ctx, first.key, f"service '{svc.name}' logs with json-file but no max-size",
                       service=svc, key_path=path, fix=make_fix(FIX, "add " + ", ".join(missing), edit))
