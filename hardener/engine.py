@@ -44,9 +44,13 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
     key_lines = {k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
                  if isinstance(k, Scalar)}
     rules = [rule for rule in RULES if settings.wants(rule)]
+    elsewhere = _name_marks_elsewhere(project)
+    silenced_elsewhere = {rule.ID: frozenset(name for name, found in elsewhere.items()
+                                             if any(m.covers(rule) for m in found)) for rule in rules}
     silenced = {rule.ID: frozenset({name for line, name in service_lines.items()
                                     if any(m.line == line and m.covers(rule) for m in marks)}
                                    | {svc.name for svc in services if settings.ignores_service(rule, svc.name)})
+                | silenced_elsewhere[rule.ID]
                 for rule in rules}
     ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
     findings = []
@@ -58,15 +62,57 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
                 continue  # a setting missing from a partial service is reported where it is defined
             if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):
                 continue
+            if f.service in silenced_elsewhere[rule.ID]:
+                continue  # silenced on its name line in another file of the project
             if f.fix:
                 paths = [p for e in f.fix.edits for p in e.paths]
                 reach = ctx.reach(paths)
                 blocked = reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
                 f = replace(f, fix=None if blocked else replace(f.fix, reach=tuple(sorted(reach))))
             findings.append(f)
+    defined_elsewhere = _names_elsewhere(project)
+    for m in marks:  # a mark on a service's name line also silences that service in the other files
+        if service_lines.get(m.line) in defined_elsewhere:
+            m.used = True
     findings += _unused(ctx, marks, settings)
     findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
     return findings
+
+
+def _name_marks_elsewhere(project) -> dict:
+    """Service name -> the ignore marks written on its name line in the project's other files."""
+    out: dict = {}
+    for i, other in enumerate(project.docs if project is not None else ()):
+        if i != project.index:
+            for name, found in _name_line_marks(other).items():
+                out.setdefault(name, []).extend(found)
+    return out
+
+
+def _names_elsewhere(project) -> set:
+    """Names of the services the project's other files define."""
+    if project is None:
+        return set()
+    return {name for i, d in enumerate(project.docs) if i != project.index for name in service_maps(d)}
+
+
+_NAME_MARKS: dict = {}  # id(doc) -> (doc, marks): the other files of a project stay as they are for many passes
+
+
+def _name_line_marks(doc: Document) -> dict:
+    cached = _NAME_MARKS.get(id(doc))
+    if cached is not None and cached[0] is doc:
+        return cached[1]
+    marks = parse_suppressions(doc.text)
+    out = {}
+    for name, (key, _, _) in service_maps(doc).items():
+        found = [m for m in marks if m.line == key.line and not m.whole_file]
+        if found:
+            out[name] = tuple(found)
+    if len(_NAME_MARKS) > 64:
+        _NAME_MARKS.clear()
+    _NAME_MARKS[id(doc)] = (doc, out)
+    return out
 
 
 def _suppressed(f: Finding, rule, marks, service_lines, key_lines) -> bool:

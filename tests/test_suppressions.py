@@ -266,3 +266,82 @@ def test_suppression_naming_an_unknown_rule_is_reported(run_cli, tmp_path):
     found = findings(run_cli, write(tmp_path, text))
     assert "CAP001" in rules_of(found, "app")  # the typo silences nothing...
     assert any(f["rule_id"] == "HRD001" and f["line"] == 2 for f in found)  # ...and says so
+
+
+# --------------------------------------------------------------------------- across the files of a project
+
+BASE = y(
+    "services:",
+    "  app:",
+    "    image: ghcr.io/acme/app:3.0",
+    "    restart: always",
+    "    ports:",
+    '      - "8080:8080"',
+    "  db:",
+    "    image: postgres:16",
+)
+
+OVERRIDE = y(
+    "services:",
+    "  app:",
+    "    environment:",
+    '      DEBUG: "1"',
+    "    ports:",
+    '      - "9000:9000"',
+    "    privileged: true",
+    "  db:",
+    "    restart: always",
+)
+
+
+def pair(tmp_path, base: str, override: str):
+    return write(tmp_path, base), write(tmp_path, override, "compose.override.yaml")
+
+
+def project_findings(run_cli, *args) -> list[dict]:
+    proc = run_cli("check", "--isolated", "--format", "json", *args)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)["findings"]
+
+
+def test_ignore_in_the_base_silences_the_service_in_the_override(run_cli, compose_binary, tmp_path):
+    base, override = pair(tmp_path, BASE, OVERRIDE)
+    unmarked = {f["file"].rsplit("/", 1)[-1] for f in project_findings(run_cli, tmp_path) if f["service"] == "app"}
+    assert unmarked == {"compose.yaml", "compose.override.yaml"}  # without the mark both files report app
+    base.write_text(BASE.replace("  app:\n", "  app:  # hardener: ignore\n"), encoding="utf-8")
+    found = project_findings(run_cli, tmp_path)
+    assert not [f for f in found if f["service"] == "app"]
+    assert "HRD001" not in rules_of(found)  # it silences the service in the other file
+    assert any(f["service"] == "db" for f in found)
+    before = (base.read_text(encoding="utf-8"), override.read_text(encoding="utf-8"))
+    proc = run_cli("fix", "--isolated", "--unsafe-fixes", tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    after = (base.read_text(encoding="utf-8"), override.read_text(encoding="utf-8"))
+    assert after != before  # db was fixed
+    assert block(after[0], "app") == block(before[0], "app")
+    assert block(after[1], "app") == block(before[1], "app")
+
+
+def test_ignore_in_the_override_silences_the_service_in_the_base(run_cli, tmp_path):
+    base, override = pair(tmp_path, BASE, OVERRIDE.replace("  app:\n", "  app:  # hardener: ignore\n"))
+    found = project_findings(run_cli, "--file", base, "--file", override)
+    assert not [f for f in found if f["service"] == "app"]
+    assert "HRD001" not in rules_of(found)
+    text = base.read_text(encoding="utf-8")
+    proc = run_cli("fix", "--isolated", "--unsafe-fixes", "--file", base, "--file", override)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert block(base.read_text(encoding="utf-8"), "app") == block(text, "app")
+    assert "cap_drop" in block(base.read_text(encoding="utf-8"), "db")
+
+
+def test_ignore_with_rules_in_one_file_silences_those_rules_in_the_other(run_cli, tmp_path):
+    base, override = pair(tmp_path, BASE, OVERRIDE.replace("  app:\n", "  app:  # hardener: ignore[PRT001,CAP001]\n"))
+    found = project_findings(run_cli, tmp_path)
+    app = {(f["file"].rsplit("/", 1)[-1], f["rule_id"]) for f in found if f["service"] == "app"}
+    assert not {rule for _, rule in app} & {"PRT001", "CAP001"}
+    assert ("compose.yaml", "RST001") in app and ("compose.override.yaml", "PRV001") in app
+    proc = run_cli("fix", "--isolated", "--unsafe-fixes", tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    fixed = base.read_text(encoding="utf-8")
+    assert '"8080:8080"' in fixed and "cap_drop" not in block(fixed, "app")
+    assert "restart: on-failure" in block(fixed, "app")
