@@ -39,10 +39,10 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, add_items, deref, fill_null, merged_entry, quoted,
+from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, add_items, deref, fill_null, quoted,
                         replace_scalar)
 from .base import finding, make_fix
-from .privileged import builds_on, layers, written_here
+from .privileged import builds_on, written_here
 from .security_profiles import split_option
 
 ID = "PRV002"
@@ -79,26 +79,25 @@ def flag_state(text: str):
     return True if value in GO_TRUE else False if value in GO_FALSE else "?"
 
 
-def _states(mapping) -> list:
-    """flag_state of each entry of a mapping's own security_opt list (through merge keys)."""
-    entry = merged_entry(mapping, "security_opt")
-    node = deref(entry[1]) if entry else None
+def _states(value) -> list:
+    """flag_state of each entry of one layer's security_opt value."""
+    node = deref(value)
     if not isinstance(node, Seq):
-        return ["?"] if entry and not (isinstance(node, Scalar) and node.is_null) else []
+        return ["?"] if node is not None and not (isinstance(node, Scalar) and node.is_null) else []
     return [flag_state(i.value) if isinstance(i, Scalar) and not i.is_null else "?" for i in map(deref, node.items)]
 
 
 def check(ctx):
     for svc in ctx.services:
-        # Compose concatenates security_opt over files and extends bases: look at every layer
-        everywhere = [state for mapping in layers(svc) for state in _states(mapping)]
+        # Compose concatenates security_opt over files and extends bases: look at every layer it keeps
+        everywhere = [state for written in svc.written("security_opt") for state in _states(written.value)]
         if True in everywhere or "?" in everywhere:
             continue
         entry = written_here(svc, "security_opt")
         path = ("services", svc.name, "security_opt")
         message = f"service '{svc.name}' does not set no-new-privileges, so setuid programs can raise privileges"
         node = deref(entry[1]) if entry else None
-        if isinstance(node, Seq) and False in _states(svc.node):
+        if isinstance(node, Seq) and False in _states(node):
             yield from _turned_off(ctx, svc, node, entry[2] and not svc.shared and not isinstance(entry[1], Alias))
             continue
         if False in everywhere or builds_on(svc):

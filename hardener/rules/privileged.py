@@ -73,9 +73,11 @@ def boolean(node) -> bool | None:
 
 def written_here(svc, key):
     """(key node, value node, own) for a key written in this service's mapping, directly (own) or
-    through a merge key; None when this mapping does not write it. For list settings, which Compose
-    merges across layers, this is the part the mapping contributes."""
-    return merged_entry(svc.node, key)
+    through a merge key; None when this mapping does not write it or a later layer resets it
+    (`!reset`, `!override`). For list settings, which Compose merges across layers, this is the part
+    the mapping contributes."""
+    entry = svc.written_here(key)
+    return (entry.key, entry.value, entry.own) if entry else None
 
 
 def written_list(svc, key):
@@ -101,8 +103,8 @@ def last_value(svc, key):
 
 
 def layers(svc) -> tuple:
-    """Every mapping that defines this service: later files, its own, earlier files and bases."""
-    return (*svc.later, svc.node, *svc.earlier)
+    """Every mapping that defines this service, in Compose's merge order (see Service.layers)."""
+    return svc.layers
 
 
 def builds_on(svc) -> bool:

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, replace_scalar
+from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, replace_scalar
 from .base import finding, make_fix, option
 from .no_new_privileges import in_flow
 from .ports_loopback import split_colons
-from .privileged import boolean, builds_on, last_value, layers
+from .privileged import boolean, builds_on, last_value
 
 ID = "FS001"
 NAME = "writable-root-filesystem"
@@ -56,9 +56,8 @@ def mount_targets(svc) -> set[str] | None:
     """Container paths the service's volumes mount on, over every layer that defines it; None when
     one of them cannot be read."""
     targets = set()
-    for mapping in layers(svc):
-        entry = merged_entry(mapping, "volumes")
-        volumes = deref(entry[1]) if entry else None
+    for entry in svc.written("volumes"):
+        volumes = deref(entry.value)
         if volumes is None or (isinstance(volumes, Scalar) and volumes.is_null):
             continue
         if not isinstance(volumes, Seq):
