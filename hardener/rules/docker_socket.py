@@ -97,8 +97,10 @@ def is_socket_proxy(svc) -> bool:
 
 
 def mounts(svc):
-    """(node, source, target, read_only) of every bind-like mount written in the service."""
-    volumes = svc.get("volumes")
+    """(node, source, target, read_only) of every bind-like mount written in the service's mapping
+    (other files' and bases' mounts are judged where they are written)."""
+    entry = svc.written_here("volumes")
+    volumes = deref(entry.value) if entry else None
     if not isinstance(volumes, Seq):
         return
     for item in volumes.items:

@@ -110,8 +110,16 @@ class EnvVar:
 
 
 def environment(svc) -> dict[str, EnvVar]:
-    """The service's environment as written, merge keys followed; later list items win."""
-    env = svc.get("environment")
+    """The service's environment as Compose merges it: every layer (files, bases) variable by
+    variable, merge keys followed; later layers and later list items win."""
+    out: dict[str, EnvVar] = {}
+    for entry in svc.written("environment"):
+        out.update(_variables(deref(entry.value)))
+    return out
+
+
+def _variables(env) -> dict[str, EnvVar]:
+    """The variables one layer's environment (a mapping or a list) writes."""
     out: dict[str, EnvVar] = {}
     if isinstance(env, Map):
         for name in merged_keys(env):

@@ -102,11 +102,11 @@ def classify(path: str):
 
 def check(ctx):
     for svc in ctx.services:
-        entry = svc.entry("volumes")
+        entry = svc.written_here("volumes")  # other files' and bases' mounts are judged where written
         if entry is None:
             continue
-        editable = entry[2] and not svc.shared and not isinstance(entry[1], Alias)
-        volumes = deref(entry[1])
+        editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
+        volumes = deref(entry.value)
         if not isinstance(volumes, Seq):
             continue
         for item in volumes.items:

@@ -82,12 +82,15 @@ class User:
 
 
 def _named_mounts(ctx, svc):
-    """(volume name, Mount, read-only) for every named-volume mount written in the service."""
-    entry = svc.entry("volumes")
-    if entry is None:
-        return
-    editable = entry[2] and not svc.shared and not isinstance(entry[1], Alias)
-    volumes = deref(entry[1])
+    """(volume name, Mount, read-only) for every named-volume mount of the service, in every layer
+    Compose merges (a mount is editable only where this mapping writes it)."""
+    for entry in svc.written("volumes"):
+        yield from _named_mounts_of(ctx, svc, entry)
+
+
+def _named_mounts_of(ctx, svc, entry):
+    editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
+    volumes = deref(entry.value)
     if not isinstance(volumes, Seq):
         return
     for item in volumes.items:

@@ -61,7 +61,7 @@ from __future__ import annotations
 import re
 
 from .. import knowledge
-from ..compose import as_str_list
+from ..compose import as_str_list, seq_items
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, Seq, deref
 from .base import finding, make_fix
@@ -244,9 +244,10 @@ def _anonymous(f: _Facts, kind: str) -> str | None:
 
 
 def _mounts_under(svc, folder: str) -> bool:
-    """Whether the service mounts something at or under a folder (a configuration it may bring)."""
-    volumes = svc.get("volumes")
-    for item in volumes.items if isinstance(volumes, Seq) else []:
+    """Whether the service mounts something at or under a folder (a configuration it may bring), in
+    any layer Compose merges."""
+    items = [i for e in svc.written("volumes") for i in seq_items(e.value)]
+    for item in items:
         item = deref(item)
         if isinstance(item, Scalar):
             parts = split_colons(item.value.strip())
