@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Verbatim, add_entries, deref, replace_scalar
+from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, deref, replace_scalar
 from .base import finding, make_fix, option
 
 ID = "RST001"
@@ -51,10 +51,12 @@ def check(ctx):
     attempts = int(option(ctx, __name__, "max_attempts"))
     policy = f"on-failure:{attempts}"
     for svc in ctx.services:
-        deploy = svc.get("deploy")
-        restart_policy = deref(deploy.get("restart_policy")) if isinstance(deploy, Map) else None
-        if isinstance(restart_policy, Map):
-            yield from _deploy_policy(ctx, svc, restart_policy, attempts, own=svc.own("deploy"))
+        # Compose merges deploy key by key across files and bases: a restart_policy in any layer counts
+        written = svc.merged("deploy", "restart_policy")
+        if written is not None and isinstance(deref(written.value), Map):
+            if written.here:  # otherwise judged in the file or base that writes it
+                own = written.own and not isinstance(written.value, Alias)
+                yield from _deploy_policy(ctx, svc, deref(written.value), attempts, own=own)
             continue
         entry = svc.entry("restart")
         if entry is None:
@@ -103,7 +105,7 @@ def _deploy_policy(ctx, svc, policy: Map, attempts: int, own: bool):
         missing["max_attempts"] = Verbatim(str(attempts))
     if missing:
         edits.append(add_entries(ctx.doc, policy, missing))
-    if not own or policy is not svc.get("deploy").get("restart_policy"):
+    if not own:
         edits = [None]  # reached through a merge key or alias
     safety = Applicability.UNSAFE if unsafe else Applicability.SAFE
     yield finding(__name__, ctx, policy, f"service '{svc.name}' deploy.restart_policy retries without limit",
