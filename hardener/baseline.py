@@ -4,6 +4,10 @@ A finding is matched by rule id, file (relative to the baseline file's folder), 
 never by line, so edits elsewhere in the file do not bring recorded findings back. Findings with the
 same message are matched first (so a new port above a recorded one is the one reported), then any
 with the same key. Matching counts: two recorded findings hide at most two current ones.
+
+`check` hides recorded findings from its report (hide). `fix` leaves them alone: the engine gets each
+file's Recorded set through its Settings and drops matching findings before any fix is chosen, so a
+recorded finding is neither fixed nor reported, and only new findings are fixed.
 """
 from __future__ import annotations
 
@@ -16,8 +20,12 @@ from pathlib import Path
 VERSION = 1
 
 
-def _key(finding, folder: Path) -> tuple:
-    file = os.path.relpath(os.path.abspath(finding.file), folder.resolve()).replace(os.sep, "/")
+def _file_key(file: str, folder: Path) -> str:
+    return os.path.relpath(os.path.abspath(file), folder.resolve()).replace(os.sep, "/")
+
+
+def _key(finding, folder: Path, file: str | None = None) -> tuple:
+    file = _file_key(finding.file if file is None else file, folder)
     return (finding.rule_id, file, finding.service or "", "/".join(map(str, finding.key_path)))
 
 
@@ -39,20 +47,44 @@ def load(path: Path) -> Counter:
 
 def hide(results, known: Counter, path: Path):
     folder = path.resolve().parent
+    keyed = [(f, _key(f, folder)) for r in results for f in r.findings]
+    hidden = _recorded(keyed, known)
+    return [replace(r, findings=tuple(f for f in r.findings if id(f) not in hidden)) for r in results]
+
+
+def _recorded(keyed, known: Counter) -> set:
+    """ids of the findings (given with their keys) that the baseline's counts cover."""
     exact = Counter({k: n for k, n in known.items() if k[4] is not None})
     loose = Counter()
     for k, n in known.items():
         loose[k[:4]] += n
-    findings = [(i, f, _key(f, folder)) for i, r in enumerate(results) for f in r.findings]
     hidden = set()
-    for _, f, k in findings:  # same message first
+    for f, k in keyed:  # same message first
         if exact[k + (f.message,)] > 0:
             exact[k + (f.message,)] -= 1
             loose[k] -= 1
             hidden.add(id(f))
-    for _, f, k in findings:  # then the same place, whatever the message
+    for f, k in keyed:  # then the same place, whatever the message
         if id(f) not in hidden and loose[k] > 0:
             loose[k] -= 1
             hidden.add(id(f))
-    return [replace(r, findings=tuple(f for f in r.findings if id(f) not in hidden)) for r in results]
+    return hidden
 
+
+class Recorded:
+    """What a baseline records about one file, for `fix`: the engine leaves these findings alone
+    (neither fixed nor reported). Matching is the same as for `check`, on the file's current findings."""
+
+    def __init__(self, known: Counter, path: Path, file: str):
+        self._folder = path.resolve().parent
+        self._file = file
+        name = _file_key(file, self._folder)
+        self._known = Counter({k: n for k, n in known.items() if k[1] == name})
+
+    def __bool__(self) -> bool:
+        return bool(self._known)
+
+    def split(self, findings) -> tuple[list, list]:
+        """(new findings, recorded findings)."""
+        hidden = _recorded([(f, _key(f, self._folder, self._file)) for f in findings], self._known)
+        return [f for f in findings if id(f) not in hidden], [f for f in findings if id(f) in hidden]

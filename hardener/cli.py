@@ -69,6 +69,9 @@ class _Choice:
         self.isolated = isolated
         self._fixed = self._load(config_file) if config_file else None
         self._found: dict = {}
+        self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
+        self.baseline = None  # the --baseline file; without it each file's configured baseline
+        self._baselines: dict = {}
 
     def config_for(self, path: str):
         from . import config
@@ -83,7 +86,27 @@ class _Choice:
         return self._found[found]
 
     def for_file(self, path: str):
-        return self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe)
+        from dataclasses import replace
+
+        settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe)
+        recorded = self._recorded(path) if self.leave_baselined else None
+        return replace(settings, baseline=recorded) if recorded else settings
+
+    def _recorded(self, path: str):
+        """What the baseline that applies to this file records about it (baseline.Recorded), or None."""
+        from pathlib import Path
+
+        from . import baseline as bl
+
+        file = Path(self.baseline) if self.baseline else self.config_for(path).baseline
+        if file is None:
+            return None
+        if file not in self._baselines:
+            try:
+                self._baselines[file] = bl.load(file)
+            except (OSError, ValueError) as exc:
+                _fail(f"{file}: cannot read baseline: {exc}")
+        return bl.Recorded(self._baselines[file], file, "<stdin>" if path == "-" else path)
 
     @staticmethod
     def _load(path):
@@ -187,6 +210,8 @@ def _report_errors(results):
     for r in results:
         if r.status is Status.ERROR:
             typer.echo(f"{r.path}:{r.error}", err=True)
+        for note in r.notes:  # what was not read (an include outside the folder, a remote file...)
+            typer.echo(f"{r.path}: note: {note}", err=True)
 
 
 def _emit(text: str, output: Optional[str]):
@@ -322,7 +347,10 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         diff: bool = typer.Option(False, "--diff", help="Print a unified diff of the fixes; write nothing."),
         exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
         config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
-        files: Optional[List[str]] = FileOpt, fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt, rules_url: Optional[str] = RulesUrlOpt):
+        files: Optional[List[str]] = FileOpt, fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt,
+        rules_url: Optional[str] = RulesUrlOpt,
+        baseline: Optional[str] = typer.Option(None, "--baseline", help="Leave the findings recorded in this "
+                                               "baseline file alone: neither fixed nor reported.")):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
@@ -335,6 +363,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     if fmt != "text" and not diff:
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
+    choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
     results = _scan(paths, choice, True, quiet)
     _report_errors(results)

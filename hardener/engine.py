@@ -75,8 +75,19 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
         if service_lines.get(m.line) in defined_elsewhere:
             m.used = True
     findings += _unused(ctx, marks, settings)
+    if settings.baseline is not None:
+        findings = _leave_recorded(findings, settings.baseline)
     findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
     return findings
+
+
+def _leave_recorded(findings, recorded) -> list[Finding]:
+    """The findings a baseline does not record. Recorded ones are left alone: not reported, not
+    fixed, and a new finding whose fix shares an edit with theirs (an anchor or a network several
+    findings fix together) loses its fix, which would change them too."""
+    new, old = recorded.split(findings)
+    frozen = {e for f in old if f.fix for e in f.fix.edits}
+    return [replace(f, fix=None) if f.fix and frozen.intersection(f.fix.edits) else f for f in new]
 
 
 def _name_marks_elsewhere(project) -> dict:

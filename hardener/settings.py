@@ -14,6 +14,7 @@ class Settings:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     extend_safe_fixes: frozenset[str] = frozenset()  # rules whose unsafe fixes are applied as safe
     service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
+    baseline: Any = None  # for `fix`: the file's findings a baseline records (baseline.Recorded), left alone
 
     def wants(self, rule) -> bool:
         if self.select and not matches(rule, self.select):
