@@ -323,3 +323,150 @@ def test_limits_split_between_base_and_override_are_merged(run_cli, compose_bina
     merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
     assert set(merged["deploy"]["resources"]["limits"]) == {"cpus", "memory"}
     assert check(run_cli, folder, "--select", "RES001") == []
+
+
+def read(folder: Path, name: str) -> str:
+    return (folder / name).read_text(encoding="utf-8")
+
+
+def test_ports_of_both_files_are_each_fixed_where_written(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  web:", "    image: ghcr.io/acme/web:1", "    ports:", '      - "8080:80"'),
+                        y("services:", "  web:", "    ports:", '      - "9090:90"'))
+    before = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["web"]
+    assert [p.get("host_ip") for p in before["ports"]] == [None, None]
+    found = check(run_cli, folder, "--select", "PRT001")
+    assert sorted((Path(f["file"]).name, f["line"]) for f in found) == [("compose.override.yaml", 4),
+                                                                         ("compose.yaml", 5)]
+    fix(run_cli, folder, "--select", "PRT001")
+    assert '      - "127.0.0.1:8080:80"\n' in read(folder, "compose.yaml")
+    assert '      - "127.0.0.1:9090:90"\n' in read(folder, "compose.override.yaml")
+    after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["web"]
+    assert sorted((p["published"], p["host_ip"]) for p in after["ports"]) == [("8080", "127.0.0.1"),
+                                                                               ("9090", "127.0.0.1")]
+
+
+def test_ports_an_override_replaces_with_override_tag_are_not_reported(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  db:", "    image: ghcr.io/acme/db:1", "    ports:", '      - "5432:5432"'),
+                        y("services:", "  db:", '    ports: !override ["127.0.0.1:5432:5432"]'))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["db"]
+    assert [p["host_ip"] for p in merged["ports"]] == ["127.0.0.1"]  # the base's port is gone
+    assert check(run_cli, folder, "--select", "PRT001") == []
+
+
+def test_cap_add_in_the_base_and_cap_drop_all_in_the_override(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  vpn:", "    image: ghcr.io/acme/vpn:1", "    cap_add: [NET_ADMIN]"),
+                        y("services:", "  vpn:", "    cap_drop: [ALL]"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["vpn"]
+    assert merged["cap_add"] == ["NET_ADMIN"] and merged["cap_drop"] == ["ALL"]
+    found = check(run_cli, folder, "--select", "CAP001,CAP002")
+    assert [(f["rule_id"], Path(f["file"]).name, f["line"]) for f in found] == [("CAP002", "compose.yaml", 4)]
+
+
+def test_cap_add_of_both_files_counts_for_a_known_image(run_cli, compose_binary, tmp_path):
+    """nginx needs CHOWN, DAC_OVERRIDE, SETGID, SETUID and NET_BIND_SERVICE after cap_drop ALL: the
+    base adds two, the override two more; the fix adds only the missing one, next to the override's."""
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  web:", "    image: nginx:1.27", "    cap_add: [CHOWN, SETUID]"),
+                        y("services:", "  web:", "    cap_add: [SETGID, DAC_OVERRIDE]", "    cap_drop: [NET_RAW]"))
+    found = check(run_cli, folder, "--select", "CAP001")
+    assert [(Path(f["file"]).name, f["line"], f["fix"]) for f in found] == [("compose.override.yaml", 4, "safe")]
+    fix(run_cli, folder, "--select", "CAP001")
+    assert read(folder, "compose.override.yaml") == y(
+        "services:", "  web:", "    cap_add: [SETGID, DAC_OVERRIDE, NET_BIND_SERVICE]", "    cap_drop: [NET_RAW, ALL]")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["web"]
+    assert sorted(merged["cap_add"]) == ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]
+    assert "ALL" in merged["cap_drop"]
+
+
+def test_cap_drop_lists_of_both_files_get_all_once_in_the_base(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    cap_drop: [NET_RAW]"),
+                        y("services:", "  app:", "    cap_drop: [MKNOD]"))
+    found = check(run_cli, folder, "--select", "CAP001")
+    assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.yaml", 4)]
+    fix(run_cli, folder, "--select", "CAP001")
+    assert "    cap_drop: [NET_RAW, ALL]\n" in read(folder, "compose.yaml")
+    assert "ALL" not in read(folder, "compose.override.yaml")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert sorted(merged["cap_drop"]) == ["ALL", "MKNOD", "NET_RAW"]
+
+
+def test_logging_options_of_both_files_are_merged(run_cli, compose_binary, tmp_path):
+    logging = ("    logging:", "      driver: json-file", "      options:")
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", *logging, "        max-size: 10m"),
+                        y("services:", "  app:", "    logging:", "      options:", '        max-file: "5"'))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["logging"] == {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+    assert check(run_cli, folder, "--select", "LOG001") == []
+
+
+def test_missing_max_size_is_added_where_the_logging_block_is_first_written(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    logging:",
+                          "      driver: json-file"),
+                        y("services:", "  app:", "    logging:", "      options:", '        max-file: "5"'))
+    found = check(run_cli, folder, "--select", "LOG001")
+    assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.yaml", 4)]
+    override = read(folder, "compose.override.yaml")
+    fix(run_cli, folder, "--select", "LOG001")
+    assert read(folder, "compose.override.yaml") == override
+    assert read(folder, "compose.yaml").endswith(y("      driver: json-file", "      options:",
+                                                   "        max-size: 10m"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["logging"] == {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+
+
+def test_logging_driver_changed_by_the_override_drops_the_base_options(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    logging:", "      driver: syslog",
+                          "      options:", "        max-size: 10m"),
+                        y("services:", "  app:", "    logging:", "      driver: json-file"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["logging"] == {"driver": "json-file"}  # Compose keeps no option of another driver
+    found = check(run_cli, folder, "--select", "LOG001")
+    assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.override.yaml", 3)]
+    fix(run_cli, folder, "--select", "LOG001")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["logging"]["options"]["max-size"] == "10m"
+
+
+def test_memory_limit_is_added_to_the_base_next_to_the_override_cpu_limit(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1"),
+                        y("services:", "  app:", "    deploy:", "      resources:", "        limits:",
+                          '          cpus: "0.5"'))
+    found = check(run_cli, folder, "--select", "RES001")
+    assert [(Path(f["file"]).name, f["message"]) for f in found] == [("compose.yaml", "service 'app' has no memory limit")]
+    override = read(folder, "compose.override.yaml")
+    fix(run_cli, folder, "--select", "RES001")
+    assert read(folder, "compose.override.yaml") == override
+    assert "memory: 1G" in read(folder, "compose.yaml") and "cpus" not in read(folder, "compose.yaml")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert set(merged["deploy"]["resources"]["limits"]) == {"cpus", "memory"}
+    assert check(run_cli, folder, "--select", "RES001") == []
+
+
+def test_restart_policy_of_the_base_counts_when_the_override_adds_deploy_keys(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    deploy:", "      restart_policy:",
+                          "        condition: on-failure", "        max_attempts: 3"),
+                        y("services:", "  app:", "    deploy:", "      resources:", "        limits:",
+                          "          memory: 256M"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["deploy"]["restart_policy"]["max_attempts"] == 3
+    assert check(run_cli, folder, "--select", "RST001") == []
+
+
+def test_secret_in_the_base_environment_is_reported_when_the_override_adds_variables(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    environment:",
+                          "      DB_PASSWORD: hunter2hunter2"),
+                        y("services:", "  app:", "    environment:", "      LOG_LEVEL: debug"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert set(merged["environment"]) == {"DB_PASSWORD", "LOG_LEVEL"}
+    found = check(run_cli, folder, "--select", "SEC001")
+    assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.yaml", 5)]

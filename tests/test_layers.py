@@ -1,0 +1,74 @@
+"""Service's layered reading (Compose's merge rules across files, `extends` and merge keys) and
+Context.reach through anchors, on parsed documents."""
+from __future__ import annotations
+
+from hardener.compose import Context, Project
+from hardener.yamltext import deref, parse
+
+
+def y(*lines: str) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def service(name: str, *texts: str, index: int = 0):
+    docs = tuple(parse(t) for t in texts)
+    ctx = Context.of(docs[index], project=Project(docs, index) if len(docs) > 1 else None)
+    return next(s for s in ctx.services if s.name == name)
+
+
+BASE = y("services:", "  app:", "    image: a", "    ports: ['80:80']", "    deploy:", "      resources:",
+         "        limits:", "          cpus: '0.5'")
+
+
+def test_written_keeps_every_layer_in_merge_order():
+    app = service("app", BASE, y("services:", "  app:", "    ports: ['81:81']"))
+    assert [deref(w.value).items[0].value for w in app.written("ports")] == ["80:80", "81:81"]
+    assert [(w.here, w.own) for w in app.written("ports")] == [(True, True), (False, False)]
+    assert app.written_here("ports").key.line == 3
+
+
+def test_written_after_override_and_reset_tags():
+    override = service("app", BASE, y("services:", "  app:", "    ports: !override ['81:81']"))
+    assert [w.here for w in override.written("ports")] == [False]
+    assert override.written_here("ports") is None
+    reset = service("app", BASE, y("services:", "  app:", "    ports: !reset []"))
+    assert reset.written("ports") == []
+
+
+def test_merged_reads_a_leaf_from_the_last_layer_that_writes_it():
+    later = y("services:", "  app:", "    deploy:", "      resources:", "        limits:", "          memory: 1G")
+    app = service("app", BASE, later)
+    assert app.merged("deploy", "resources", "limits", "cpus").here
+    memory = app.merged("deploy", "resources", "limits", "memory")
+    assert deref(memory.value).value == "1G" and not memory.here and not memory.own
+    assert app.merged("deploy", "resources", "limits", "pids") is None
+    gone = service("app", BASE, y("services:", "  app:", "    deploy: !override", "      replicas: 2"))
+    assert gone.merged("deploy", "resources", "limits", "cpus") is None
+
+
+def test_merged_through_a_merge_key_is_here_but_not_own():
+    text = y("x-base: &base", "  deploy:", "    resources:", "      limits:", "        cpus: '1'",
+             "services:", "  app:", "    <<: *base", "    image: a")
+    cpus = service("app", text).merged("deploy", "resources", "limits", "cpus")
+    assert cpus.here and not cpus.own
+
+
+ANCHORED = y("services:", "  api: &app", "    image: a", "    restart: always", "    ports: ['80:80']",
+             "  worker:", "    <<: *app", "  scheduler:", "    <<: *app", "    ports: []")
+
+
+def test_reach_leaves_out_a_heir_that_writes_the_key_itself():
+    ctx = Context.of(parse(ANCHORED))
+    assert ctx.reach([("services", "api", "ports", 0)]) == {"api", "worker"}
+    assert ctx.reach([("services", "api", "restart")]) == {"api", "worker", "scheduler"}
+    assert ctx.reach([("services", "api", "cap_drop")]) == {"api", "worker", "scheduler"}  # a new key
+    assert ctx.reach([("services", "scheduler", "ports")]) == {"scheduler"}
+
+
+def test_reach_through_a_chain_of_merge_keys():
+    text = y("x-a: &a", "  restart: always", "  user: '1'", "x-b: &b", "  <<: *a", "  user: '2'",
+             "services:", "  one:", "    <<: *b", "  two:", "    <<: *b", "    restart: 'no'")
+    ctx = Context.of(parse(text))
+    assert ctx.reach([("x-a", "restart")]) == {"one"}
+    assert ctx.reach([("x-a", "user")]) == set()  # x-b writes its own user
+    assert ctx.reach([("x-b", "user")]) == {"one", "two"}
