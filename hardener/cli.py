@@ -15,6 +15,7 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=No
                   help="Find risky settings in Docker Compose files and fix them in place.")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EDIT_FORMATS = ("sarif", "suggestions")  # the report formats that show each fix's own edits
 
 PathsArg = typer.Argument(None, help="Compose files or folders to search; '-' reads standard input.")
 FileOpt = typer.Option(None, "--file", help="Compose files read together as one project, in merge order "
@@ -37,6 +38,8 @@ PatchOpt = typer.Option(None, "--patch", metavar="[safe|unsafe|none]",
                         help="The patch markdown, html and suggestions propose (default: unsafe with --unsafe-fixes, else safe).")
 RulesUrlOpt = typer.Option(None, "--rules-url", envvar="HARDENER_RULES_URL",
                            help="Base URL of the per-rule documentation pages (SARIF helpUri, report links).")
+JobsOpt = typer.Option(0, "--jobs", "-j", envvar="HARDENER_JOBS", min=0,
+                       help="Worker processes for many files (0: one per core when the input is big enough; 1: none).")
 
 
 def _version(value: bool):
@@ -164,24 +167,27 @@ def _groups(paths, choice) -> list[list[str]]:
     return ([files] if files else []) + group_projects(expand(list(paths or ())))
 
 
-def _process_group(group, choice, fix: bool):
+def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
+    """The results of one project, from its files or from `texts` (path -> text already read);
+    without the fixes' edits when the caller will not show them (they are costly to send between
+    processes)."""
     from .engine import process_project
     from .model import FileResult
 
     inputs, failed = [], []
     for path in group:
+        name = "<stdin>" if path == "-" else path
+        if texts is not None:
+            if name in texts:
+                inputs.append((name, texts[name].encode("utf-8")))
+            continue
         try:
-            inputs.append(("<stdin>" if path == "-" else path, _read(path)))
+            inputs.append((name, _read(path)))
         except OSError as exc:
             failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc.args[0] if exc.args else exc}"))
     settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
     results = process_project(inputs, settings, fix) if inputs else []
-    return results + failed
-
-
-def _process_all(paths, choice, fix: bool):
-    """Results for every input, project by project."""
-    return [r for g in _groups(paths, choice) for r in _process_group(g, choice, fix)]
+    return (results if edits else [r.without_edits() for r in results]) + failed
 
 
 def _apply_baseline(results, choice, baseline, write_baseline):
@@ -238,21 +244,46 @@ def _exit_code(results, changed: bool, exit_zero: bool) -> int:
 
 # ---- report helpers of `check` and `fix` (output formats, progress, rule metadata)
 
-def _scan(paths, choice, fix: bool, quiet: bool):
-    """_process_all with a progress bar on stderr when it is a terminal and there are many files."""
+def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edits: bool = True):
+    """Every input's results, project by project, on several cores when there are many; with a
+    progress bar on stderr when it is a terminal and there are many files."""
+    from . import parallel
     from .formats.text import PROGRESS_MIN_FILES, progress_clear, progress_line
 
     groups = _groups(paths, choice)
+    sizes = [_size(g, texts) for g in groups]
+    reads_stdin = texts is None and any("-" in g for g in groups)
+    workers = 1 if reads_stdin else parallel.workers_for(jobs, sizes)
+    if workers > 1:
+        for group in groups:  # configuration errors stop the run here, before any worker starts
+            for path in group:
+                choice.for_file(path)
     total = sum(len(g) for g in groups)
-    if quiet or not sys.stderr.isatty() or total < PROGRESS_MIN_FILES:
-        return [r for g in groups for r in _process_group(g, choice, fix)]
-    results = []
-    for group in groups:
-        results.extend(_process_group(group, choice, fix))
-        sys.stderr.write(progress_line(len(results), total))
-        sys.stderr.flush()
-    sys.stderr.write(progress_clear(total=total))
-    return results
+    show = not quiet and sys.stderr.isatty() and total >= PROGRESS_MIN_FILES
+    done, slots = 0, [None] * len(groups)
+    work = lambda i: _process_group(groups[i], choice, fix, texts, edits)  # noqa: E731
+    for index, results in parallel.run_all(work, sizes, workers):
+        slots[index] = results
+        done += len(groups[index])
+        if show:
+            sys.stderr.write(progress_line(done, total))
+            sys.stderr.flush()
+    if show:
+        sys.stderr.write(progress_clear(total=total))
+    return [r for results in slots for r in results]
+
+
+def _size(group, texts=None) -> int:
+    total = 0
+    for path in group:
+        try:
+            if texts is not None:
+                total += len(texts.get("<stdin>" if path == "-" else path) or "")
+            elif path != "-":
+                total += os.stat(path).st_size
+        except OSError:
+            pass  # reported when the file is read
+    return total
 
 
 def _rule_infos(choice, results):
@@ -266,20 +297,11 @@ def _rule_infos(choice, results):
                      r.__doc__ or "") for r in RULES if any(s.wants(r) for s in settings)]
 
 
-def _rerun(paths, results, choice, fix: bool):
+def _rerun(paths, results, choice, fix: bool, jobs: int = 0, edits: bool = True):
     """The same inputs, project by project, from the texts already read (standard input cannot be read
     twice, and files may have changed since)."""
-    from .engine import process_project
-
     texts = {r.path: r.original for r in results if r.original is not None}
-    out = []
-    for group in _groups(paths, choice):
-        names = ["<stdin>" if p == "-" else p for p in group]
-        inputs = [(name, texts[name].encode("utf-8")) for name in names if name in texts]
-        if inputs:
-            settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
-            out.extend(process_project(inputs, settings, fix))
-    return out
+    return _scan(paths, choice, fix, True, jobs, texts, edits)
 
 
 def _patches(fixed_results):
@@ -306,7 +328,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           files: Optional[List[str]] = FileOpt,
           baseline: Optional[str] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline file."),
           write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file."),
-          statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt):
+          statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt,
+          jobs: int = JobsOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -316,7 +339,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     mode = _patch_mode(patch, unsafe_fixes)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
     _need_inputs(paths, files)
-    results = _scan(paths, choice, False, quiet)
+    results = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
     color = not output and use_color()
@@ -334,7 +357,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         patches = []
         if fmt in PATCH_FORMATS and mode != "none":
             patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files)
-            patches = _patches(_rerun(paths, results, patch_choice, fix=True))
+            patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL)
     _emit(text, output)
@@ -348,7 +371,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         exit_zero: bool = ExitZeroOpt, quiet: bool = QuietOpt,
         config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
         files: Optional[List[str]] = FileOpt, fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt,
-        rules_url: Optional[str] = RulesUrlOpt,
+        rules_url: Optional[str] = RulesUrlOpt, jobs: int = JobsOpt,
         baseline: Optional[str] = typer.Option(None, "--baseline", help="Leave the findings recorded in this "
                                                "baseline file alone: neither fixed nor reported.")):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
@@ -365,12 +388,12 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
-    results = _scan(paths, choice, True, quiet)
+    results = _scan(paths, choice, True, quiet, jobs, edits=False)
     _report_errors(results)
     if fmt != "text":
         # the review formats show the findings as `check` reports them (positions in the original text)
         # next to the patch of this run
-        found = _rerun(paths, results, choice, fix=False) + [r for r in results if r.status is Status.ERROR]
+        found = _rerun(paths, results, choice, False, jobs, edits=fmt in EDIT_FORMATS) + [r for r in results if r.status is Status.ERROR]
         _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
                      patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL),
               output)

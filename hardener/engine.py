@@ -20,7 +20,7 @@ from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
 from .yamltext import (Document, EditConflict, Map, Scalar, YamlInputError, apply_edits, changed_paths, decode,
-                       deref, merged_entry, parse, raw, scalar_value)
+                       deref, merge_inserts, merged_entry, parse, raw, scalar_value)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 MAX_BYTES = 20 * 1024 * 1024  # larger inputs are refused: no compose file is this big
@@ -68,7 +68,7 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
                 paths = [p for e in f.fix.edits for p in e.paths]
                 reach = ctx.reach(paths)
                 blocked = reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
-                f = replace(f, fix=None if blocked else replace(f.fix, reach=tuple(sorted(reach))))
+                f = f.with_fix(None if blocked else f.fix.with_reach(tuple(sorted(reach))))
             findings.append(f)
     defined_elsewhere = _names_elsewhere(project)
     for m in marks:  # a mark on a service's name line also silences that service in the other files
@@ -183,6 +183,13 @@ class _Taken:
     def __contains__(self, edit) -> bool:
         return edit in self._all
 
+    def replace(self, old, new) -> None:
+        """Put a merged insertion in the place of a chosen one (both insert at the same point)."""
+        index = self.edits.index(old)
+        self.edits[index] = new
+        self._all.discard(old)
+        self._all.add(new)
+
     def near(self, edit):
         """Chosen edits that start close enough to the new one to touch it."""
         lo = bisect.bisect_left(self._starts, (edit.start - self._longest, -1, -1))
@@ -192,21 +199,39 @@ class _Taken:
             yield self.edits[index]
 
 
-def _overlaps(edit, taken) -> bool:
-    """Whether an edit cannot share a pass with the chosen ones (a _Taken, or any list of edits)."""
-    candidates = taken.near(edit) if isinstance(taken, _Taken) else taken
-    for other in candidates:
+def _conflicts(edit, taken):
+    """The chosen edits (a _Taken, or any list of edits) that an edit cannot share a pass with."""
+    for other in taken.near(edit) if isinstance(taken, _Taken) else taken:
         if other == edit:
             continue
         if edit.start == other.start and set(edit.paths) & set(other.paths):
-            return True  # two edits writing the same key at one point: the second waits a pass
-        if edit.start < other.end and other.start < edit.end:
-            return True
-        if edit.start == edit.end and other.start < edit.start < other.end:
-            return True
-        if other.start == other.end and edit.start < other.start < edit.end:
-            return True
-    return False
+            yield other  # two edits writing the same key at one point
+        elif edit.start < other.end and other.start < edit.end:
+            yield other
+        elif edit.start == edit.end and other.start < edit.start < other.end:
+            yield other
+        elif other.start == other.end and edit.start < other.start < edit.end:
+            yield other
+
+
+def _overlaps(edit, taken) -> bool:
+    return next(_conflicts(edit, taken), None) is not None
+
+
+def _joined(edits, taken):
+    """How these edits join the pass: (edits to add, {chosen edit: merged edit}), or None when one of
+    them conflicts with the chosen ones in a way no merge settles (the next pass sees it again)."""
+    new, merges = [], {}
+    for edit in edits:
+        clashes = list(_conflicts(edit, taken))
+        if not clashes:
+            new.append(edit)
+            continue
+        merged = merge_inserts(merges.get(clashes[0], clashes[0]), edit) if len(clashes) == 1 else None
+        if merged is None:
+            return None
+        merges[clashes[0]] = merged
+    return new, merges
 
 
 def _verify(before: Document, after: Document, edits) -> None:
@@ -234,14 +259,18 @@ def _one_pass(doc: Document, findings, settings, rejected: set):
     for f in findings:
         if not _applies(f, settings) or _fix_key(f) in rejected:
             continue
-        if any(_overlaps(e, taken) for e in f.fix.edits):
+        joined = _joined(f.fix.edits, taken)
+        if joined is None:
             continue  # the next pass sees it again on the new text
         direct = {p[1] for e in f.fix.edits for p in e.paths if p[:1] == ("services",) and len(p) > 1}
         heirs = set(f.fix.reach) - direct - {f.service}
         if not all(e in taken for e in f.fix.edits) and (f.service in through_anchor or heirs & fixed_here):
             continue  # an anchor edit and an heir's own edit in one pass would clash: judge it again next pass
         chosen.append(f)
-        for e in f.fix.edits:
+        new, merges = joined
+        for old, merged in merges.items():
+            taken.replace(old, merged)
+        for e in new:
             taken.add(e)
         fixed_here |= direct | {f.service}
         through_anchor |= heirs

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,9 @@ class Fix:
     description: str
     reach: tuple[str, ...] = ()  # every service the edits change (filled in by the engine)
 
+    def with_reach(self, reach: tuple[str, ...]) -> "Fix":
+        return Fix(self.applicability, self.edits, self.description, reach)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -76,6 +79,14 @@ class Finding:
     def with_file(self, file: str) -> "Finding":
         return Finding(**{**self.__dict__, "file": file})
 
+    def with_fix(self, fix: "Fix | None") -> "Finding":
+        return Finding(**{**self.__dict__, "fix": fix})
+
+    def without_edits(self) -> "Finding":
+        if self.fix is None or not self.fix.edits:
+            return self
+        return self.with_fix(Fix(self.fix.applicability, (), self.fix.description, self.fix.reach))
+
 
 @dataclass(frozen=True)
 class FileResult:
@@ -87,3 +98,8 @@ class FileResult:
     output: str | None = None  # the new text when fixes were applied
     error: str | None = None  # "line:col: message" for ERROR
     notes: tuple[str, ...] = field(default=())
+
+    def without_edits(self) -> "FileResult":
+        """The same result without the fixes' edits (what reports that show no patch need)."""
+        return replace(self, findings=tuple(f.without_edits() for f in self.findings),
+                       fixed=tuple(f.without_edits() for f in self.fixed))

@@ -438,6 +438,32 @@ class EditConflict(Exception):
     pass
 
 
+_CHAIN_KEY = re.compile(r"( *)[^\s#\-][^#]*:")
+
+
+def merge_inserts(a: Edit, b: Edit) -> Edit | None:
+    """One insertion for two that write the same new block key at the same point (`deploy:` with
+    `resources: limits: cpus` from one rule and `pids` from another), or None when they cannot be
+    merged. Merged are only block texts whose common first lines are a chain of bare keys, each
+    deeper than the last, and whose other lines all sit inside the chain's deepest key. The engine
+    re-parses and verifies the result like any other edit."""
+    if a.start != a.end or b.start != b.end or a.start != b.start:
+        return None
+    if not (a.text.endswith("\n") and b.text.endswith("\n")):
+        return None
+    lines_a, lines_b = a.text.splitlines(True), b.text.splitlines(True)
+    prefix, depth = 0, -1
+    for line_a, line_b in zip(lines_a, lines_b):
+        match = _CHAIN_KEY.fullmatch(line_a.rstrip("\n"))
+        if line_a != line_b or not match or len(match.group(1)) <= depth:
+            break
+        prefix, depth = prefix + 1, len(match.group(1))
+    rest = lines_a[prefix:] + lines_b[prefix:]
+    if not prefix or len(lines_a) == prefix or len(lines_b) == prefix or any(not r.strip() or len(r) - len(r.lstrip(" ")) <= depth for r in rest):
+        return None
+    return Edit(a.start, a.end, "".join(lines_a[:prefix] + rest), tuple(dict.fromkeys(a.paths + b.paths)))
+
+
 def apply_edits(doc: Document, edits) -> str:
     """The document's text with the edits applied; identical edits count once, overlapping ones raise."""
     text = doc.text

@@ -86,12 +86,13 @@ def cli_env() -> dict:
     return env
 
 
-def run_cli(*args, input=None, cwd=None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
     """Run `python -m hardener ARGS` and return the CompletedProcess; stdout and stderr are str.
-    `input` (str or bytes) is fed to standard input; without it standard input is empty."""
+    `input` (str or bytes) is fed to standard input; without it standard input is empty. `env` adds
+    environment variables."""
     data = input.encode("utf-8") if isinstance(input, str) else (input or b"")
     proc = subprocess.run([sys.executable, "-m", "hardener", *map(str, args)], input=data, capture_output=True,
-                          cwd=cwd, env=cli_env(), timeout=timeout)
+                          cwd=cwd, env={**cli_env(), **(env or {})}, timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))
 

@@ -333,3 +333,61 @@ def test_ambiguous_strings_are_quoted_and_read_back(value):
 def test_non_strings_are_written_as_such():
     assert (scalar_text(True), scalar_text(False), scalar_text(3), scalar_text(Verbatim("5"))) == \
         ("true", "false", "3", "5")
+
+
+# --------------------------------------------------------------------------- merge_inserts
+
+from hardener.yamltext import merge_inserts  # noqa: E402
+
+DEPLOY_CPU = "    deploy:\n      resources:\n        limits:\n          cpus: \"1.0\"\n"
+DEPLOY_PIDS = "    deploy:\n      resources:\n        limits:\n          pids: 512\n"
+
+
+@pytest.mark.parametrize("first, second, merged", [
+    (DEPLOY_CPU, DEPLOY_PIDS,
+     "    deploy:\n      resources:\n        limits:\n          cpus: \"1.0\"\n          pids: 512\n"),
+    ("    logging:\n      driver: json-file\n", "    logging:\n      options:\n        max-size: 10m\n",
+     "    logging:\n      driver: json-file\n      options:\n        max-size: 10m\n"),
+    ("    cap_drop:\n      - ALL\n", "    cap_drop:\n      - NET_RAW\n", "    cap_drop:\n      - ALL\n      - NET_RAW\n"),
+])
+def test_merge_inserts_joins_two_new_blocks_under_one_key(first, second, merged):
+    doc = parse("services:\n  web:\n    image: nginx\n")
+    at = len(doc.text)
+    edit = merge_inserts(Edit(at, at, first, (("services", "web", "a"),)), Edit(at, at, second, (("services", "web", "b"),)))
+    assert edit.text == merged
+    assert edit.paths == (("services", "web", "a"), ("services", "web", "b"))
+    assert parse(apply_edits(doc, [edit])).root is not None
+
+
+@pytest.mark.parametrize("first, second", [
+    ("    deploy:\n      replicas: 2\n", "    restart: always\n"),  # different keys: nothing shared
+    ("    cap_drop:\n    - ALL\n", "    cap_drop:\n    - NET_RAW\n"),  # items at the key's own indentation
+    ("    deploy: {replicas: 2}\n", "    deploy: {mode: global}\n"),  # flow: not a chain of bare keys
+    ("    deploy:\n      resources:\n        limits:\n          cpus: 1\n      mode: global\n",
+     "    deploy:\n      resources:\n        limits:\n          pids: 9\n"),  # a line above the deepest shared key
+    ("    deploy:\n", "    deploy:\n      mode: global\n"),  # nothing of its own under the key
+    ("    # note:\n      x: 1\n", "    # note:\n      y: 1\n"),  # a comment is not a key
+])
+def test_merge_inserts_refuses_what_it_cannot_join_safely(first, second):
+    assert merge_inserts(Edit(5, 5, first), Edit(5, 5, second)) is None
+
+
+def test_merge_inserts_needs_two_insertions_at_one_point():
+    assert merge_inserts(Edit(5, 5, DEPLOY_CPU), Edit(6, 6, DEPLOY_PIDS)) is None
+    assert merge_inserts(Edit(5, 7, DEPLOY_CPU), Edit(5, 7, DEPLOY_PIDS)) is None
+    assert merge_inserts(Edit(5, 5, DEPLOY_CPU.rstrip("\n")), Edit(5, 5, DEPLOY_PIDS)) is None
+
+
+def test_limits_and_pids_are_written_in_one_pass():
+    """Two rules that both create `deploy.resources.limits` land in the same pass (one re-parse, one
+    rule run fewer) and the result is one mapping with both limits."""
+    from hardener import engine
+    from hardener.settings import Settings
+
+    doc = parse("services:\n  web:\n    image: myorg/web:1.0\n")
+    settings = Settings(select=frozenset({"RES001", "RES002"}))
+    findings = engine.run_rules(doc, settings)
+    new, applied = engine._one_pass(doc, findings, settings, set())
+    assert sorted(f.rule_id for f in applied) == ["RES001", "RES002"]
+    assert "        limits:\n          cpus: " in new.text and "          pids: 512\n" in new.text
+    assert new.text.count("deploy:") == 1

@@ -1,0 +1,104 @@
+"""Folder scans on several cores: the pool gives the same reports, diffs and written files as one
+process, in the same order, and it is used only when asked or when the input is big enough."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from hardener import parallel
+
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="the process pool needs fork (Linux)")
+
+
+@pytest.fixture(scope="module")
+def many_files(corpus_dir, tmp_path_factory):
+    """60 real compose files (every fourth of the sorted corpus), with their original names."""
+    folder = tmp_path_factory.mktemp("many")
+    for path in sorted(corpus_dir.iterdir())[::4][:60]:
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def _names(folder):
+    return sorted(str(p) for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("command", [
+    ["check"],
+    ["check", "--format", "json"],
+    ["check", "--format", "sarif"],
+    ["check", "--format", "suggestions"],
+    ["fix", "--diff", "--unsafe-fixes"],
+    ["fix", "--diff", "--format", "markdown"],
+])
+def test_pool_reports_exactly_what_one_process_reports(run_cli, many_files, command):
+    files = _names(many_files)
+    one = run_cli(*command, "--jobs", "1", *files, timeout=120)
+    two = run_cli(*command, "--jobs", "2", *files, timeout=120)
+    assert one.returncode == two.returncode == 1
+    assert len(one.stdout) > 1000
+    assert two.stdout == one.stdout
+    assert two.stderr == one.stderr
+
+
+def test_pool_writes_the_same_files(run_cli, many_files, tmp_path):
+    serial, pooled = tmp_path / "serial", tmp_path / "pooled"
+    shutil.copytree(many_files, serial)
+    shutil.copytree(many_files, pooled)
+    assert run_cli("fix", "--unsafe-fixes", "-j", "1", *_names(serial), timeout=120).returncode == 1
+    result = run_cli("fix", "--unsafe-fixes", "-j", "2", *_names(pooled), timeout=120)
+    assert result.returncode == 1
+    changed = 0
+    for path in serial.iterdir():
+        assert (pooled / path.name).read_bytes() == path.read_bytes(), path.name
+        changed += path.read_bytes() != (many_files / path.name).read_bytes()
+    assert changed > 40
+    assert not [p for p in pooled.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_jobs_from_the_environment(run_cli, many_files):
+    files = _names(many_files)
+    env_run = run_cli("check", *files, env={"HARDENER_JOBS": "2"}, timeout=120)
+    assert env_run.stdout == run_cli("check", "-j", "1", *files, timeout=120).stdout
+
+
+def test_a_bad_file_among_many_is_reported_and_the_others_are_processed(run_cli, many_files, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(many_files, folder)
+    (folder / "broken.yaml").write_text("services:\n  web: [\n")
+    result = run_cli("check", "-j", "2", *_names(folder), timeout=120)
+    assert result.returncode == 2
+    assert "broken.yaml:3:1:" in result.stderr
+    assert result.stdout.count(": ") > 100
+
+
+def test_a_bad_configuration_stops_before_any_worker(run_cli, many_files, tmp_path):
+    folder = tmp_path / "configured"
+    shutil.copytree(many_files, folder)
+    (folder / ".hardener.yaml").write_text("select: [NOPE999]\n")
+    result = run_cli("check", "-j", "2", *_names(folder), timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("NOPE999") == 1  # reported once, by the parent
+
+
+def test_workers_run_in_other_processes_and_results_keep_their_order():
+    sizes = [1, 50, 3, 20, 8, 2]
+    pairs = list(parallel.run_all(lambda i: (i, os.getpid()), sizes, workers=2))
+    assert sorted(index for index, _ in pairs) == list(range(len(sizes)))
+    assert all(value[0] == index for index, value in pairs)
+    assert {pid for _, (_, pid) in pairs} - {os.getpid()}
+    assert [index for index, _ in pairs][0] == 1  # the biggest project goes first
+
+
+@pytest.mark.parametrize("requested, sizes, expected", [
+    (0, [10_000] * 40, min(parallel.cores(), 40)),  # big enough: one per core
+    (0, [100] * 40, 1),  # 4 KB in all: a pool would cost more than it saves
+    (0, [100_000] * 3, 1),  # too few projects
+    (3, [1, 1], 2),  # asked for: never more workers than projects
+    (1, [100_000] * 40, 1),
+    (0, [], 1),
+])
+def test_workers_for(requested, sizes, expected):
+    assert parallel.workers_for(requested, sizes) == expected
