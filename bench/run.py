@@ -45,6 +45,7 @@ class Sample:
     seconds: float
     max_rss_mb: float
     code: int | None  # None when the run was stopped at the timeout
+    cpu: float = 0.0  # user + system seconds of the command and every process it waited for
 
 
 @dataclass
@@ -57,6 +58,10 @@ class Scenario:
 
     def median(self) -> float | None:
         done = [s.seconds for s in self.samples if s.code is not None]
+        return statistics.median(done) if done else None
+
+    def median_cpu(self) -> float | None:
+        done = [s.cpu for s in self.samples if s.code is not None]
         return statistics.median(done) if done else None
 
     def peak_mb(self) -> float | None:
@@ -114,7 +119,7 @@ def run_once(cmd: list[str], cwd: Path, env: dict, timeout: float) -> Sample:
             pass
         os.unlink(rss_file)
     timed_out = seconds >= timeout and code < 0
-    return Sample(seconds, max_rss_kb / 1024, None if timed_out else code)
+    return Sample(seconds, max_rss_kb / 1024, None if timed_out else code, usage.ru_utime + usage.ru_stime)
 
 
 # --------------------------------------------------------------------------- peers
@@ -271,14 +276,19 @@ def _bench(args, work: Path, hardener, compose_lint, dclint) -> int:
         shutil.copyfile(args.corpus / name, corpus / name)
     before = digest(corpus)
     print(f"\ncorpus: {len(names)} files, {sum((corpus / n).stat().st_size for n in names) / 1e6:.2f} MB, "
-          f"copied to {corpus}")
+          f"copied to {corpus}; {len(os.sched_getaffinity(0))} cores usable")
 
     # compose-lint grades each file on its own (no override merge, no .env), and grades files whose
     # include/extends target is missing instead of stopping: the same work hardener does per file.
     cl_check = ["check", "-q", "--no-merge-overrides", "--no-env", "--allow-partial-coverage"]
+    # hardener spreads a folder scan over the cores (--jobs 0, the default); the --jobs 1 runs show
+    # what one process does, for a comparison of the work itself
     scenarios = [Scenario("hardener check", hardener + ["check", *names], corpus),
                  Scenario("hardener fix --diff --unsafe-fixes", hardener + ["fix", "--diff", "--unsafe-fixes", *names],
-                          corpus)]
+                          corpus),
+                 Scenario("hardener check --jobs 1", hardener + ["check", "--jobs", "1", *names], corpus),
+                 Scenario("hardener fix --diff --jobs 1", hardener + ["fix", "--diff", "--unsafe-fixes", "--jobs", "1",
+                                                                      *names], corpus)]
     if compose_lint:
         scenarios.append(Scenario("compose-lint check", compose_lint + cl_check + names, corpus, (0, 1, 2)))
     if dclint:
@@ -297,6 +307,9 @@ def _bench(args, work: Path, hardener, compose_lint, dclint) -> int:
             proc = subprocess.run(s.cmd, cwd=s.cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=args.timeout)
             out.seek(0)
             text = out.read().decode("utf-8", "replace")
+        if "Traceback (most recent call last)" in text:
+            print(f"ERROR: {s.name} crashed:\n{text[-2000:]}", file=sys.stderr)
+            return 1
         tail = [line for line in text.splitlines() if line.strip()]
         summary = next((line for line in reversed(tail) if any(w in line for w in ("Found", "scanned", "problems"))),
                        tail[-1] if tail else "")
@@ -341,12 +354,12 @@ def report(scenarios, startups, scaling, args):
     by = {s.name: s for s in scenarios + startups}
     cl = by.get("compose-lint check")
     print("\n" + "=" * 100)
-    print(f"{'run':40} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8} {'exit':>6}")
+    print(f"{'run':40} {'median s':>9} {'min s':>8} {'max s':>8} {'cpu s':>8} {'peak MB':>8} {'exit':>6}")
     for s in scenarios + startups:
         done = [x.seconds for x in s.samples if x.code is not None]
         codes = ",".join(str(c) for c in sorted({x.code for x in s.samples if x.code is not None}))
         print(f"{s.name:40} {fmt_s(s.median()):>9} {fmt_s(min(done) if done else None):>8} "
-              f"{fmt_s(max(done) if done else None):>8} {s.peak_mb() or 0:8.1f} {codes:>6}")
+              f"{fmt_s(max(done) if done else None):>8} {fmt_s(s.median_cpu()):>8} {s.peak_mb() or 0:8.1f} {codes:>6}")
 
     print("\nratios (medians of this run)")
     h_check, h_fix = by["hardener check"].median(), by["hardener fix --diff --unsafe-fixes"].median()
@@ -355,6 +368,11 @@ def report(scenarios, startups, scaling, args):
              _met(h_check, cl_m, 0.5)),
             ("hardener fix --diff --unsafe-fixes / compose-lint check", ratio(h_fix, cl_m), "<= 1.00x",
              _met(h_fix, cl_m, 1.0))]
+    one_check, one_fix = by["hardener check --jobs 1"].median(), by["hardener fix --diff --jobs 1"].median()
+    rows += [("  one process: check --jobs 1 / compose-lint check", ratio(one_check, cl_m), "", ""),
+             ("  one process: fix --diff --jobs 1 / compose-lint check", ratio(one_fix, cl_m), "", ""),
+             ("  cpu seconds: hardener check / compose-lint check",
+              ratio(by["hardener check"].median_cpu(), cl.median_cpu() if cl else None), "", "")]
     if "dclint" in by:
         rows.append(("hardener check / dclint", ratio(h_check, by["dclint"].median()), "", ""))
     h_up = by["hardener --version"].median()

@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 # worker costs ~10 ms to fork and every result is pickled back)
 MIN_PROJECTS = 8
 MIN_BYTES = 64 * 1024
+CHUNK = 8
 
 _work: Callable | None = None  # set in the parent before forking; the children inherit it
 
@@ -72,7 +73,7 @@ def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int) -
     # runs over and over and costs more than the unpickling itself (measured: 95 ms -> 23 ms)
     gc.disable()
     try:
-        yield from pool.imap_unordered(_run, order)
+        yield from pool.imap_unordered(_run, order, chunksize=CHUNK)
         pool.close()
     finally:
         if collecting:

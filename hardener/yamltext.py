@@ -20,6 +20,7 @@ try:  # the C parser is ~30x faster; the pure-Python parser gives the same event
     from ruamel.yaml.cyaml import CParser as _Parser
 except ImportError:  # pragma: no cover - exercised only where ruamel.yaml.clib is missing
     _Parser = None
+from ruamel.yaml import events as _ev
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
@@ -212,11 +213,15 @@ def _events(text):
         while True:
             event = parser.get_event()
             yield event
-            if type(event).__name__ == "StreamEndEvent":
+            if type(event) is _ev.StreamEndEvent:
                 return
     from ruamel.yaml.main import YAML  # pragma: no cover
 
     yield from YAML(typ="base", pure=True).parse(text)  # pragma: no cover
+
+
+_SKIPPED = (_ev.StreamStartEvent, _ev.StreamEndEvent, _ev.DocumentEndEvent)
+_CLOSING = (_ev.MappingEndEvent, _ev.SequenceEndEvent)
 
 
 def _compose(text):
@@ -226,40 +231,32 @@ def _compose(text):
     documents = 0
     try:
         for event in _events(text):
-            kind = type(event).__name__
-            if kind == "DocumentStartEvent":
+            kind = type(event)
+            if kind is _ev.ScalarEvent:
+                node = Scalar(event, _child_path(stack))
+            elif kind in _CLOSING:
+                node = stack.pop()[0]
+                node.end = event.end_mark.index
+                if kind is _ev.MappingEndEvent:
+                    _index_keys(node)
+                if not node.flow and (node.anchor or node.tag):
+                    _locate_block(text, node)
+                continue
+            elif kind is _ev.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     m = event.start_mark
                     raise YamlInputError("more than one YAML document in a compose file", m.line + 1, m.column + 1)
                 continue
-            if kind in ("StreamStartEvent", "StreamEndEvent", "DocumentEndEvent"):
+            elif kind in _SKIPPED:
                 continue
-            if kind in ("MappingEndEvent", "SequenceEndEvent"):
-                node = stack.pop()[0]
-                node.end = event.end_mark.index
-                if isinstance(node, Map):
-                    _check_duplicates(node)
-                if not node.flow and (node.anchor or node.tag):
-                    _locate_block(text, node)
-                continue
-            path = _child_path(stack)
-            if kind == "AliasEvent":
-                target = anchors.get(event.anchor)
-                m = event.start_mark
-                if target is None:
-                    raise YamlInputError(f"undefined alias *{event.anchor}", m.line + 1, m.column + 1)
-                if any(open_node is target for open_node, _ in stack):
-                    raise YamlInputError(f"alias *{event.anchor} refers to a node that contains it (a cycle)",
-                                         m.line + 1, m.column + 1)
-                node = Alias(event, path, target)
-            elif kind == "ScalarEvent":
-                node = Scalar(event, path)
-            elif kind == "SequenceStartEvent":
-                node = Seq(event, path)
+            elif kind is _ev.AliasEvent:
+                node = _alias(event, _child_path(stack), anchors, stack)
+            elif kind is _ev.SequenceStartEvent:
+                node = Seq(event, _child_path(stack))
             else:
-                node = Map(event, path)
-            if node.anchor and not isinstance(node, Alias):
+                node = Map(event, _child_path(stack))
+            if node.anchor and kind is not _ev.AliasEvent:
                 anchors[node.anchor] = node
             if stack:
                 parent = stack[-1][0]
@@ -267,7 +264,7 @@ def _compose(text):
                 _attach(stack, node)
             else:
                 root = node
-            if isinstance(node, (Seq, Map)):
+            if kind is _ev.SequenceStartEvent or kind is _ev.MappingStartEvent:
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
                 stack.append([node, None])
@@ -284,6 +281,17 @@ def _compose(text):
     except YAMLError as exc:
         raise YamlInputError("invalid YAML: " + " ".join(str(exc).split())) from None
     return root
+
+
+def _alias(event, path, anchors, stack):
+    target = anchors.get(event.anchor)
+    m = event.start_mark
+    if target is None:
+        raise YamlInputError(f"undefined alias *{event.anchor}", m.line + 1, m.column + 1)
+    if any(open_node is target for open_node, _ in stack):
+        raise YamlInputError(f"alias *{event.anchor} refers to a node that contains it (a cycle)",
+                             m.line + 1, m.column + 1)
+    return Alias(event, path, target)
 
 
 def _locate_block(text, node):
@@ -323,14 +331,17 @@ def _attach(stack, node):
         top[1] = None
 
 
-def _check_duplicates(mapping: Map):
-    seen = {}
-    for key, _ in mapping.pairs:
-        if isinstance(key, Scalar):  # a repeated "<<" is refused too, as Compose does
-            if key.value in seen:
-                raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {seen[key.value] + 1})",
+def _index_keys(mapping: Map):
+    """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the keys for entry()."""
+    index = {}
+    for key, value in mapping.pairs:
+        if isinstance(key, Scalar):
+            if key.value in index:
+                first = index[key.value][0]
+                raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {first.line + 1})",
                                      key.line + 1, key.col + 1)
-            seen[key.value] = key.line
+            index[key.value] = (key, value)
+    mapping._index = index
 
 
 def _check_expansion(root):
