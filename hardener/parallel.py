@@ -10,7 +10,6 @@ leaves a half-written file.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 from typing import Callable, Iterator, Sequence
@@ -32,19 +31,18 @@ def cores() -> int:
 
 
 def can_fork() -> bool:
+    import multiprocessing
+
     return "fork" in multiprocessing.get_all_start_methods() and os.name == "posix"
 
 
 def workers_for(requested: int, sizes: Sequence[int]) -> int:
     """How many processes to use: `requested` when it is positive, else one per core once the input is
     big enough to pay for the pool."""
-    if not can_fork() or len(sizes) < 2:
+    small = len(sizes) < MIN_PROJECTS or sum(sizes) < MIN_BYTES
+    if len(sizes) < 2 or (requested <= 0 and small) or not can_fork():
         return 1
-    if requested > 0:
-        return min(requested, len(sizes))
-    if len(sizes) < MIN_PROJECTS or sum(sizes) < MIN_BYTES:
-        return 1
-    return min(cores(), len(sizes))
+    return min(requested if requested > 0 else cores(), len(sizes))
 
 
 def _run(index: int):
@@ -64,6 +62,8 @@ def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int) -
         for index in range(len(sizes)):
             yield index, work(index)
         return
+    import multiprocessing
+
     global _work
     _work = work
     gc.freeze()  # the children's collector leaves the inherited objects alone: fewer copied pages
