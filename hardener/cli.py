@@ -212,12 +212,17 @@ def _apply_baseline(results, choice, baseline, write_baseline):
     return bl.hide(results, known, path)
 
 
-def _report_errors(results):
+def _report_errors(results, notes: bool = True):
     for r in results:
         if r.status is Status.ERROR:
             typer.echo(f"{r.path}:{r.error}", err=True)
-        for note in r.notes:  # what was not read (an include outside the folder, a remote file...)
-            typer.echo(f"{r.path}: note: {note}", err=True)
+    if notes:
+        sys.stderr.write("".join(_note_lines(results)))
+
+
+def _note_lines(results) -> list[str]:
+    """What was not read for context (an include outside the folder, a remote or missing file...)."""
+    return [f"{r.path}: note: {note}\n" for r in results for note in r.notes]
 
 
 def _emit(text: str, output: Optional[str]):
@@ -389,7 +394,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
     results = _scan(paths, choice, True, quiet, jobs, edits=False)
-    _report_errors(results)
+    _report_errors(results, notes=fmt != "text")  # in text, notes go with the findings of the report
     if fmt != "text":
         # the review formats show the findings as `check` reports them (positions in the original text)
         # next to the patch of this run
@@ -424,7 +429,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         typer.echo(f"Fixed {r.path}", err=True)
     if diff:
         _emit("".join(diffs), output)
-    lines = [finding_line(f) + "\n" for r in results for f in r.findings]
+    lines = _note_lines(results) + [finding_line(f) + "\n" for r in results for f in r.findings]
     if not quiet:
         lines.append(summary(results) + "\n")
     if output and not diff:

@@ -48,3 +48,55 @@ def group_projects(files: list[str]) -> list[list[str]]:
                     break
     grouped = set(overrides.values())
     return [[path] + ([overrides[path]] if path in overrides else []) for path in files if path not in grouped]
+
+
+# ---- files read for context: `include:` targets and `extends: file:` bases
+
+MAX_CONTEXT_FILES = 64  # included files read for one project; a real stack has a handful
+_REMOTE = ("oci://", "git@", "git://", "http://", "https://", "ssh://")
+
+
+def local_reference(ref: str, folder: str, what: str) -> tuple[str | None, str | None]:
+    """(real path, None) for a reference Compose resolves in `folder`, or (None, note) when it is not
+    read: remote, written with a variable, outside the folder's tree (a symlink counts where it
+    points), missing, or not a regular file. Nothing outside the tree is ever opened."""
+    if ref.startswith(_REMOTE) or "://" in ref:
+        return None, f"{what} '{ref}' is a remote reference: not fetched"
+    if "$" in ref.replace("$$", ""):
+        return None, f"{what} '{ref}' uses a variable: not read"
+    if ref.startswith("~"):
+        return None, f"{what} '{ref}' is in a home folder, outside this file's folder: not read"
+    root = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(root, ref))
+    if not target.startswith(root + os.sep):
+        return None, f"{what} '{ref}' resolves outside this file's folder: not read"
+    if not os.path.exists(target):
+        return None, f"{what} '{ref}' does not exist"
+    if not os.path.isfile(target):
+        return None, f"{what} '{ref}' is not a regular file: not read"
+    return target, None
+
+
+def include_references(node) -> tuple[list[str], list[str]]:
+    """(file references, notes) of a top-level `include:` node: a list of strings (short form) or of
+    mappings with `path` (a string or a list of files merged in order), `project_directory` and
+    `env_file`. Env files are never read (they hold secrets and only serve interpolation), and
+    project_directory only moves where the included file's own relative paths point (build contexts,
+    bind mounts), which hardener does not read."""
+    from .yamltext import Map, Scalar, Seq, deref, scalar_value
+
+    node = deref(node)
+    if node is None or isinstance(node, Scalar) and node.is_null:
+        return [], []
+    if not isinstance(node, Seq):
+        return [], ["include: is not a list: not followed"]
+    refs, notes = [], []
+    for entry in map(deref, node.items):
+        paths = deref(entry.get("path")) if isinstance(entry, Map) else entry
+        for item in map(deref, paths.items) if isinstance(paths, Seq) else [paths]:
+            ref = scalar_value(item)
+            if ref:
+                refs.append(ref)
+            else:
+                notes.append(f"include entry at line {getattr(item or entry, 'line', 0) + 1} names no file: not followed")
+    return refs, notes

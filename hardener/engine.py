@@ -11,15 +11,16 @@ import os
 import signal
 import tempfile
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from .compose import Context, Project, is_extension, is_override_name, service_maps
+from .compose import Context, Project, is_extension, is_override_name, iter_services, service_maps
+from .discovery import MAX_CONTEXT_FILES, include_references, local_reference
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
-from .yamltext import (Document, EditConflict, Map, Scalar, YamlInputError, apply_edits, changed_paths, decode,
+from .yamltext import (Document, EditConflict, Map, Scalar, Seq, YamlInputError, apply_edits, changed_paths, decode,
                        deref, merge_inserts, merged_entry, parse, raw, scalar_value)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
@@ -30,10 +31,11 @@ class InternalFixError(Exception):
     pass
 
 
-def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
+def run_rules(doc: Document, settings: Settings, project=None, included=None) -> list[Finding]:
     """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
     edits reach a service where its rule is silenced (directly or through a shared anchor), or that
-    would rewrite an `x-` extension block, is dropped: such places are never edited."""
+    would rewrite an `x-` extension block, is dropped: such places are never edited. `included`
+    (an _Included) adds the services of included files to what the rules see, read-only."""
     if doc.root is None:
         return []
     marks = parse_suppressions(doc.text)
@@ -53,9 +55,10 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
                 | silenced_elsewhere[rule.ID]
                 for rule in rules}
     ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
+    view, read_only = _with_included(ctx, included)
     findings = []
     for rule in rules:
-        for f in rule.check(ctx):
+        for f in rule.check(view):
             if f.elsewhere:
                 continue  # a value written in another file of the project is reported in that file
             if (f.line, f.column) in partial_keys:
@@ -67,7 +70,8 @@ def run_rules(doc: Document, settings: Settings, project=None) -> list[Finding]:
             if f.fix:
                 paths = [p for e in f.fix.edits for p in e.paths]
                 reach = ctx.reach(paths)
-                blocked = reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
+                blocked = (reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
+                           or any(p[:1] == ("services",) and p[1:2] and p[1] in read_only for p in paths))
                 f = f.with_fix(None if blocked else f.fix.with_reach(tuple(sorted(reach))))
             findings.append(f)
     defined_elsewhere = _names_elsewhere(project)
@@ -88,6 +92,27 @@ def _leave_recorded(findings, recorded) -> list[Finding]:
     new, old = recorded.split(findings)
     frozen = {e for f in old if f.fix for e in f.fix.edits}
     return [replace(f, fix=None) if f.fix and frozen.intersection(f.fix.edits) else f for f in new]
+
+
+@dataclass(frozen=True)
+class _Included:
+    """What the files a project includes (`include:`) add to it: their services, known to the rules
+    but never reported or edited here, and the ids of their nodes (a finding about one belongs to
+    that file, like a finding about another file of the project)."""
+
+    services: tuple = ()
+    nodes: frozenset = frozenset()
+
+
+def _with_included(ctx: Context, included: _Included | None):
+    """(the rules' view of the file, names of the services in it that only an included file defines).
+    A service this file defines itself is not taken from an included file."""
+    own = {svc.name for svc in ctx.services}
+    extra = tuple(svc for svc in included.services if svc.name not in own) if included else ()
+    if not extra:
+        return ctx, frozenset()
+    return (replace(ctx, services=ctx.services + extra, foreign=ctx.foreign | included.nodes),
+            frozenset(svc.name for svc in extra))
 
 
 def _name_marks_elsewhere(project) -> dict:
@@ -295,11 +320,11 @@ def _apply_checked(doc: Document, edits) -> Document:
     return new
 
 
-def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None):
+def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, included=None):
     """Apply passes of fixes to one document until none applies; project_of(doc) gives the project
     view with this document in its place (None for a lone file)."""
     def rules(d):
-        return run_rules(d, settings, project_of(d) if project_of else None)
+        return run_rules(d, settings, project_of(d) if project_of else None, included)
 
     findings = rules(doc)
     fixed: list[Finding] = []
@@ -369,7 +394,13 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
         except (YamlInputError, RecursionError) as exc:
             results[path] = _error(path, exc)
     docs = [doc for _, _, doc in parsed]
-    bases = [_extends_bases(path, doc) for path, _, doc in parsed]
+    notes = {path: [] for path, _, _ in parsed}
+    bases = [_extends_bases(path, doc, notes[path]) for path, _, doc in parsed]
+    included = _project_includes(parsed, notes)
+    for i, doc in enumerate(docs):  # a service an included file defines is the base of its overrides
+        for name in service_maps(doc):
+            bases[i].setdefault(name, included.mappings.get(name, ()))
+        bases[i] = {name: found for name, found in bases[i].items() if found}
 
     def project_of(i):
         fragment = is_override_name(parsed[i][0])
@@ -381,22 +412,24 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
     for i, (path, text, doc) in enumerate(parsed):
         view = project_of(i)
         if fix:
-            docs[i], findings, fixed = _fix_to_fixpoint(doc, per_input.get(path, settings), view)
+            docs[i], findings, fixed = _fix_to_fixpoint(doc, per_input.get(path, settings), view, included.context)
         else:
-            findings, fixed = run_rules(doc, per_input.get(path, settings), view(doc) if view else None), []
+            findings = run_rules(doc, per_input.get(path, settings), view(doc) if view else None, included.context)
+            fixed = []
         outcome[path] = (text, findings, fixed)
     for i, (path, text, _) in enumerate(parsed):
         _, findings, fixed = outcome[path]
         if fix and len(parsed) > 1:  # later files' fixes may have settled findings of earlier ones
             view = project_of(i)
-            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None)
-        results[path] = _result(path, text, docs[i], findings, fixed, fix)
+            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None,
+                                 included.context)
+        results[path] = replace(_result(path, text, docs[i], findings, fixed, fix), notes=tuple(notes[path]))
     return [results[path] for path, _ in inputs]
 
 
-def _extends_bases(path: str, doc: Document) -> dict:
+def _extends_bases(path: str, doc: Document, notes: list) -> dict:
     """Services that `extends` a service of another file inside this file's folder: name -> (mapping,).
-    Files outside the folder are not read."""
+    Files outside the folder, remote ones and missing ones are not read; a note says so."""
     folder = os.path.dirname(os.path.abspath(path))
     out = {}
     for name, (_, node, _) in service_maps(doc).items():
@@ -405,20 +438,95 @@ def _extends_bases(path: str, doc: Document) -> dict:
         if not isinstance(value, Map):
             continue
         file, service = scalar_value(value.get("file")), scalar_value(value.get("service"))
-        if not file or not service or "$" in file:
+        if not file or not service:
             continue
-        target = os.path.realpath(os.path.join(folder, file))
-        if not target.startswith(os.path.realpath(folder) + os.sep) or not os.path.isfile(target):
+        what = f"extends file of service '{name}'"
+        target, note = local_reference(file, folder, what)
+        if note:
+            notes.append(note)
             continue
-        try:
-            with open(target, "rb") as fh:
-                _, other = _decode_parse(target, fh.read())
-        except (OSError, YamlInputError, RecursionError):
-            continue
-        base = service_maps(other).get(service)
+        other = _read_context_file(target, f"{what} '{file}'", notes)
+        base = service_maps(other).get(service) if other is not None else None
         if base is not None:
             out[name] = (base[1],)
     return out
+
+
+def _read_context_file(target: str, label: str, notes: list):
+    """The parsed document of a file read only for context, or None (with a note) when it cannot be."""
+    try:
+        with open(target, "rb") as fh:
+            return _decode_parse(target, fh.read(MAX_BYTES + 1))[1]
+    except OSError as exc:
+        notes.append(f"{label} cannot be read: {exc.strerror or exc}")
+    except YamlInputError as exc:
+        notes.append(f"{label} is not a usable compose file: {exc.line}:{exc.column}: {exc.message}")
+    except RecursionError:
+        notes.append(f"{label} is not a usable compose file: nesting too deep")
+    return None
+
+
+@dataclass(frozen=True)
+class _ProjectIncludes:
+    context: _Included  # what the rules see of the included services
+    mappings: dict  # service name -> (its mapping in the first included file that defines it,)
+
+
+def _project_includes(parsed, notes: dict) -> _ProjectIncludes:
+    """Follow the `include:` entries of every file of the project, and of the files they include,
+    each file read once (cycles end there) and at most MAX_CONTEXT_FILES in all. Every reference is
+    resolved in the folder of the file that writes it and must stay inside that folder's tree; what
+    is not read gets a note on the input it was reached from. Project files are never read again as
+    includes."""
+    seen = {os.path.realpath(path) for path, _, _ in parsed}
+    services, mappings, nodes = [], {}, set()
+    for path, _, doc in parsed:
+        for other in _includes_of(path, doc, seen, notes[path], len(parsed) + MAX_CONTEXT_FILES):
+            for svc in iter_services(other):
+                if svc.name not in mappings:
+                    mappings[svc.name] = (svc.node,)
+                    services.append(svc)
+            nodes |= _node_ids(other.root)
+    return _ProjectIncludes(_Included(tuple(services), frozenset(nodes)), mappings)
+
+
+def _includes_of(path: str, doc: Document, seen: set, notes: list, limit: int) -> list[Document]:
+    """The documents one input includes, directly or through included files, not yet in `seen` (the
+    real paths of the project's files and of what was read; at most `limit` in all)."""
+    top = os.path.dirname(os.path.abspath(path))
+    out, queue = [], [(os.path.abspath(path), doc)]
+    while queue:
+        file, current = queue.pop(0)
+        where = "" if file == os.path.abspath(path) else f" (included from {os.path.relpath(file, top)})"
+        refs, found = include_references(current.root.get("include") if isinstance(current.root, Map) else None)
+        notes.extend(n + where for n in found)
+        for ref in refs:
+            target, note = local_reference(ref, os.path.dirname(file), "include")
+            if note or target in seen:
+                notes.extend([note + where] if note else [])
+                continue  # not read, or read already (a cycle, or a file included twice)
+            if len(seen) >= limit:
+                notes.append(f"more than {MAX_CONTEXT_FILES} files included: include '{ref}'{where} and the "
+                             "rest are not read")
+                return out
+            seen.add(target)
+            other = _read_context_file(target, f"include '{ref}'{where}", notes)
+            if other is not None:
+                out.append(other)
+                queue.append((target, other))
+    return out
+
+
+def _node_ids(root) -> set:
+    ids, todo = set(), [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        ids.add(id(node))
+        if isinstance(node, Map):
+            todo.extend(n for pair in node.pairs for n in pair)
+        elif isinstance(node, Seq):
+            todo.extend(node.items)
+    return ids
 
 
 def encode(text: str, bom: bool) -> bytes:
