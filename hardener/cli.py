@@ -521,4 +521,16 @@ def _all_checks():
 
 def main():
     os.environ.setdefault("_TYPER_STANDARD_TRACEBACK", "1")
+    _tune_collector()
     app(prog_name="hardener")
+
+
+def _tune_collector():
+    """A compose file becomes tens of thousands of small, long-lived nodes. With the default
+    thresholds the cyclic collector keeps re-scanning them and a 3000-service file took twice as long
+    as without it (time grew faster than the file); collecting every 50,000 allocations instead, with
+    the imported modules frozen out of its sight, keeps the time linear at the same peak memory."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 30, 30)

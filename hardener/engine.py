@@ -193,27 +193,26 @@ class _Taken:
 
     def __init__(self):
         self.edits: list = []
-        self._all: set = set()
+        self._index: dict = {}  # edit -> its place in self.edits
         self._starts: list = []  # sorted (start, end, index)
         self._longest = 0
 
     def add(self, edit) -> None:
-        if edit in self._all:
+        if edit in self._index:
             return
-        self._all.add(edit)
+        self._index[edit] = len(self.edits)
         self.edits.append(edit)
         bisect.insort(self._starts, (edit.start, edit.end, len(self.edits) - 1))
         self._longest = max(self._longest, edit.end - edit.start)
 
     def __contains__(self, edit) -> bool:
-        return edit in self._all
+        return edit in self._index
 
     def replace(self, old, new) -> None:
         """Put a merged insertion in the place of a chosen one (both insert at the same point)."""
-        index = self.edits.index(old)
+        index = self._index.pop(old)
         self.edits[index] = new
-        self._all.discard(old)
-        self._all.add(new)
+        self._index[new] = index
 
     def near(self, edit):
         """Chosen edits that start close enough to the new one to touch it."""

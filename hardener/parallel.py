@@ -80,6 +80,5 @@ def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int) -
             gc.enable()
         pool.terminate()
         pool.join()
-        gc.unfreeze()
         _work = None
 
