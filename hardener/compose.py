@@ -1,6 +1,7 @@
 """A read-only view of a compose document for the rules: services, merged keys, scalar values."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,6 +35,8 @@ class Service:
     earlier_files: tuple = ()  # the part of `earlier` that comes from earlier files of the project
 
     fragment_file: bool = False  # the file is an override fragment (its name says so)
+    # readings several rules need, computed once per Service (a Context lives for one pass)
+    cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def partial(self) -> bool:
@@ -92,7 +95,14 @@ class Service:
         """A leaf of mappings Compose merges key by key across layers (deploy.resources.limits.memory,
         logging.options.max-size): the entry of the last layer that writes the whole path. `own` is
         True only when every level is written in this mapping itself, so the leaf can be edited there."""
-        last = None
+        chain = self.chain(*path)
+        return chain[-1] if chain else None
+
+    def chain(self, *path: str) -> list["Written"]:
+        """Every layer's entry for a path of mappings Compose merges key by key, in merge order: the
+        first is where the value is first written, the last is the one that wins. A `!reset` or
+        `!override` on the way drops what earlier layers wrote below it."""
+        out = []
         for layer in self.layers:
             node, own = layer, True
             for depth, key in enumerate(path):
@@ -101,14 +111,23 @@ class Service:
                     break
                 tag = _tag(found[1])
                 if tag in ("!reset", "!override"):
-                    last = None  # what earlier layers wrote below this level is gone
+                    out = []  # what earlier layers wrote below this level is gone
                 if tag == "!reset":
                     break
                 own = own and found[2] and (depth == len(path) - 1 or not isinstance(found[1], Alias))
                 if depth == len(path) - 1:
-                    last = self._written(layer, node, found, own)
+                    out.append(self._written(layer, node, found, own))
                 node = deref(found[1])
-        return last
+        return out
+
+    def surviving(self, key: str) -> list[tuple["Written", Any]]:
+        """(layer's entry, item as written) for each item of `volumes` or `devices` that survives
+        Compose's merge: a later layer's item at the same container target replaces an earlier one.
+        Items whose target cannot be read (a variable) are kept. Cached: several rules ask."""
+        cached = self.cache.get(("surviving", key))
+        if cached is None:
+            cached = self.cache[("surviving", key)] = _surviving(self.written(key), _TARGETS[key])
+        return cached
 
     def _written(self, layer, parent, found, own) -> "Written":
         here = layer is self.node
@@ -154,6 +173,64 @@ class Written(NamedTuple):
     own: bool  # written in this service's mapping itself (not through a merge key): editable here
     here: bool  # written in this service's mapping, directly or through a merge key
     parent: Map  # the mapping the key was looked up in (where an own overriding key would go)
+
+
+def _surviving(entries: list[Written], target_of) -> list[tuple[Written, Any]]:
+    """The items of the layers' lists whose target no later layer mounts again, in merge order."""
+    taken: set = set()
+    kept = []
+    for entry in reversed(entries):
+        items = [(item, target_of(deref(item))) for item in _raw_items(entry.value)]
+        kept.append([(entry, item) for item, target in items if target is None or target not in taken])
+        taken.update(target for _, target in items if target is not None)
+    return [pair for layer in reversed(kept) for pair in layer]
+
+
+def _raw_items(node) -> list:
+    node = deref(node)
+    return list(node.items) if isinstance(node, Seq) else []
+
+
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def volume_target(node) -> str | None:
+    """The container path a volume item mounts on, as Compose compares them when it merges layers:
+    short syntax (`src:dst:mode`, or `dst` alone) cleaned like Go's path.Clean, long syntax `target`
+    as written. None when unreadable or it holds a variable."""
+    if isinstance(node, Scalar) and not node.is_null:
+        spec = node.value.strip()
+        drive = _WINDOWS_DRIVE.match(spec)
+        parts = split_outside_braces(spec[2:] if drive else spec, ":")
+        target = parts[1] if len(parts) > 1 else parts[0]
+        if has_variable(target) or not target.startswith("/"):
+            return None
+        return posixpath.normpath(re.sub(r"/+", "/", target))
+    return _long_target(node)
+
+
+def device_target(node) -> str | None:
+    """The container path a device item maps to, as written (Compose does not clean it): `src`,
+    `src:dst` or `src:dst:perms`, or a long-syntax `target`. None when unreadable or variable."""
+    if isinstance(node, Scalar) and not node.is_null:
+        parts = split_outside_braces(node.value.strip(), ":")
+        # `src:rwm` gives permissions, not a target
+        target = parts[1] if len(parts) > 1 and not _PERMISSIONS.fullmatch(parts[1]) else parts[0]
+        return None if has_variable(target) else target
+    return _long_target(node)
+
+
+def _long_target(node) -> str | None:
+    if not isinstance(node, Map):
+        return None
+    target = deref(node.get("target"))
+    if not isinstance(target, Scalar) or target.is_null or has_variable(target.value):
+        return None
+    return target.value
+
+
+_PERMISSIONS = re.compile(r"[rwm]{1,3}")
+_TARGETS = {"volumes": volume_target, "devices": device_target}
 
 
 def _tag(node):

@@ -72,3 +72,29 @@ def test_reach_through_a_chain_of_merge_keys():
     assert ctx.reach([("x-a", "restart")]) == {"one"}
     assert ctx.reach([("x-a", "user")]) == set()  # x-b writes its own user
     assert ctx.reach([("x-b", "user")]) == {"one", "two"}
+
+
+def test_surviving_mounts_are_merged_by_cleaned_target():
+    base = y("services:", "  app:", "    image: a", "    volumes:", "      - /a:/data/", "      - /b:/keep",
+             "      - ${SRC}:${DST}", "      - type: bind", "        source: /c", "        target: /long")
+    later = y("services:", "  app:", "    volumes:", "      - type: volume", "        target: /data",
+              "      - /d:/long", "      - /e:${DST}")
+    app = service("app", base, later)
+    kept = [(w.here, deref(item).line) for w, item in app.surviving("volumes")]
+    assert kept == [(True, 5), (True, 6), (False, 3), (False, 5), (False, 6)]  # variable targets never match
+    assert app.surviving("volumes") is app.surviving("volumes")  # computed once per service
+
+
+def test_surviving_devices_compare_targets_as_written():
+    app = service("app", y("services:", "  app:", "    image: a", "    devices:", "      - /dev/sda",
+                           "      - /dev/kvm:rwm", "      - /dev/fuse:/dev/fuse"),
+                  y("services:", "  app:", "    devices:", "      - /dev/null:/dev/sda", "      - /dev/zero:/dev/kvm",
+                    "      - /dev/zero:/dev/fuse/"))
+    assert [deref(item).value for _, item in app.surviving("devices")] == [
+        "/dev/fuse:/dev/fuse", "/dev/null:/dev/sda", "/dev/zero:/dev/kvm", "/dev/zero:/dev/fuse/"]
+
+
+def test_chain_lists_every_layer_that_writes_a_path():
+    later = y("services:", "  app:", "    deploy:", "      resources:", "        limits:", "          cpus: '1'")
+    chain = service("app", BASE, later).chain("deploy", "resources", "limits", "cpus")
+    assert [(w.here, deref(w.value).value) for w in chain] == [(True, "0.5"), (False, "1")]

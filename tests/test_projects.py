@@ -470,3 +470,85 @@ def test_secret_in_the_base_environment_is_reported_when_the_override_adds_varia
     assert set(merged["environment"]) == {"DB_PASSWORD", "LOG_LEVEL"}
     found = check(run_cli, folder, "--select", "SEC001")
     assert [(Path(f["file"]).name, f["line"]) for f in found] == [("compose.yaml", 5)]
+
+
+# --------------------------------------------------------------------------- mounts and devices merge by target
+
+def targets(svc: dict, key: str) -> dict:
+    """container target -> (source, read_only) of the merged mounts or devices Compose reports."""
+    return {item["target"]: (item.get("source"), item.get("read_only", False)) for item in svc.get(key) or []}
+
+
+def test_base_mounts_an_override_replaces_at_the_same_target_are_not_judged(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  web:", "    image: ghcr.io/acme/web:1", "    volumes:",
+             "      - ./nginx.conf:/etc/nginx/nginx.conf",
+             "      - /etc:/host/etc",
+             "      - /var/run/docker.sock:/var/run/docker.sock",
+             "      - ~/.ssh:/root/.ssh")
+    override = y("services:", "  web:", "    volumes:",
+                 "      - ./nginx.conf:/etc/nginx/nginx.conf:ro",
+                 "      - type: bind", "        source: ./etc", "        target: /host/etc",
+                 "      - ./agent.sock:/var/run/docker.sock/")
+    folder = write_pair(tmp_path / "p", base, override)
+    before = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["web"]
+    mounts = targets(before, "volumes")
+    assert mounts["/etc/nginx/nginx.conf"][1] is True
+    assert mounts["/host/etc"][0] == str(folder / "etc")
+    assert mounts["/var/run/docker.sock"][0] == str(folder / "agent.sock")
+    found = check(run_cli, folder, "--select", "VOL001,VOL002,DKR001")
+    # only ~/.ssh survives from the base; the override's mounts are harmless
+    assert [(f["rule_id"], Path(f["file"]).name, f["line"]) for f in found] == [("VOL002", "compose.yaml", 8)]
+    fix(run_cli, folder, "--select", "VOL001,VOL002,DKR001")
+    assert read(folder, "compose.override.yaml") == override
+    assert read(folder, "compose.yaml") == base.replace("~/.ssh:/root/.ssh", "~/.ssh:/root/.ssh:ro")
+    after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["web"]
+    assert {t: ro for t, (_, ro) in targets(after, "volumes").items()} == {
+        "/etc/nginx/nginx.conf": True, "/host/etc": False, "/var/run/docker.sock": False, "/root/.ssh": True}
+
+
+def test_a_mount_replaced_in_the_override_is_judged_and_fixed_there(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  proxy:", "    image: ghcr.io/acme/proxy:1", "    volumes:",
+                          "      - ./base.conf:/etc/proxy/proxy.conf:ro"),
+                        y("services:", "  proxy:", "    volumes:", "      - type: bind",
+                          "        source: ./dev.conf", "        target: /etc/proxy/proxy.conf"))
+    before = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["proxy"]
+    assert targets(before, "volumes")["/etc/proxy/proxy.conf"] == (str(folder / "dev.conf"), False)
+    found = check(run_cli, folder, "--select", "VOL001")
+    assert [(Path(f["file"]).name, f["line"], f["fix"]) for f in found] == [("compose.override.yaml", 4, "safe")]
+    fix(run_cli, folder, "--select", "VOL001")
+    assert read(folder, "compose.override.yaml").endswith("        read_only: true\n")
+    after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["proxy"]
+    assert targets(after, "volumes")["/etc/proxy/proxy.conf"] == (str(folder / "dev.conf"), True)
+    assert check(run_cli, folder, "--select", "VOL001") == []
+
+
+def test_a_shared_volume_the_override_remounts_read_only_has_one_writer(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    volumes:", "      - media:/srv/media",
+                          "  worker:", "    image: ghcr.io/acme/worker:1", "    volumes:", "      - media:/srv/media",
+                          "volumes:", "  media:"),
+                        y("services:", "  worker:", "    volumes:", "      - media:/srv/media:ro"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]
+    assert targets(merged["worker"], "volumes") == {"/srv/media": ("media", True)}
+    assert check(run_cli, folder, "--select", "VOL003") == []
+    alone = check(run_cli, folder / "compose.yaml", "--select", "VOL003")  # without the override
+    assert [f["rule_id"] for f in alone] == ["VOL003"]
+
+
+def test_base_devices_an_override_maps_to_the_same_target_are_not_judged(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    devices:",
+             "      - /dev/sda:/dev/sda", "      - /dev/kvm", "      - source: /dev/fuse", "        target: /dev/fuse",
+             "      - /dev/mem:/dev/mem")
+    override = y("services:", "  app:", "    devices:", "      - /dev/null:/dev/sda", "      - /dev/dri/renderD128:/dev/kvm",
+                 "      - /dev/zero:/dev/fuse/")
+    folder = write_pair(tmp_path / "p", base, override)
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    # Compose merges devices by target as written: /dev/fuse/ is another target than /dev/fuse
+    assert targets(merged, "devices") == {"/dev/sda": ("/dev/null", False), "/dev/kvm": ("/dev/dri/renderD128", False),
+                                          "/dev/fuse": ("/dev/fuse", False), "/dev/fuse/": ("/dev/zero", False),
+                                          "/dev/mem": ("/dev/mem", False)}
+    found = check(run_cli, folder, "--select", "ISO003")
+    assert sorted((Path(f["file"]).name, f["line"]) for f in found) == [
+        ("compose.override.yaml", 4), ("compose.override.yaml", 5), ("compose.override.yaml", 6),
+        ("compose.yaml", 7), ("compose.yaml", 9)]

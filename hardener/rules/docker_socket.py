@@ -57,7 +57,7 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Seq, deref
+from ..yamltext import Map, Scalar, deref
 from .base import finding, make_fix
 from .datastore_ports import image_repository, image_tag, published_ports
 from .env_secrets import environment, resolve
@@ -98,12 +98,11 @@ def is_socket_proxy(svc) -> bool:
 
 def mounts(svc):
     """(node, source, target, read_only) of every bind-like mount written in the service's mapping
-    (other files' and bases' mounts are judged where they are written)."""
-    entry = svc.written_here("volumes")
-    volumes = deref(entry.value) if entry else None
-    if not isinstance(volumes, Seq):
-        return
-    for item in volumes.items:
+    that survives Compose's merge by target (other files' and bases' mounts are judged where they
+    are written)."""
+    for entry, item in svc.surviving("volumes"):
+        if not entry.here:
+            continue
         node = deref(item)
         if isinstance(node, Scalar):
             if re.match(r"^[A-Za-z]:[\\/]", node.value.strip()):

@@ -106,8 +106,10 @@ def _here(svc, key):
 
 def check(ctx):
     for svc in ctx.services:
-        for item in seq_items(_here(svc, "devices")):
-            source = _source(item)
+        # devices merge by target like mounts: only those that survive, judged where written
+        for entry, item in svc.surviving("devices"):
+            item = deref(item)
+            source = _source(item) if entry.here else None
             if not source or has_variable(source):
                 continue
             yield finding(__name__, ctx, item, f"service '{svc.name}' gets the host device {source}",

@@ -41,7 +41,7 @@ import re
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Seq, add_entries, deref, replace_scalar
+from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
 from .base import finding, make_fix
 from .ports_loopback import split_colons
 
@@ -101,16 +101,12 @@ def add_ro(spec: str) -> str | None:
 
 def check(ctx):
     for svc in ctx.services:
-        entry = svc.written_here("volumes")  # other files' and bases' mounts are judged where written
-        if entry is None:
-            continue
-        editable = entry.own and not isinstance(entry.value, Alias)
-        volumes = deref(entry.value)
-        if not isinstance(volumes, Seq):
-            continue
-        for item in volumes.items:
+        # only mounts that survive Compose's merge by target, judged where they are written
+        for entry, item in svc.surviving("volumes"):
+            if not entry.here:
+                continue
             node = deref(item)
-            fixable = editable and not isinstance(item, Alias)
+            fixable = entry.own and not isinstance(entry.value, Alias) and not isinstance(item, Alias)
             if isinstance(node, Scalar):
                 spec = node.value.strip()
                 new = add_ro(spec)

@@ -56,7 +56,7 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Seq, add_entries, deref, replace_scalar
+from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
 from .base import finding, make_fix
 from .docker_socket import socket_name
 from .env_secrets import resolve
@@ -102,16 +102,13 @@ def classify(path: str):
 
 def check(ctx):
     for svc in ctx.services:
-        entry = svc.written_here("volumes")  # other files' and bases' mounts are judged where written
-        if entry is None:
-            continue
-        editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
-        volumes = deref(entry.value)
-        if not isinstance(volumes, Seq):
-            continue
-        for item in volumes.items:
+        # only mounts that survive Compose's merge by target, judged where they are written
+        for entry, item in svc.surviving("volumes"):
+            if not entry.here:
+                continue
             node = deref(item)
-            fixable = editable and not isinstance(item, Alias)
+            fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
+                       and not isinstance(item, Alias))
             if isinstance(node, Scalar):
                 spec = node.value.strip()
                 if re.match(r"^[A-Za-z]:[\\/]", spec):

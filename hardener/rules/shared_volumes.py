@@ -82,20 +82,12 @@ class User:
 
 
 def _named_mounts(ctx, svc):
-    """(volume name, Mount, read-only) for every named-volume mount of the service, in every layer
-    Compose merges (a mount is editable only where this mapping writes it)."""
-    for entry in svc.written("volumes"):
-        yield from _named_mounts_of(ctx, svc, entry)
-
-
-def _named_mounts_of(ctx, svc, entry):
-    editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
-    volumes = deref(entry.value)
-    if not isinstance(volumes, Seq):
-        return
-    for item in volumes.items:
+    """(volume name, Mount, read-only) for every named-volume mount of the service that survives
+    Compose's merge of its layers by target (a mount is editable only where this mapping writes it)."""
+    for entry, item in svc.surviving("volumes"):
         node = deref(item)
-        fixable = editable and not isinstance(item, Alias)
+        fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
+                   and not isinstance(item, Alias))
         if isinstance(node, Scalar):
             parts = split_colons(node.value.strip())
             if len(parts) < 2 or not _VOLUME_NAME.fullmatch(parts[0]) or not parts[1].startswith("/"):
