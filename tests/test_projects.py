@@ -552,3 +552,47 @@ def test_base_devices_an_override_maps_to_the_same_target_are_not_judged(run_cli
     assert sorted((Path(f["file"]).name, f["line"]) for f in found) == [
         ("compose.override.yaml", 4), ("compose.override.yaml", 5), ("compose.override.yaml", 6),
         ("compose.yaml", 7), ("compose.yaml", 9)]
+
+
+# --------------------------------------------------------------------------- deploy.restart_policy key by key
+
+POLICY = ("    deploy:", "      restart_policy:")
+
+
+def test_restart_policy_keys_of_both_files_are_merged(run_cli, compose_binary, tmp_path):
+    folder = write_pair(tmp_path / "p",
+                        y("services:", "  app:", "    image: ghcr.io/acme/app:1", *POLICY, "        condition: on-failure"),
+                        y("services:", "  app:", *POLICY, "        max_attempts: 3"))
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["deploy"]["restart_policy"] == {"condition": "on-failure", "max_attempts": 3}
+    assert check(run_cli, folder, "--select", "RST001") == []
+
+
+def test_missing_max_attempts_is_added_where_the_policy_is_first_written(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1", *POLICY, "        condition: on-failure")
+    override = y("services:", "  app:", *POLICY, "        delay: 5s")
+    folder = write_pair(tmp_path / "p", base, override)
+    found = check(run_cli, folder, "--select", "RST001")
+    assert [(Path(f["file"]).name, f["line"], f["fix"]) for f in found] == [("compose.yaml", 6, "safe")]
+    fix(run_cli, folder, "--select", "RST001")
+    assert read(folder, "compose.override.yaml") == override
+    assert read(folder, "compose.yaml") == base + "        max_attempts: 5\n"
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["deploy"]["restart_policy"] == {"condition": "on-failure", "delay": "5s", "max_attempts": 5}
+    assert check(run_cli, folder, "--select", "RST001") == []
+
+
+def test_condition_any_of_the_override_is_replaced_there(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1", *POLICY, "        condition: on-failure",
+             "        max_attempts: 3")
+    override = y("services:", "  app:", *POLICY, "        condition: any")
+    folder = write_pair(tmp_path / "p", base, override)
+    before = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert before["deploy"]["restart_policy"] == {"condition": "any", "max_attempts": 3}
+    found = check(run_cli, folder, "--select", "RST001")
+    assert [(Path(f["file"]).name, f["fix"]) for f in found] == [("compose.override.yaml", "unsafe")]
+    fix(run_cli, folder, "--select", "RST001")
+    assert read(folder, "compose.yaml") == base
+    assert read(folder, "compose.override.yaml") == override.replace("any", "on-failure")
+    after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert after["deploy"]["restart_policy"] == {"condition": "on-failure", "max_attempts": 3}

@@ -51,12 +51,10 @@ def check(ctx):
     attempts = int(option(ctx, __name__, "max_attempts"))
     policy = f"on-failure:{attempts}"
     for svc in ctx.services:
-        # Compose merges deploy key by key across files and bases: a restart_policy in any layer counts
-        written = svc.merged("deploy", "restart_policy")
-        if written is not None and isinstance(deref(written.value), Map):
-            if written.here:  # otherwise judged in the file or base that writes it
-                own = written.own and not isinstance(written.value, Alias)
-                yield from _deploy_policy(ctx, svc, deref(written.value), attempts, own=own)
+        # Compose merges deploy.restart_policy key by key across files and bases
+        policies = [w for w in svc.chain("deploy", "restart_policy") if isinstance(deref(w.value), Map)]
+        if policies:
+            yield from _deploy_policy(ctx, svc, policies, attempts)
             continue
         entry = svc.entry("restart")
         if entry is None:
@@ -86,30 +84,30 @@ def _whole_anchor(ctx, value) -> bool:
         for h in ctx.inheritors("restart", value))
 
 
-def _deploy_policy(ctx, svc, policy: Map, attempts: int, own: bool):
-    path = ("services", svc.name, "deploy", "restart_policy")
-    condition = policy.entry("condition")
-    cond = condition[1].value.strip() if condition and isinstance(condition[1], Scalar) else "any"
-    has_max = policy.get("max_attempts") is not None
-    if (cond in ("on-failure", "none") and has_max) or cond == "none" or has_variable(cond):
+def _deploy_policy(ctx, svc, policies: list, attempts: int):
+    """Judge the merged deploy.restart_policy. An explicit `condition: any` is reported and replaced
+    where it is written (a missing max_attempts joins it there); otherwise missing keys are added
+    where the policy is first written. Each is reported only in that layer."""
+    condition = svc.merged("deploy", "restart_policy", "condition")
+    has_max = svc.merged("deploy", "restart_policy", "max_attempts") is not None
+    value = deref(condition.value) if condition else None
+    cond = value.value.strip() if isinstance(value, Scalar) else "any" if condition is None else ""
+    if cond == "none" or has_variable(cond) or (cond == "on-failure" and has_max):
         return
-    edits, unsafe = [], False
-    if cond == "any":
-        if condition:
-            edits.append(replace_scalar(ctx.doc, condition[1], "on-failure"))
-            unsafe = True
-    missing = {}
-    if condition is None:
-        missing["condition"] = "on-failure"
+    replace = condition is not None and cond == "any"
+    where = condition if replace else policies[0]
+    if not where.here:
+        return  # judged in the file or base that writes it
+    policy = where.parent if replace else deref(where.value)
+    missing = {"condition": "on-failure"} if condition is None else {}
     if not has_max:
         missing["max_attempts"] = Verbatim(str(attempts))
-    if missing:
-        edits.append(add_entries(ctx.doc, policy, missing))
-    if not own:
+    edits = [add_entries(ctx.doc, policy, missing)] if missing else []
+    if replace:
+        edits.append(replace_scalar(ctx.doc, value, "on-failure"))
+    if not where.own or isinstance(where.value, Alias):
         edits = [None]  # reached through a merge key or alias
-    safety = Applicability.UNSAFE if unsafe else Applicability.SAFE
     yield finding(__name__, ctx, policy, f"service '{svc.name}' deploy.restart_policy retries without limit",
-                  service=svc, key_path=path,
-                  fix=make_fix(safety, f"condition: on-failure, max_attempts: {attempts}", *edits))
-
-
+                  service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
+                  fix=make_fix(Applicability.UNSAFE if replace else Applicability.SAFE,
+                               f"condition: on-failure, max_attempts: {attempts}", *edits))
