@@ -435,14 +435,41 @@ def changed_paths(before, after, path=()):
 
 # --------------------------------------------------------------------------- edits
 
-@dataclass(frozen=True)
 class Edit:
-    """Replace text[start:end] by text; path is where in the document the edit is meant to change."""
+    """Replace text[start:end] by text; paths are where in the document the edit is meant to change
+    (tuples of keys and indexes). An insertion's text may be rendered on first use (`render`): `check`
+    reports that a fix exists without ever writing it. Immutable; equal when all four parts are."""
 
-    start: int
-    end: int
-    text: str
-    paths: tuple = ()  # document paths (tuples of keys/indexes) this edit is allowed to change
+    __slots__ = ("start", "end", "paths", "_text", "_render")
+
+    def __init__(self, start: int, end: int, text: str = "", paths: tuple = (), render=None):
+        for name, value in (("start", start), ("end", end), ("paths", paths), ("_text", text), ("_render", render)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def text(self) -> str:
+        if self._render is not None:
+            object.__setattr__(self, "_text", self._render())
+            object.__setattr__(self, "_render", None)
+        return self._text
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Edit is immutable: cannot set {name}")
+
+    def _key(self):
+        return (self.start, self.end, self.text, self.paths)
+
+    def __eq__(self, other):
+        return isinstance(other, Edit) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"Edit(start={self.start!r}, end={self.end!r}, text={self.text!r}, paths={self.paths!r})"
+
+    def __reduce__(self):  # sent between processes with its text written out
+        return Edit, (self.start, self.end, self.text, self.paths)
 
 
 class EditConflict(Exception):
@@ -624,11 +651,13 @@ def add_entries(doc: Document, mapping: Map, entries: dict) -> Edit | None:
     if not mapping.pairs:
         return None
     indent = mapping.pairs[0][0].col
-    lines = []
-    for k, v in entries.items():
-        lines += render_block(k, v, indent, doc)
     at = _after_line_of(doc.text, content_end(mapping))
-    return Edit(at, at, "".join(line + "\n" for line in lines), path)
+    return Edit(at, at, paths=path, render=lambda: _block_text(
+        line for k, v in entries.items() for line in render_block(k, v, indent, doc)))
+
+
+def _block_text(lines) -> str:
+    return "".join(line + "\n" for line in lines)
 
 
 def _add_flow_entries(doc, mapping, entries, path):
@@ -657,11 +686,9 @@ def add_items(doc: Document, seq: Seq, items: list) -> Edit | None:
         return Edit(close, close + 1, body + "]", (seq.path,))
     if not seq.items:
         return None
-    lines = []
-    for item in items:
-        lines += render_item(item, seq.col, doc)
     at = _after_line_of(doc.text, content_end(seq))
-    return Edit(at, at, "".join(line + "\n" for line in lines), (seq.path,))
+    return Edit(at, at, paths=(seq.path,), render=lambda: _block_text(
+        line for item in items for line in render_item(item, seq.col, doc)))
 
 
 def fill_null(doc: Document, key: Scalar, value_node: Scalar, value) -> Edit | None:
