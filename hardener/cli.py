@@ -362,6 +362,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         patches = []
         if fmt in PATCH_FORMATS and mode != "none":
             patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files)
+            # the proposed patch leaves alone what the baseline records, as `fix --baseline` does
+            patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL)

@@ -114,3 +114,16 @@ def test_unreadable_baseline_for_fix_is_exit_2_and_nothing_is_written(run_cli, t
     proc = run_cli("fix", "--isolated", "--unsafe-fixes", "--baseline", bad, file)
     assert proc.returncode == 2 and "cannot read baseline" in proc.stderr
     assert file.read_text(encoding="utf-8") == WEB
+
+
+def test_check_patch_formats_leave_the_recorded_finding_out_of_the_patch(run_cli, tmp_path):
+    file = tmp_path / "compose.yaml"
+    file.write_text(WEB, encoding="utf-8")
+    write_baseline(run_cli, file, tmp_path / "b.json", "--select", "PRT001")
+    file.write_text(WEB + API, encoding="utf-8")
+    args = ("check", "--isolated", "--unsafe-fixes", "--select", "PRT001", "--format", "markdown", file)
+    with_baseline = run_cli(*args[:-1], "--baseline", tmp_path / "b.json", file)
+    without = run_cli(*args)
+    assert "127.0.0.1:9000:9000" in with_baseline.stdout  # the new finding's fix is proposed
+    assert "127.0.0.1:8080:8080" not in with_baseline.stdout  # the recorded one's is not
+    assert "127.0.0.1:8080:8080" in without.stdout
