@@ -596,3 +596,59 @@ def test_condition_any_of_the_override_is_replaced_there(run_cli, compose_binary
     assert read(folder, "compose.override.yaml") == override.replace("any", "on-failure")
     after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
     assert after["deploy"]["restart_policy"] == {"condition": "on-failure", "max_attempts": 3}
+
+
+# --------------------------------------------------------------------------- pids limits across files
+
+LIMITS = ("    deploy:", "      resources:", "        limits:")
+
+
+def compose_refuses(binary, folder: Path, *files: str) -> str:
+    args = [binary] + [a for f in files for a in ("-f", f)] + ["config", "--format", "json"]
+    proc = subprocess.run(args, cwd=folder, capture_output=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(folder)})
+    assert proc.returncode != 0
+    return proc.stderr.decode("utf-8", "replace")
+
+
+def test_pids_limit_of_the_base_moves_under_the_deploy_limits_an_override_adds(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    pids_limit: 100")
+    override = y("services:", "  app:", *LIMITS, "          memory: 256M")
+    folder = write_pair(tmp_path / "p", base, override)
+    assert "can't set distinct values" in compose_refuses(compose_binary, folder, "compose.yaml", "compose.override.yaml")
+    found = check(run_cli, folder, "--select", "RES002")
+    assert [(Path(f["file"]).name, f["line"], f["fix"]) for f in found] == [("compose.yaml", 4, "safe")]
+    fix(run_cli, folder, "--select", "RES002")
+    assert read(folder, "compose.override.yaml") == override
+    assert read(folder, "compose.yaml") == y("services:", "  app:", "    image: ghcr.io/acme/app:1", *LIMITS,
+                                             "          pids: 100")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["deploy"]["resources"]["limits"]["pids"] == 100
+    assert check(run_cli, folder, "--select", "RES002") == []
+
+
+def test_unlimited_pids_of_the_override_wins_and_is_fixed_there(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1", "    pids_limit: 200")
+    override = y("services:", "  app:", "    pids_limit: -1")
+    folder = write_pair(tmp_path / "p", base, override)
+    before = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert before["pids_limit"] == -1
+    found = check(run_cli, folder, "--select", "RES002")
+    assert [(Path(f["file"]).name, f["line"], f["fix"]) for f in found] == [("compose.override.yaml", 3, "unsafe")]
+    fix(run_cli, folder, "--select", "RES002")
+    assert read(folder, "compose.yaml") == base
+    after = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert after["pids_limit"] == 512
+
+
+def test_missing_pids_limit_goes_under_deploy_when_the_override_has_limits(run_cli, compose_binary, tmp_path):
+    base = y("services:", "  app:", "    image: ghcr.io/acme/app:1")
+    override = y("services:", "  app:", *LIMITS, '          cpus: "0.5"')
+    folder = write_pair(tmp_path / "p", base, override)
+    found = check(run_cli, folder, "--select", "RES002")
+    assert [(Path(f["file"]).name, f["fix"]) for f in found] == [("compose.yaml", "safe")]
+    fix(run_cli, folder, "--select", "RES002")
+    assert read(folder, "compose.override.yaml") == override
+    assert "pids_limit" not in read(folder, "compose.yaml")
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["deploy"]["resources"]["limits"] == {"cpus": 0.5, "pids": 512}

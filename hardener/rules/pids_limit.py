@@ -36,7 +36,7 @@ from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, remove_entry, replace_scalar
 from .base import finding, make_fix, option
-from .privileged import builds_on, layers, written_here
+from .privileged import builds_on
 
 ID = "RES002"
 NAME = "no-pids-limit"
@@ -78,83 +78,102 @@ def _limits(mapping):
     return (node if isinstance(node, Map) else None), own
 
 
-def _written(mapping):
-    """(pids_limit value, deploy pids value) a mapping writes, as numbers (None, _UNKNOWN)."""
-    entry = merged_entry(mapping, "pids_limit")
-    limits, _ = _limits(mapping)
-    return _number(entry[1]) if entry else None, _number(limits.get("pids")) if limits is not None else None
+def _layered(svc):
+    """What Compose sees after merging the service's layers: (pids_limit, deploy...limits.pids,
+    deploy.resources.limits) as Written entries (None when no layer writes them)."""
+    limits = svc.merged("deploy", "resources", "limits")
+    limits = limits if limits is not None and isinstance(deref(limits.value), Map) else None
+    return svc.merged("pids_limit"), svc.merged("deploy", "resources", "limits", "pids"), limits
 
 
 def check(ctx):
     pids = int(option(ctx, __name__, "pids"))
     for svc in ctx.services:
-        everywhere = [n for mapping in layers(svc) for n in _written(mapping) if n is not None]
-        if _UNKNOWN in everywhere:
+        top, deploy, limits_any = _layered(svc)
+        top_n, deploy_n = (_number(w.value) if w else None for w in (top, deploy))
+        if _UNKNOWN in (top_n, deploy_n):
             continue
-        entry = written_here(svc, "pids_limit")
-        limits, limits_own = _limits(svc.node)
-        deploy_value = limits.get("pids") if limits is not None else None
-        deploy_own = limits_own and not isinstance(deploy_value, Alias)
-        top, deploy = _number(entry[1]) if entry else None, _number(deploy_value)
-        if top is not None and top > 0 and limits is not None and deploy_value is None:
-            yield _disagree(ctx, svc, entry, limits, limits_own, top)
+        if top_n is not None and top_n > 0 and limits_any is not None and deploy is None:
+            if top.here:  # Compose refuses it; fixed where pids_limit is written
+                yield _disagree(ctx, svc, top, top_n)
             continue
-        if any(n > 0 for n in everywhere):
+        if any(n is not None and n > 0 for n in (top_n, deploy_n)):
             continue
-        path = ("services", svc.name, "pids_limit")
         if top is None and deploy is None:
-            if everywhere or builds_on(svc):
-                continue  # unlimited in another layer, or missing everywhere: judged where first defined
-            edit = None
-            if entry is None and deploy_value is None and not svc.shared:
-                legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
-                if limits is None and (legacy or not (svc.entry("deploy") is None or svc.own("deploy"))):
-                    edit = add_entries(ctx.doc, svc.node, {"pids_limit": Verbatim(str(pids))})
-                elif limits is None:  # where the other limits go, so Compose sees one set of limits
-                    edit = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], {"pids": Verbatim(str(pids))})
-                    path = ("services", svc.name, "deploy", "resources", "limits", "pids")
-                elif limits_own:  # next to deploy limits Compose wants the limit there
-                    edit = add_entries(ctx.doc, limits, {"pids": Verbatim(str(pids))})
-                    path = ("services", svc.name, "deploy", "resources", "limits", "pids")
-            # an empty `pids_limit:` is reported without a fix: writing after its colon is too fragile
-            where = svc.key if entry is None else entry[0]
-            yield finding(__name__, ctx, where, f"service '{svc.name}' has no process limit; a fork bomb can "
-                          "exhaust the host's process table", service=svc, key_path=path,
-                          fix=make_fix(Applicability.SAFE, f"limit the service to {pids} processes", edit))
+            if not builds_on(svc):  # missing everywhere: reported where the service is first defined
+                yield _missing(ctx, svc, pids, limits_any is not None)
             continue
-        if deploy is not None:  # -1 or 0 under deploy: change it there, a second key would conflict
-            node, own, where = deref(deploy_value), deploy_own, "deploy.resources.limits.pids"
-            path = ("services", svc.name, "deploy", "resources", "limits", "pids")
-        else:
-            node, where = deref(entry[1]), "pids_limit"
-            own = entry[2] and entry[1] is node
-        if svc.shared or (top is not None and deploy is not None):
-            edit = None  # both written: changing only one would make them disagree, which Compose refuses
-        elif own:
-            edit = replace_scalar(ctx.doc, node, Verbatim(str(pids))) if not node.anchor else None
-        elif where == "pids_limit" and limits is None:
+        unlimited = _unlimited(ctx, svc, pids, top, deploy, limits_any is not None)
+        if unlimited is not None:
+            yield unlimited
+
+
+def _missing(ctx, svc, pids: int, limits_elsewhere: bool):
+    """No layer limits the processes: add the limit where Compose wants it beside the other limits."""
+    limits, limits_own = _limits(svc.node)
+    path = ("services", svc.name, "pids_limit")
+    under = ("services", svc.name, "deploy", "resources", "limits", "pids")
+    number = {"pids": Verbatim(str(pids))}
+    edit = None
+    if not svc.shared:
+        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
+        deploy_merged_in = not (svc.entry("deploy") is None or svc.own("deploy"))
+        if limits is None and not limits_elsewhere and (legacy or deploy_merged_in):
             edit = add_entries(ctx.doc, svc.node, {"pids_limit": Verbatim(str(pids))})
-        else:
-            edit = None
-        yield finding(__name__, ctx, node, f"service '{svc.name}' sets {where}: {node.value.strip()}, "
-                      "which means no process limit", service=svc, key_path=path,
-                      fix=make_fix(Applicability.UNSAFE, f"set {where} to {pids}", edit))
+        elif limits is None and (merged_entry(svc.node, "deploy") is None or svc.own("deploy")):
+            edit, path = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], number), under
+        elif limits is not None and limits_own:  # next to deploy limits Compose wants the limit there
+            edit, path = add_entries(ctx.doc, limits, number), under
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' has no process limit; a fork bomb can "
+                   "exhaust the host's process table", service=svc, key_path=path,
+                   fix=make_fix(Applicability.SAFE, f"limit the service to {pids} processes", edit))
 
 
-def _disagree(ctx, svc, entry, limits, limits_own, top):
-    """pids_limit next to deploy.resources.limits without pids: Compose reads the missing pids as 0
-    and refuses the two different values. The number moves under deploy (or, where pids_limit cannot
-    be removed cleanly, is repeated there). This also settles a pass in which another rule created
-    deploy limits while this one added pids_limit."""
-    edits = [None]
-    if limits_own and not svc.shared:
-        add = add_entries(ctx.doc, limits, {"pids": Verbatim(str(top))})
-        value = entry[1]
-        movable = entry[2] and not (value.anchor and not isinstance(value, Alias))
-        remove = remove_entry(ctx.doc, svc.node, "pids_limit") if movable else None
-        edits = [add, remove] if remove is not None else [add]
+def _unlimited(ctx, svc, pids: int, top, deploy, limits_elsewhere: bool):
+    """The value that wins is -1 or 0 (no limit): changed where it is written. Under deploy when
+    that is written: a second key would conflict."""
+    written = deploy if deploy is not None else top
+    if not written.here:
+        return None  # reported in the file or base that writes it
+    node = deref(written.value)
+    where = "deploy.resources.limits.pids" if deploy is not None else "pids_limit"
+    own = written.own and written.value is node
+    if node.is_null:  # an empty `pids_limit:` has no fix: writing after its colon is too fragile
+        return finding(__name__, ctx, written.key, f"service '{svc.name}' has no process limit; a fork bomb "
+                       "can exhaust the host's process table", service=svc, key_path=("services", svc.name, where))
+    if svc.shared or (top is not None and deploy is not None):
+        edit = None  # both written: changing only one would make them disagree, which Compose refuses
+    elif own:
+        edit = replace_scalar(ctx.doc, node, Verbatim(str(pids))) if not node.anchor else None
+    elif deploy is None and not limits_elsewhere:  # through a merge key: an own key overrides it
+        edit = add_entries(ctx.doc, svc.node, {"pids_limit": Verbatim(str(pids))})
+    else:
+        edit = None
+    return finding(__name__, ctx, node, f"service '{svc.name}' sets {where}: {node.value.strip()}, "
+                   "which means no process limit", service=svc, key_path=("services", svc.name, *where.split(".")),
+                   fix=make_fix(Applicability.UNSAFE, f"set {where} to {pids}", edit))
+
+
+def _disagree(ctx, svc, top, number: int):
+    """pids_limit next to deploy.resources.limits without pids (in any layer): Compose reads the
+    missing pids as 0 and refuses the two different values. The number moves under this mapping's
+    deploy limits (or, where pids_limit cannot be removed cleanly, is repeated there). This also
+    settles a pass in which another rule created deploy limits while this one added pids_limit."""
+    limits, limits_own = _limits(svc.node)
+    entry = {"pids": Verbatim(str(number))}
+    add = None
+    if svc.shared:
+        pass
+    elif limits is not None:
+        add = add_entries(ctx.doc, limits, entry) if limits_own else None
+    elif merged_entry(svc.node, "deploy") is None or svc.own("deploy"):  # the limits are in another layer
+        add = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], entry)
+    value = top.value
+    movable = add is not None and top.own and not (value.anchor and not isinstance(value, Alias))
+    remove = remove_entry(ctx.doc, svc.node, "pids_limit") if movable else None
+    edits = [add, remove] if remove is not None else [add]
     how = "move" if len(edits) == 2 else "repeat"
-    return finding(__name__, ctx, entry[0], f"service '{svc.name}' sets pids_limit next to deploy.resources.limits "
+    return finding(__name__, ctx, top.key, f"service '{svc.name}' sets pids_limit next to deploy.resources.limits "
                    "without pids; Compose refuses the two different values", service=svc,
                    key_path=("services", svc.name, "deploy", "resources", "limits", "pids"),
-                   fix=make_fix(Applicability.SAFE, f"{how} pids: {top} under deploy.resources.limits", *edits))
+                   fix=make_fix(Applicability.SAFE, f"{how} pids: {number} under deploy.resources.limits", *edits))
