@@ -14,6 +14,9 @@
 - `cgroup_parent` (low): the container is placed in a cgroup of the author's choosing instead of
   Docker's own, so the limits and device rules that apply to it depend on the host's set-up.
 
+Compose merges `devices` across files by container path: a device a later file maps to the same
+path replaces the earlier one, which is then not reported.
+
 **Why it matters.** A device node is a direct line to a kernel driver or to hardware, outside what
 namespaces isolate. A block device is the host's disk: the container can read every file on it,
 including other containers' data and the host's secrets, or write to it behind the file system's

@@ -21,7 +21,9 @@ state the same number. For the same reason a `pids_limit` next to deploy limits 
 there (this is also how the limit ends up under `deploy` when `no-resource-limits` creates deploy
 limits in the same run). These fixes are *safe*: they only add a limit the file did not set, and
 512 is far above what a single-purpose service runs. Replacing an explicit `-1` or `0` is *unsafe*,
-as is overriding a value that comes from a merged mapping with an own key.
+as is overriding a value that comes from a merged mapping with an own key. Across files (base and
+override, `extends`) the value Compose keeps is judged and changed where it is written, and deploy
+limits written in any of the files count.
 
 **What may break.** Services that legitimately run many processes or threads (each thread counts):
 build runners, CI agents, process-per-connection servers such as PostgreSQL with a high

@@ -14,7 +14,8 @@ a database runs at its next start, replace a certificate (attack tree 2.2.1).
 configuration or certificate extension, or one of the well-known read-only locations above. Data
 folders, sockets, logs, databases (`.db`, `.sqlite`), `acme.json` and anything mounted with an explicit
 `rw` are not reported. Docker sockets are the concern of the daemon-socket rule, where `:ro` does not
-help.
+help. A mount that a later file (an override, an `extends`) replaces at the same container path is
+not judged: Compose keeps only the later one.
 
 **Example.**
 

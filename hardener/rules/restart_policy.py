@@ -21,6 +21,10 @@ it sets `condition: on-failure` and adds `max_attempts: 5`. Adding a policy wher
 `unless-stopped` is *unsafe*: those containers also come back after a daemon restart or reboot, and
 `on-failure` ones that exited cleanly do not.
 
+Compose merges `deploy.restart_policy` key by key across files (base and override, `extends`): the
+policy is judged as merged, a `condition: any` is replaced where it is written, and a missing
+`max_attempts` is added where the policy is first written.
+
 When the policy comes from an anchor merged into several services (`<<: *app`), the value is
 changed once in the anchored block if every service that inherits it gets the same fix, and in each
 service (an own `restart:` key overriding the anchor) otherwise.

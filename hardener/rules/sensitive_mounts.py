@@ -14,7 +14,9 @@
 commonly and harmlessly mounted (`/etc/localtime`, `/etc/ssl/certs`, `/home/me/project`,
 `/usr/share/zoneinfo`, `/dev/dri` for a GPU, which the device cgroup governs anyway), while the whole
 folder hands over everything in it. The sensitive children are listed by name instead. The Docker
-socket is the `docker-daemon-access` rule's (DKR001) finding, not this one's.
+socket is the `docker-daemon-access` rule's (DKR001) finding, not this one's. A mount that a later
+file (an override, an `extends`) replaces at the same container path is not judged: Compose keeps
+only the later one.
 
 Read-write mounts are reported at the path's full severity; read-only mounts at a lower one, or not at
 all where reading is harmless (`/etc/passwd`, `/etc/sudoers`, `systemd`, `cron`). A read-only `/run` or
