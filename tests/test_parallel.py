@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -83,13 +84,38 @@ def test_a_bad_configuration_stops_before_any_worker(run_cli, many_files, tmp_pa
     assert result.stderr.count("NOPE999") == 1  # reported once, by the parent
 
 
-def test_workers_run_in_other_processes_and_results_keep_their_order():
-    sizes = [1, 50, 3, 20, 8, 2]
-    pairs = list(parallel.run_all(lambda i: (i, os.getpid()), sizes, workers=2))
+def _slow_pid(index):
+    time.sleep(0.02)  # long enough that every process gets a share
+    return index, os.getpid()
+
+
+def test_work_is_shared_with_a_helper_process_and_every_index_comes_back_once():
+    sizes = [1, 50, 3, 20, 8, 2, 9, 4]
+    pairs = list(parallel.run_all(_slow_pid, sizes, workers=2))
     assert sorted(index for index, _ in pairs) == list(range(len(sizes)))
     assert all(value[0] == index for index, value in pairs)
-    assert {pid for _, (_, pid) in pairs} - {os.getpid()}
-    assert [index for index, _ in pairs][0] == 1  # the biggest project goes first
+    assert len({pid for _, (_, pid) in pairs}) == 2  # the parent and one helper
+    assert os.getpid() in {pid for _, (_, pid) in pairs}
+
+
+def test_more_projects_than_tokens_in_the_queue():
+    count = 3 * parallel._MAX_TOKENS + 5  # each token stands for several projects
+    pairs = list(parallel.run_all(lambda i: i * 2, [1] * count, workers=3))
+    assert sorted(pairs) == [(i, 2 * i) for i in range(count)]
+
+
+def _fails_on_three(index):
+    if index == 3:
+        raise ValueError("boom")
+    time.sleep(0.01)
+    return index
+
+
+def test_an_error_in_any_process_reaches_the_caller_and_no_helper_is_left():
+    with pytest.raises(ValueError, match="boom"):
+        list(parallel.run_all(_fails_on_three, [1] * 12, workers=2))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left running or unreaped
 
 
 @pytest.mark.parametrize("requested, sizes, expected", [
