@@ -128,3 +128,30 @@ def test_an_error_in_any_process_reaches_the_caller_and_no_helper_is_left():
 ])
 def test_workers_for(requested, sizes, expected):
     assert parallel.workers_for(requested, sizes) == expected
+
+
+def test_ctrl_c_during_a_pooled_scan_stops_every_process(many_files, tmp_path):
+    """SIGINT reaches the parent (helpers ignore it); the parent stops its helpers and exits 130 with
+    no traceback, and no process of the run is left behind."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for copy in range(30):  # enough work (~2 s) that the signal lands mid-scan
+        for path in many_files.iterdir():
+            shutil.copyfile(path, folder / f"{copy}-{path.name}")
+    names = sorted(p.name for p in folder.iterdir())
+    proc = subprocess.Popen([sys.executable, "-m", "hardener", "check", "-j", "2", *names], cwd=folder,
+                            env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(0.8)  # past the imports and the fork: the helpers are running
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, stderr[-2000:])
+    assert b"Traceback" not in stderr
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nobody left in the run's process group
