@@ -199,17 +199,21 @@ def _apply_baseline(results, choice, baseline, write_baseline):
     if write_baseline:
         bl.write(Path(write_baseline), results)
         return results
-    path = Path(baseline) if baseline else None
-    if path is None:
-        configured = {choice.config_for(r.path).baseline for r in results} - {None}
-        path = next(iter(configured), None)
-    if path is None:
-        return results
-    try:
-        known = bl.load(path)
-    except (OSError, ValueError) as exc:
-        _fail(f"{path}: cannot read baseline: {exc}")
-    return bl.hide(results, known, path)
+    given = Path(baseline) if baseline else None
+    by_baseline: dict = {}  # each file is matched against its own baseline (--baseline, or configured)
+    for index, r in enumerate(results):
+        path = given or choice.config_for(r.path).baseline
+        if path is not None:
+            by_baseline.setdefault(Path(path), []).append(index)
+    out = list(results)
+    for path, indexes in by_baseline.items():
+        try:
+            known = bl.load(path)
+        except (OSError, ValueError) as exc:
+            _fail(f"{path}: cannot read baseline: {exc}")
+        for index, kept in zip(indexes, bl.hide([results[i] for i in indexes], known, path)):
+            out[index] = kept
+    return out
 
 
 def _report_errors(results, notes: bool = True):

@@ -375,6 +375,17 @@ def test_baseline_in_configuration(run_cli, tmp_path):
         ("PRT001", "service 'app' publishes port 9090:9090 on every host interface")]
 
 
+def test_each_file_is_matched_against_its_own_configured_baseline(run_cli, tmp_path):
+    for team in ("a", "b"):
+        file = put(tmp_path, f"{team}/compose.yaml", APP)
+        run_cli("check", "--isolated", "--write-baseline", tmp_path / team / "baseline.json", file)
+        put(tmp_path, f"{team}/pyproject.toml", '[tool.hardener]\nbaseline = "baseline.json"\n')
+    put(tmp_path, "c/compose.yaml", APP)  # no configuration: nothing recorded, everything reported
+    got = found(run_cli, tmp_path / "a" / "compose.yaml", tmp_path / "b" / "compose.yaml", tmp_path / "c" / "compose.yaml")
+    assert {Path(f["file"]).parent.name for f in got} == {"c"}
+    assert len(got) == len(found(run_cli, "--isolated", tmp_path / "c" / "compose.yaml")) > 3
+
+
 def test_unreadable_baseline_is_exit_2(run_cli, tmp_path):
     bad = put(tmp_path, "b.json", "{not json")
     proc = run_cli("check", "--isolated", "--baseline", bad, put(tmp_path, "compose.yaml", APP))
