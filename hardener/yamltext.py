@@ -123,6 +123,8 @@ def merged_entry(mapping: Map, key: str):
     e = mapping.entry(key)
     if e:
         return e[0], e[1], True
+    if mapping._index is not None and "<<" not in mapping._index:
+        return None  # nothing merged into this mapping
     for source in _merge_sources(mapping):
         found = merged_entry(source, key)
         if found:

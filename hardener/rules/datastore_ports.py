@@ -146,8 +146,11 @@ def published_ports(ctx, svc, everywhere: bool = False) -> list[Port]:
     """The ports this service's mapping publishes (Compose appends the other files' and bases' ports,
     which are judged where they are written), or with everywhere=True the ports of every layer, with
     their exposure and PRT001's loopback edit (only for ports this mapping writes itself)."""
-    entries = svc.written("ports") if everywhere else [e for e in [svc.written_here("ports")] if e]
-    return [port for entry in entries for port in _ports_of(ctx, svc, entry)]
+    key = ("published_ports", everywhere)  # several rules read them: parsed once per pass
+    if key not in svc.cache:
+        entries = svc.written("ports") if everywhere else [e for e in [svc.written_here("ports")] if e]
+        svc.cache[key] = [port for entry in entries for port in _ports_of(ctx, svc, entry)]
+    return svc.cache[key]
 
 
 def _ports_of(ctx, svc, entry) -> list[Port]:

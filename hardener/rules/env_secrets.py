@@ -72,6 +72,8 @@ def resolve(text: str) -> str | None:
     """The text Compose would use when no variable is set: `${VAR:-default}` and `${VAR-default}` give
     their default, `$$` is a `$`; any other reference (`${VAR}`, `$VAR`, `${VAR:?err}`) makes the value
     unknown, and None is returned."""
+    if "$" not in text:
+        return text
     out, i = [], 0
     while i < len(text):
         if text.startswith("$$", i):
@@ -112,10 +114,12 @@ class EnvVar:
 def environment(svc) -> dict[str, EnvVar]:
     """The service's environment as Compose merges it: every layer (files, bases) variable by
     variable, merge keys followed; later layers and later list items win."""
-    out: dict[str, EnvVar] = {}
-    for entry in svc.written("environment"):
-        out.update(_variables(deref(entry.value)))
-    return out
+    if "environment" not in svc.cache:  # several rules read it: built once per pass
+        out: dict[str, EnvVar] = {}
+        for entry in svc.written("environment"):
+            out.update(_variables(deref(entry.value)))
+        svc.cache["environment"] = out
+    return svc.cache["environment"]
 
 
 def _variables(env) -> dict[str, EnvVar]:
