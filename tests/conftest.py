@@ -15,6 +15,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+# --------------------------------------------------------------------------- compose text in tests
+
+def y(*lines: str) -> str:
+    """Lines joined into a file's text, each ending with a newline."""
+    return "".join(line + "\n" for line in lines)
+
+
+def put(root: Path, rel: str, text: str) -> Path:
+    """Write text to root/rel (folders made as needed) and return the path."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 # --------------------------------------------------------------------------- the shared folder
 
 def shared_path(*parts: str) -> Path:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import compose_config
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
+from conftest import compose_config, y
 
 
 WEB = y(

@@ -11,9 +11,7 @@ import pytest
 
 from hardener import harden
 
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
+from conftest import y
 
 
 # A file that every core rule accepts: one service (so NET001 has no flat network to report), every

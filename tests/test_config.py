@@ -9,18 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compose_config
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
-
-
-def put(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+from conftest import compose_config, put, y
 
 
 # One service where the eight core rules but NET001 fire (an image without a per-image profile).

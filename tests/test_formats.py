@@ -24,15 +24,11 @@ from hardener.rules import RULES
 from hardener.settings import Settings
 from hardener.yamltext import apply_edits, parse
 
-from conftest import REPO, SHARED, cli_env
+from conftest import REPO, SHARED, cli_env, y
 
 EXAMPLE = REPO / "examples" / "compose.yaml"
 SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 CORE_IDS = ("CAP001", "USR001", "VOL001", "PRT001", "RES001", "RST001", "NET001", "LOG001")
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
 
 
 HOSTILE = y(

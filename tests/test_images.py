@@ -8,12 +8,8 @@ import json
 
 import pytest
 
-from conftest import compose_config
+from conftest import compose_config, y
 from hardener.images import profile
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
 
 
 def one(image: str, *extra: str) -> str:

@@ -12,16 +12,7 @@ from pathlib import Path
 
 import pytest
 
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
-
-
-def put(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+from conftest import y, put
 
 
 def check(run_cli, *args):

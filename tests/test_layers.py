@@ -5,9 +5,7 @@ from __future__ import annotations
 from hardener.compose import Context, Project
 from hardener.yamltext import deref, parse
 
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
+from conftest import y
 
 
 def service(name: str, *texts: str, index: int = 0):

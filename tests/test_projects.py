@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import y
+
 STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
 
 
 def copy(tmp_path: Path, name: str) -> Path:

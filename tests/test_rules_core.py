@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import y
 from hardener import harden
 from hardener.rules import RULES
 
 SAFE, UNSAFE = "safe", "unsafe"
 # the eight core rules; runs over "all rules" select them so that rules added later do not change the outputs
 CORE = ("CAP001", "USR001", "VOL001", "PRT001", "RES001", "RST001", "NET001", "LOG001")
-
-
-def y(*lines: str) -> str:
-    """YAML text from lines, each ended by a newline (keeps indentation visible in the source)."""
-    return "".join(line + "\n" for line in lines)
 
 
 def fix(text: str, rule: str, unsafe: bool = True):

@@ -22,14 +22,12 @@ from hardener.yamltext import apply_edits, changed_paths, parse, raw
 
 from compose_tools import corpus_names, require_corpus
 
+from conftest import y
+
 MODULES = (privileged, dangerous_capabilities, host_namespaces, security_profiles, host_devices, no_new_privileges,
            read_only_rootfs, pids_limit)
 BY_ID = {m.ID: m for m in MODULES}
 SAFE, UNSAFE = "safe", "unsafe"
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
 
 
 def findings(text: str, rules, options=None):

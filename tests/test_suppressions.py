@@ -8,11 +8,7 @@ import re
 
 import pytest
 
-from conftest import compose_config
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
+from conftest import compose_config, y
 
 
 def write(tmp_path, text: str, name: str = "compose.yaml"):

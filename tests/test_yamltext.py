@@ -6,14 +6,11 @@ import time
 
 import pytest
 
+from conftest import y
 from hardener.yamltext import (Alias, EditConflict, Edit, Map, Scalar, Seq, YamlInputError, Verbatim, add_entries,
                                add_items, add_under, apply_edits, changed_paths, decode, deref, fill_null,
                                merged_entry, merged_keys, parse, plain_safe, raw, remove_entry, replace_scalar,
-                               scalar_text)
-
-
-def y(*lines: str) -> str:
-    return "".join(line + "\n" for line in lines)
+                               merge_inserts, scalar_text)
 
 
 def edited(text: str, make) -> str:
@@ -337,7 +334,6 @@ def test_non_strings_are_written_as_such():
 
 # --------------------------------------------------------------------------- merge_inserts
 
-from hardener.yamltext import merge_inserts  # noqa: E402
 
 DEPLOY_CPU = "    deploy:\n      resources:\n        limits:\n          cpus: \"1.0\"\n"
 DEPLOY_PIDS = "    deploy:\n      resources:\n        limits:\n          pids: 512\n"
