@@ -38,6 +38,10 @@ PatchOpt = typer.Option(None, "--patch", metavar="[safe|unsafe|none]",
                         help="The patch markdown, html and suggestions propose (default: unsafe with --unsafe-fixes, else safe).")
 RulesUrlOpt = typer.Option(None, "--rules-url", envvar="HARDENER_RULES_URL",
                            help="Base URL of the per-rule documentation pages (SARIF helpUri, report links).")
+ReadOnlyOpt = typer.Option(None, "--read-only", metavar="PATTERN",
+                           help="Files that are not yours (a vendor's compose file): judged, never written; "
+                           "fixes go into the project's other files. A glob on the path from the current "
+                           "folder or the file name; repeatable.")
 JobsOpt = typer.Option(0, "--jobs", "-j", envvar="HARDENER_JOBS", min=0,
                        help="Worker processes for many files (0: one per core when the input is big enough; 1: none).")
 
@@ -61,10 +65,11 @@ def _split(values) -> frozenset:
 class _Choice:
     """What the command line chose; per file it is combined with the nearest configuration."""
 
-    def __init__(self, select, ignore, unsafe, config_file=None, isolated=False, files=None):
+    def __init__(self, select, ignore, unsafe, config_file=None, isolated=False, files=None, read_only=None):
         from .rules import BY_KEY, RULES
 
         self.files = list(files or ())
+        self.read_only = tuple(read_only or ())
         self.select, self.ignore, self.unsafe = _split(select), _split(ignore), unsafe
         for name in self.select | self.ignore:
             if name not in BY_KEY and not any(r.ID.startswith(name) for r in RULES if name.isupper()):
@@ -91,7 +96,7 @@ class _Choice:
     def for_file(self, path: str):
         from dataclasses import replace
 
-        settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe)
+        settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe, self.read_only)
         recorded = self._recorded(path) if self.leave_baselined else None
         return replace(settings, baseline=recorded) if recorded else settings
 
@@ -125,8 +130,8 @@ class _Choice:
             _fail(str(exc))
 
 
-def _settings(select, ignore, unsafe, config_file=None, isolated=False, files=None):
-    return _Choice(select, ignore, unsafe, config_file, isolated, files)
+def _settings(select, ignore, unsafe, config_file=None, isolated=False, files=None, read_only=None):
+    return _Choice(select, ignore, unsafe, config_file, isolated, files, read_only)
 
 
 def _need_inputs(paths, files):
@@ -338,7 +343,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           baseline: Optional[str] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline file."),
           write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file."),
           statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt,
-          jobs: int = JobsOpt):
+          jobs: int = JobsOpt, read_only: Optional[List[str]] = ReadOnlyOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -346,7 +351,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     if fmt not in FORMATS:
         _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
     mode = _patch_mode(patch, unsafe_fixes)
-    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     _need_inputs(paths, files)
     results = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS)
     results = _apply_baseline(results, choice, baseline, write_baseline)
@@ -365,7 +370,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     else:
         patches = []
         if fmt in PATCH_FORMATS and mode != "none":
-            patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files)
+            patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files, read_only)
             # the proposed patch leaves alone what the baseline records, as `fix --baseline` does
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
@@ -384,7 +389,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         files: Optional[List[str]] = FileOpt, fmt: str = DiffFormatOpt, output: Optional[str] = OutputOpt,
         rules_url: Optional[str] = RulesUrlOpt, jobs: int = JobsOpt,
         baseline: Optional[str] = typer.Option(None, "--baseline", help="Leave the findings recorded in this "
-                                               "baseline file alone: neither fixed nor reported.")):
+                                               "baseline file alone: neither fixed nor reported."),
+        read_only: Optional[List[str]] = ReadOnlyOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
@@ -396,7 +402,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _fail(f"unknown format '{fmt}' for fix (choose from {', '.join(DIFF_FORMATS)})")
     if fmt != "text" and not diff:
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
-    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files)
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
     results = _scan(paths, choice, True, quiet, jobs, edits=False)

@@ -35,17 +35,34 @@ class Service:
     earlier_files: tuple = ()  # the part of `earlier` that comes from earlier files of the project
 
     fragment_file: bool = False  # the file is an override fragment (its name says so)
+    # ids of the layers in files the user marked read-only (`read-only`, --read-only): read, never written
+    locked: frozenset = frozenset()
     # readings several rules need, computed once per Service (a Context lives for one pass)
     cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def partial(self) -> bool:
-        """Defined mainly elsewhere: the service appears in an earlier file of the project, or this is an
-        override file and the service gives no image, build or extends of its own. Settings it lacks
-        are then reported where the service is defined, not here. (A service without an image in an
-        ordinary file is an `extends` base: it is hardened where it is written.)"""
+        """Settings it lacks are reported in another layer, not here: in the first layer hardener may
+        write. So this mapping is partial when it is read-only and another file of the project is not;
+        when an earlier file that may be written defines the service; or when this is an override file
+        over no read-only layer and the service gives no image, build or extends of its own. (A service
+        without an image in an ordinary file is an `extends` base: it is hardened where it is written.)"""
+        if not self.writable(self.node):
+            return any(map(self.writable, (*self.earlier_files, *self.later)))
+        if any(map(self.writable, self.earlier_files)):
+            return True
         here = any(merged_entry(self.node, k) for k in ("image", "build", "extends"))
-        return bool(self.earlier_files) or (self.fragment_file and not here)
+        return self.fragment_file and not here and all(map(self.writable, self.earlier))
+
+    def writable(self, layer) -> bool:
+        """Whether hardener may edit this layer: its file is not marked read-only."""
+        return id(layer) not in self.locked
+
+    @property
+    def builds_on(self) -> bool:
+        """Whether an earlier layer that may be written (an `extends` base, an earlier file) defines
+        the service: a setting no layer has is then reported and fixed there, not here."""
+        return any(map(self.writable, self.earlier))
 
     def entry(self, key: str):
         """(key node, value node, own) with Compose's precedence: a later file of the project, then
@@ -402,6 +419,7 @@ class Project:
     index: int
     bases: Mapping[str, tuple] = field(default_factory=lambda: MappingProxyType({}))
     fragment_file: bool = False  # the checked file is an override fragment by its name
+    read_only: frozenset = frozenset()  # indexes of the documents the user marked read-only
 
 
 def _merge_source_nodes(node: Map) -> list:
@@ -419,6 +437,8 @@ def iter_services(doc: Document, project: Project | None = None):
     for name, (key, node, shared) in own.items():
         earlier_files = tuple(o[name][1] for o in others[:project.index] if name in o) if project else ()
         later = tuple(o[name][1] for o in others[project.index + 1:] if name in o) if project else ()
+        locked = frozenset(id(others[i][name][1]) for i in project.read_only if name in others[i]) \
+            if project else frozenset()
         earlier = earlier_files
         base = _extends_base(node, own)
         if base is not None:
@@ -426,7 +446,7 @@ def iter_services(doc: Document, project: Project | None = None):
         if project is not None:
             earlier = tuple(project.bases.get(name, ())) + earlier
         yield Service(name, key, node, shared, later, earlier, earlier_files,
-                      project is not None and project.fragment_file)
+                      project is not None and project.fragment_file, locked)
 
 
 def _extends_base(node: Map, own: dict):

@@ -7,6 +7,7 @@ wins over pyproject.toml). Keys (all optional):
     unsafe-fixes = true
     extend-safe-fixes = ["PRT001"]           # apply these rules' unsafe fixes as safe
     baseline = "hardener-baseline.json"      # relative to the config file
+    read-only = ["vendor/*.yaml"]            # files judged but never written (relative to the config file)
     [tool.hardener.per-file-ignores]
     "deploy/dev-*.yaml" = ["PRT001"]
     [tool.hardener.per-service-ignores]
@@ -15,7 +16,8 @@ wins over pyproject.toml). Keys (all optional):
     user = "1000:1000"
 
 The command line's --select / --ignore apply on top of the configuration (ruff's layering, see
-enabled_rules); per-file ignores still apply to a rule the command line selects.
+enabled_rules); per-file ignores still apply to a rule the command line selects. --read-only patterns
+(relative to the current folder) add to the configured ones.
 
 Invalid configuration raises ConfigError naming the file and the key.
 """
@@ -32,7 +34,7 @@ from typing import Any, Mapping
 from .settings import Settings
 
 KEYS = {"select", "ignore", "unsafe-fixes", "extend-safe-fixes", "baseline", "per-file-ignores",
-        "per-service-ignores", "options"}
+        "per-service-ignores", "options", "read-only"}
 
 
 class ConfigError(Exception):
@@ -51,34 +53,50 @@ class Config:
     per_file_ignores: tuple = ()  # (glob, frozenset of rules)
     per_service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    read_only: tuple = ()  # globs of the files that are not the user's: judged, never written
 
-    def settings_for(self, file: str, select=frozenset(), ignore=frozenset(), unsafe_fixes=False) -> Settings:
+    def settings_for(self, file: str, select=frozenset(), ignore=frozenset(), unsafe_fixes=False,
+                     read_only=()) -> Settings:
         """Settings for one file. The command line's select/ignore apply on top of the configured ones
         (see enabled_rules); the file's per-file ignores apply last, even to a rule the command line
-        selects: they are exceptions the project wrote down for that file."""
+        selects: they are exceptions the project wrote down for that file. The file is read-only when
+        a configured pattern or one of the command line's (relative to the current folder) matches."""
         from .rules import RULES
 
         enabled = enabled_rules(((self.select, self.ignore), (select, ignore)))
         off = frozenset(r.ID for r in RULES if r.ID not in enabled)
         return Settings(ignore=off | self._file_ignores(file),
                         unsafe_fixes=unsafe_fixes or self.unsafe_fixes, options=self.options,
-                        extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores)
+                        extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores,
+                        read_only=self._matches(file, self.read_only) or matches_path(file, read_only, os.getcwd()))
 
     def _file_ignores(self, file: str) -> frozenset:
         out = set()
-        rel = self._relative(file)
         for pattern, rules in self.per_file_ignores:
-            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(file), pattern):
+            if self._matches(file, (pattern,)):
                 out |= rules
         return frozenset(out)
 
-    def _relative(self, file: str) -> str:
-        if self.path is None:
-            return file
-        try:
-            return os.path.relpath(os.path.abspath(file), self.path.parent).replace(os.sep, "/")
-        except ValueError:
-            return file
+    def _matches(self, file: str, patterns) -> bool:
+        return matches_path(file, patterns, self.path.parent if self.path is not None else None)
+
+
+def matches_path(file: str, patterns, folder) -> bool:
+    """Whether a glob matches the file's path relative to folder (as written when there is none) or
+    its bare name."""
+    if not patterns:
+        return False
+    rel = _relative(file, folder)
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(os.path.basename(file), p) for p in patterns)
+
+
+def _relative(file: str, folder) -> str:
+    if folder is None:
+        return file
+    try:
+        return os.path.relpath(os.path.abspath(file), folder).replace(os.sep, "/")
+    except ValueError:
+        return file
 
 
 def enabled_rules(layers) -> set[str]:
@@ -213,6 +231,9 @@ def _build(path: Path, data: dict) -> Config:
     baseline = data.get("baseline")
     if baseline is not None and not isinstance(baseline, str):
         raise ConfigError(path, "baseline", "expected a path")
+    read_only = data.get("read-only", [])
+    if not isinstance(read_only, list) or not all(isinstance(p, str) and p for p in read_only):
+        raise ConfigError(path, "read-only", "expected a list of file patterns (globs relative to this file)")
     return Config(
         path=path,
         select=_rules_list(path, "select", data.get("select", [])),
@@ -225,4 +246,5 @@ def _build(path: Path, data: dict) -> Config:
         per_service_ignores=MappingProxyType({str(name): _rules_list(path, f"per-service-ignores.{name}", rules)
                                               for name, rules in per_service.items()}),
         options=MappingProxyType(resolved_options),
+        read_only=tuple(read_only),
     )

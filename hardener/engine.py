@@ -67,6 +67,8 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
                 continue
             if f.service in silenced_elsewhere[rule.ID]:
                 continue  # silenced on its name line in another file of the project
+            if f.fix and settings.read_only:
+                f = f.with_fix(None)  # the file is not the user's: reported where it is, never written
             if f.fix:
                 paths = [p for e in f.fix.edits for p in e.paths]
                 reach = ctx.reach(paths)
@@ -401,11 +403,14 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
             bases[i].setdefault(name, included.mappings.get(name, ()))
         bases[i] = {name: found for name, found in bases[i].items() if found}
 
+    read_only = frozenset(i for i, (path, _, _) in enumerate(parsed) if per_input.get(path, settings).read_only)
+
     def project_of(i):
         fragment = is_override_name(parsed[i][0])
         if len(docs) == 1 and not bases[i] and not fragment:
             return None
-        return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]), fragment)
+        return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]), fragment,
+                                 read_only)
 
     outcome = {}
     for i, (path, text, doc) in enumerate(parsed):

@@ -15,6 +15,7 @@ class Settings:
     extend_safe_fixes: frozenset[str] = frozenset()  # rules whose unsafe fixes are applied as safe
     service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
     baseline: Any = None  # for `fix`: the file's findings a baseline records (baseline.Recorded), left alone
+    read_only: bool = False  # the file is not the user's (a vendor's): read and judged, never written
 
     def wants(self, rule) -> bool:
         if self.select and not matches(rule, self.select):

@@ -124,7 +124,8 @@ def _flat(ctx, services):
     movable = {n: g for n, g in groups.items() if n not in quiet and not any(c.name in quiet for c in g[1])}
     fix = _segment(ctx, services, movable)
     if not groups:
-        first = implicit[0]
+        # at a service whose missing settings are reported here (not one a later file completes)
+        first = next((s for s in implicit if not s.partial), implicit[0])
         yield finding(__name__, ctx, first.key, f"{len(implicit)} services share the flat default network; "
                       "declare networks so that each service reaches only what it talks to",
                       service=first, key_path=("networks",), severity=Severity.LOW)

@@ -108,10 +108,11 @@ def layers(svc) -> tuple:
 
 
 def builds_on(svc) -> bool:
-    """Whether the service extends a base or overrides an earlier file that hardener could read: a
-    setting no layer has is then reported where the service is first defined, not again here. When the
-    base cannot be read (its file is missing or outside the folder), the service is fixed where it is."""
-    return bool(svc.earlier)
+    """Whether the service extends a base or overrides an earlier file that hardener could read and
+    may write: a setting no layer has is then reported where the service is first defined, not again
+    here. When the base cannot be read (its file is missing or outside the folder) or is read-only (a
+    vendor's file), the service is fixed where it is."""
+    return svc.builds_on
 
 
 def check(ctx):
