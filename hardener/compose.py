@@ -58,6 +58,29 @@ class Service:
         """Whether hardener may edit this layer: its file is not marked read-only."""
         return id(layer) not in self.locked
 
+    def override_layer(self, locked) -> "Map | None":
+        """Where an own entry overrides what the read-only layer `locked` writes: the last writable
+        layer Compose merges after it (a later scalar wins, mappings merge key by key, lists such as
+        cap_drop are appended). None when `locked` may be written itself or no writable layer follows."""
+        if self.writable(locked):
+            return None
+        found, after = None, False
+        for layer in self.layers:
+            if after and self.writable(layer):
+                found = layer
+            after = after or layer is locked
+        return found
+
+    def overrides(self, written: "Written | None") -> bool:
+        """Whether this mapping is where hardener overrides an entry written in a read-only layer."""
+        return written is not None and not self.shared and self.override_layer(written.layer) is self.node
+
+    def locked_value(self, key: str) -> "Written | None":
+        """The winning entry of a setting whose last value a read-only layer writes, when this mapping
+        is where it is overridden (see override_layer); None otherwise."""
+        won = self.merged(key)
+        return won if self.overrides(won) else None
+
     @property
     def builds_on(self) -> bool:
         """Whether an earlier layer that may be written (an `extends` base, an earlier file) defines
@@ -148,7 +171,7 @@ class Service:
 
     def _written(self, layer, parent, found, own) -> "Written":
         here = layer is self.node
-        return Written(found[0], found[1], here and own, here, parent)
+        return Written(found[0], found[1], here and own, here, parent, layer)
 
     def get(self, key: str):
         e = self.entry(key)
@@ -190,6 +213,7 @@ class Written(NamedTuple):
     own: bool  # written in this service's mapping itself (not through a merge key): editable here
     here: bool  # written in this service's mapping, directly or through a merge key
     parent: Map  # the mapping the key was looked up in (where an own overriding key would go)
+    layer: Any = None  # the service's mapping in the layer that writes it (see Service.layers)
 
 
 def _surviving(entries: list[Written], target_of) -> list[tuple[Written, Any]]:

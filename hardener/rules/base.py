@@ -29,6 +29,10 @@ def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(
     )
 
 
+# added to the message of a finding reported in the layer that overrides a read-only file's value
+IN_READ_ONLY = " (written in a read-only file; overridden here)"
+
+
 def make_fix(applicability: Applicability, description: str, *edits: Edit | None) -> Fix | None:
     """A fix from edits, or None when any edit could not be built (the text was too unusual)."""
     if not edits or any(e is None for e in edits):

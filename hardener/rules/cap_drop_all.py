@@ -34,7 +34,7 @@ from __future__ import annotations
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Seq, add_entries, add_items
-from .base import finding, make_fix
+from .base import IN_READ_ONLY, finding, make_fix
 
 ID = "CAP001"
 NAME = "cap-drop-all"
@@ -62,13 +62,16 @@ def check(ctx):
         drops = svc.written("cap_drop")
         if "ALL" in _names(drops):
             continue
-        if drops and not drops[0].here:
+        locked = bool(drops) and svc.overrides(drops[0])
+        if drops and not drops[0].here and not locked:
             continue  # reported and fixed where the first list is written (the base, an earlier file)
+        # over a read-only file's list, this mapping's own list gets ALL: Compose appends the lists
+        mine = svc.written_here("cap_drop")
         edits = []
-        if not drops:
+        if mine is None:
             edits.append(add_entries(ctx.doc, svc.node, {"cap_drop": ["ALL"]}))
         else:
-            edits.append(add_items(ctx.doc, _own_seq(svc, drops[0]), ["ALL"]) if _own_seq(svc, drops[0]) else None)
+            edits.append(add_items(ctx.doc, _own_seq(svc, mine), ["ALL"]) if _own_seq(svc, mine) else None)
         known = svc.profile()
         needed = []
         if known is not None:
@@ -82,8 +85,9 @@ def check(ctx):
                 edits.append(add_items(ctx.doc, _own_seq(svc, here), needed) if _own_seq(svc, here) else None)
         safety = Applicability.SAFE if known is not None else Applicability.UNSAFE
         description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "")
-        where = drops[0].key if drops else svc.key
+        where = mine.key if mine else svc.key
         yield finding(__name__, ctx, where, f"service '{svc.name}' keeps Docker's default capabilities; "
-                      "drop them all with cap_drop: [ALL] and add back only what it needs",
+                      "drop them all with cap_drop: [ALL] and add back only what it needs"
+                      + (IN_READ_ONLY if locked else ""),
                       service=svc, key_path=("services", svc.name, "cap_drop"),
                       fix=make_fix(safety, description, *edits))

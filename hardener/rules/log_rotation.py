@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Scalar, add_entries, add_under, deref
-from .base import finding, make_fix, option
+from .base import IN_READ_ONLY, finding, make_fix, option
 
 ID = "LOG001"
 NAME = "no-log-rotation"
@@ -93,14 +93,25 @@ def check(ctx):
         if "max-size" in present:
             continue
         first = blocks[0]
-        if not first.here:
+        # over a read-only file's block, this mapping's logging gets the options: Compose merges them
+        locked = svc.overrides(first)
+        if not first.here and not locked:
             continue  # reported and fixed where the logging block is first written (a base, an earlier file)
         missing = {"max-size": size}
         if "max-file" not in present:
             missing["max-file"] = files
-        # a block shared through an anchor is edited once, where it is written, for every user
-        logging = deref(first.value)
-        editable = first.own and not isinstance(logging.get("options"), Alias)
-        edit = add_under(ctx.doc, logging, ["options"], missing) if editable else None
-        yield finding(__name__, ctx, first.key, f"service '{svc.name}' logs with json-file but no max-size",
-                      service=svc, key_path=path, fix=make_fix(FIX, "add " + ", ".join(missing), edit))
+        mine = next((w for w in blocks if w.here), None)
+        message = f"service '{svc.name}' logs with json-file but no max-size" + (IN_READ_ONLY if locked else "")
+        yield finding(__name__, ctx, mine.key if mine else svc.key, message, service=svc, key_path=path,
+                      fix=make_fix(FIX, "add " + ", ".join(missing), _add_options(ctx, svc, mine, missing)))
+
+
+def _add_options(ctx, svc, mine, missing):
+    """The edit adding the missing options to this mapping's logging block (a new block without a
+    driver, which keeps the driver of the block it merges with, when it writes none)."""
+    if mine is None:
+        return add_entries(ctx.doc, svc.node, {"logging": {"options": missing}})
+    # a block shared through an anchor is edited once, where it is written, for every user
+    logging = deref(mine.value)
+    editable = mine.own and not isinstance(logging.get("options"), Alias)
+    return add_under(ctx.doc, logging, ["options"], missing) if editable else None

@@ -41,7 +41,7 @@ from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, add_items, deref, fill_null, quoted,
                         replace_scalar)
-from .base import finding, make_fix
+from .base import IN_READ_ONLY, finding, make_fix
 from .privileged import builds_on, written_here
 from .security_profiles import split_option
 
@@ -90,7 +90,8 @@ def _states(value) -> list:
 def check(ctx):
     for svc in ctx.services:
         # Compose concatenates security_opt over files and extends bases: look at every layer it keeps
-        everywhere = [state for written in svc.written("security_opt") for state in _states(written.value)]
+        layers = svc.written("security_opt")
+        everywhere = [state for written in layers for state in _states(written.value)]
         if True in everywhere or "?" in everywhere:
             continue
         entry = written_here(svc, "security_opt")
@@ -99,6 +100,10 @@ def check(ctx):
         node = deref(entry[1]) if entry else None
         if isinstance(node, Seq) and False in _states(node):
             yield from _turned_off(ctx, svc, node, entry[2] and not svc.shared and not isinstance(entry[1], Alias))
+            continue
+        off = [w for w in layers if False in _states(w.value)]
+        if off and svc.overrides(off[0]):
+            yield _over_read_only(ctx, svc, entry, message)
             continue
         if False in everywhere or builds_on(svc):
             continue  # turned off in another layer, or missing everywhere: reported in the first layer
@@ -141,3 +146,18 @@ def _turned_off(ctx, svc, seq, editable):
         yield finding(__name__, ctx, node, f"service '{svc.name}' turns no-new-privileges off explicitly "
                       f"({node.value.strip()})", service=svc, key_path=("services", svc.name, "security_opt"),
                       fix=make_fix(Applicability.UNSAFE, f"set {FLAG}{sep}true", edit))
+
+
+def _over_read_only(ctx, svc, entry, message):
+    """A read-only file turns the flag off: Compose appends this mapping's security_opt after it and
+    Docker keeps the last no-new-privileges entry, so `true` here wins. Unsafe like any reversal."""
+    node = deref(entry[1]) if entry else None
+    if entry is None:
+        edit = add_entries(ctx.doc, svc.node, {"security_opt": [in_flow(ctx, ENTRY, svc.node.flow)]})
+    elif entry[2] and isinstance(node, Seq) and not isinstance(entry[1], Alias):
+        edit = add_items(ctx.doc, node, [in_flow(ctx, ENTRY, node.flow)])
+    else:
+        edit = None
+    return finding(__name__, ctx, entry[0] if entry else svc.key, message + IN_READ_ONLY, service=svc,
+                   key_path=("services", svc.name, "security_opt"),
+                   fix=make_fix(Applicability.UNSAFE, f"add {ENTRY} after the read-only file's false", edit))

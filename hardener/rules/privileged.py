@@ -35,7 +35,7 @@ from __future__ import annotations
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
-from .base import finding, make_fix
+from .base import IN_READ_ONLY, finding, make_fix
 
 ID = "PRV001"
 NAME = "privileged-container"
@@ -118,14 +118,22 @@ def builds_on(svc) -> bool:
 def check(ctx):
     for svc in ctx.services:
         entry, here = last_value(svc, "privileged")
+        message = (f"service '{svc.name}' runs privileged: it gets every capability and host device and no "
+                   "seccomp/AppArmor confinement")
+        path = ("services", svc.name, "privileged")
+        locked = svc.locked_value("privileged")
+        if locked is not None and boolean(locked.value) is True:
+            yield finding(__name__, ctx, svc.key, message + IN_READ_ONLY, service=svc, key_path=path,
+                          fix=make_fix(FIX, "override privileged: true with privileged: false",
+                                       add_entries(ctx.doc, svc.node, {"privileged": False})))
+            continue
         if entry is None or not here:
             continue  # unset, or written in another file or base and reported there
         key, value, own = entry
         if boolean(value) is not True:
             continue
-        yield finding(__name__, ctx, deref(value), f"service '{svc.name}' runs privileged: it gets every "
-                      "capability and host device and no seccomp/AppArmor confinement", service=svc,
-                      key_path=("services", svc.name, "privileged"), fix=_fix(ctx, svc, value, own))
+        yield finding(__name__, ctx, deref(value), message, service=svc, key_path=path,
+                      fix=_fix(ctx, svc, value, own))
 
 
 def _fix(ctx, svc, value, own):
