@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
@@ -315,6 +315,7 @@ class Context:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     silenced: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> services
     foreign: frozenset = frozenset()  # ids of the nodes of the project's other files
+    project: "Project | None" = None  # the files read with this one, for findings about the whole project
 
     @classmethod
     def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None,
@@ -325,7 +326,19 @@ class Context:
             foreign = frozenset(id(n) for i, d in enumerate(project.docs) if i != project.index
                                 for n in _all_nodes(d.root))
         return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})),
-                   foreign)
+                   foreign, project)
+
+    def earlier_files(self) -> list[tuple["Service", ...]]:
+        """The services of each of the project's earlier files (merge order), seen as in that file."""
+        if self.project is None:
+            return []
+        return [tuple(iter_services(d, replace(self.project, index=i)))
+                for i, d in enumerate(self.project.docs[:self.project.index])]
+
+    @cached_property
+    def _alias_free_names(self) -> frozenset | None:
+        """The services' names when the document has no alias (then no node is shared), else None."""
+        return None if "*" in self.doc.text else frozenset(svc.name for svc in self.services)
 
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
@@ -348,6 +361,8 @@ class Context:
         """Names of the services whose effective configuration an edit at these document paths changes:
         the service the path is written in, or every service that uses the anchored block it is in,
         except one that writes the edited key itself (its own value hides the anchor's)."""
+        if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
+            return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
         index = _reach_index(self)
         hit = set()
         for path in paths:

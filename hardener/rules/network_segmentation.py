@@ -125,7 +125,9 @@ def _flat(ctx, services):
     fix = _segment(ctx, services, movable)
     if not groups:
         # at a service whose missing settings are reported here (not one a later file completes)
-        first = next((s for s in implicit if not s.partial), implicit[0])
+        first = next((s for s in implicit if not s.partial), None)
+        if first is None or any(map(_flat_in, ctx.earlier_files())):
+            return  # a finding about the whole project: reported once, in the first file that shows it
         yield finding(__name__, ctx, first.key, f"{len(implicit)} services share the flat default network; "
                       "declare networks so that each service reaches only what it talks to",
                       service=first, key_path=("networks",), severity=Severity.LOW)
@@ -135,6 +137,13 @@ def _flat(ctx, services):
         yield finding(__name__, ctx, backend.key, f"service '{backend.name}' sits on the flat default network "
                       f"with {len(implicit) - 1} other services; only {names} talk to it", service=backend,
                       key_path=("services", backend.name, "networks"), fix=fix if name in movable else None)
+
+
+def _flat_in(services) -> bool:
+    """Whether a file reports the project's flat network: two or more of its services are on the
+    implicit network and one of them is judged in it (not partial)."""
+    implicit = [s for s in services if _on_implicit_network(s)]
+    return len(implicit) >= 2 and any(not s.partial for s in implicit)
 
 
 def _segment(ctx, services, groups):

@@ -34,7 +34,7 @@ from __future__ import annotations
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, add_entries, replace_scalar
-from .base import finding, make_fix, option
+from .base import IN_READ_ONLY, finding, make_fix, option
 
 ID = "USR001"
 NAME = "non-root-user"
@@ -86,6 +86,11 @@ def check(ctx):
                           "itself, so no other user is forced", service=svc, key_path=path, severity=Severity.LOW)
             continue
         chosen = known.user if known is not None and known.user else user
+        if svc.locked_value("user") is not None:  # a read-only file's value: a later one wins
+            yield finding(__name__, ctx, svc.key, message + IN_READ_ONLY, service=svc, key_path=path,
+                          fix=make_fix(FIX, f"run as {chosen} instead of root",
+                                       add_entries(ctx.doc, svc.node, {"user": chosen})))
+            continue
         shared_ok = not own and ctx.anchor_editable(ID, "user", value) and all(
             h.profile() is None for h in ctx.inheritors("user", value))
         edit = replace_scalar(ctx.doc, value, chosen) if own or shared_ok else \

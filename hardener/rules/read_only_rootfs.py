@@ -38,7 +38,7 @@ from __future__ import annotations
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, replace_scalar
-from .base import finding, make_fix, option
+from .base import IN_READ_ONLY, finding, make_fix, option
 from .no_new_privileges import in_flow
 from .ports_loopback import split_colons
 from .privileged import boolean, builds_on, last_value
@@ -83,7 +83,8 @@ def check(ctx):
     paths = [paths] if isinstance(paths, str) else list(paths)
     for svc in ctx.services:
         entry, here = last_value(svc, "read_only")
-        if entry is not None and not here:
+        locked = svc.locked_value("read_only") is not None  # a read-only file's value: a later one wins
+        if entry is not None and not here and not locked:
             continue  # written in another file or base, and judged there
         if entry is None and builds_on(svc):
             continue  # missing everywhere: reported where the service is first defined
@@ -107,7 +108,8 @@ def check(ctx):
             if extra:
                 edits.append(add_entries(ctx.doc, svc.node, extra))
         what = "read_only: true" + (f" with tmpfs {', '.join(wanted)}" if extra else "")
-        where = entry[1] if entry is not None else svc.key
+        where = entry[1] if entry is not None and not locked else svc.key
         yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
-                      "system; make it read-only and declare the paths it must write", service=svc,
+                      "system; make it read-only and declare the paths it must write"
+                      + (IN_READ_ONLY if locked else ""), service=svc,
                       key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, deref, replace_scalar
-from .base import finding, make_fix, option
+from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, replace_scalar
+from .base import IN_READ_ONLY, finding, make_fix, option
 
 ID = "RST001"
 NAME = "unbounded-restart"
@@ -72,9 +72,14 @@ def check(ctx):
         text = value.value.strip() if isinstance(value, Scalar) else ""
         if has_variable(text) or not (text in ("always", "unless-stopped") or text == "on-failure"):
             continue
+        safety = Applicability.SAFE if text == "on-failure" else Applicability.UNSAFE
+        if svc.locked_value("restart") is not None:  # a read-only file's value: a later one wins
+            yield finding(__name__, ctx, svc.key, f"service '{svc.name}' restarts without limit (restart: {text})"
+                          + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "restart"),
+                          fix=make_fix(safety, f"restart: {policy}", add_entries(ctx.doc, svc.node, {"restart": policy})))
+            continue
         edit = replace_scalar(ctx.doc, value, policy) if own or _whole_anchor(ctx, value) else \
             add_entries(ctx.doc, svc.node, {"restart": policy})
-        safety = Applicability.SAFE if text == "on-failure" else Applicability.UNSAFE
         yield finding(__name__, ctx, value, f"service '{svc.name}' restarts without limit (restart: {text})",
                       service=svc, key_path=("services", svc.name, "restart"),
                       fix=make_fix(safety, f"restart: {policy}", edit))
@@ -100,12 +105,16 @@ def _deploy_policy(ctx, svc, policies: list, attempts: int):
         return
     replace = condition is not None and cond == "any"
     where = condition if replace else policies[0]
-    if not where.here:
-        return  # judged in the file or base that writes it
-    policy = where.parent if replace else deref(where.value)
     missing = {"condition": "on-failure"} if condition is None else {}
     if not has_max:
         missing["max_attempts"] = Verbatim(str(attempts))
+    if svc.overrides(where):
+        yield _over_read_only(ctx, svc, {**missing, "condition": "on-failure"} if replace else missing, replace,
+                              attempts)
+        return
+    if not where.here:
+        return  # judged in the file or base that writes it
+    policy = where.parent if replace else deref(where.value)
     edits = [add_entries(ctx.doc, policy, missing)] if missing else []
     if replace:
         edits.append(replace_scalar(ctx.doc, value, "on-failure"))
@@ -115,3 +124,16 @@ def _deploy_policy(ctx, svc, policies: list, attempts: int):
                   service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
                   fix=make_fix(Applicability.UNSAFE if replace else Applicability.SAFE,
                                f"condition: on-failure, max_attempts: {attempts}", *edits))
+
+
+def _over_read_only(ctx, svc, missing: dict, replace: bool, attempts: int):
+    """The policy a read-only file writes, bounded in this mapping: Compose merges
+    deploy.restart_policy key by key, so the keys written here win."""
+    node = svc.node
+    # an own deploy key beside a merged one would hide the merged deploy block
+    mergeable = merged_entry(node, "deploy") is None or node.entry("deploy") is not None
+    edit = add_under(ctx.doc, node, ["deploy", "restart_policy"], missing) if mergeable else None
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' deploy.restart_policy retries without limit"
+                   + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
+                   fix=make_fix(Applicability.UNSAFE if replace else Applicability.SAFE,
+                                f"condition: on-failure, max_attempts: {attempts}", edit))
