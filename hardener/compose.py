@@ -340,11 +340,6 @@ class Context:
         """The services' names when the document has no alias (then no node is shared), else None."""
         return None if "*" in self.doc.text else frozenset(svc.name for svc in self.services)
 
-    @cached_property
-    def _alias_free_names(self) -> frozenset | None:
-        """The services' names when the document has no alias (then no node is shared), else None."""
-        return None if "*" in self.doc.text else frozenset(svc.name for svc in self.services)
-
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
         has this rule silenced (it would be edited through the anchor)."""
@@ -366,8 +361,6 @@ class Context:
         """Names of the services whose effective configuration an edit at these document paths changes:
         the service the path is written in, or every service that uses the anchored block it is in,
         except one that writes the edited key itself (its own value hides the anchor's)."""
-        if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
-            return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
         if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
             return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
         index = _reach_index(self)
