@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import put
 from test_projects import by, compose, y
 
 VENDOR = y(
@@ -209,3 +210,118 @@ def test_invalid_read_only_is_an_error_naming_file_and_key(run_cli, tmp_path, na
     proc = run_cli("check", "compose.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert name in proc.stderr and "read-only" in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------- values written in the read-only file
+# Each case: a read-only base that writes a risky value, the user's override, and what the merged
+# model must hold after `fix`. The fix goes into the override, where Compose lets a later file win:
+# scalars are replaced, logging options and deploy keys merge key by key, cap_drop and security_opt
+# are appended.
+
+def _svc(*lines: str) -> str:
+    return y("services:", "  app:", "    image: myorg/app:1.0", *lines)
+
+
+OVERRIDE_ONLY_ENV = y("services:", "  app:", "    environment:", "      MODE: prod")
+
+LOCKED_VALUES = {
+    "CAP001": (_svc("    cap_drop: [NET_RAW]"), lambda s: "ALL" in s["cap_drop"] and "NET_RAW" in s["cap_drop"]),
+    "PRV002": (_svc('    security_opt: ["no-new-privileges:false"]'),
+               lambda s: s["security_opt"][-1] == "no-new-privileges:true"),
+    "PRV001": (_svc("    privileged: true"), lambda s: not s.get("privileged")),
+    "LOG001": (_svc("    logging:", "      driver: json-file", "      options:", '        max-file: "2"'),
+               lambda s: s["logging"] == {"driver": "json-file", "options": {"max-file": "2", "max-size": "10m"}}),
+    "RST001": (_svc("    restart: always"), lambda s: s["restart"] == "on-failure:5"),
+    "FS001": (_svc("    read_only: false"), lambda s: s["read_only"] is True),
+    "USR001": (_svc("    user: root"), lambda s: s["user"] == "65534:65534"),
+}
+DEPLOY_POLICY = _svc("    deploy:", "      restart_policy:", "        condition: any", "        delay: 5s")
+
+
+def _locked_project(folder: Path, base: str, override: str = OVERRIDE_ONLY_ENV) -> Path:
+    put(folder, "compose.yaml", base)
+    put(folder, "compose.override.yaml", override)
+    return folder
+
+
+def _fix_twice(run_cli, folder: Path, base: str) -> str:
+    """`fix --unsafe-fixes` with the base read-only: the base stays byte-identical, the override is
+    written, and a second run changes nothing. Returns the override's new text."""
+    first = run(run_cli, folder, "fix", "--unsafe-fixes")
+    assert "Fixed ./compose.override.yaml" in first.stderr, first.stdout + first.stderr
+    assert (folder / "compose.yaml").read_text() == base
+    fixed = (folder / "compose.override.yaml").read_text()
+    again = run(run_cli, folder, "fix", "--unsafe-fixes")
+    assert "Fixed" not in again.stderr, again.stderr
+    assert (folder / "compose.override.yaml").read_text() == fixed and (folder / "compose.yaml").read_text() == base
+    return fixed
+
+
+@pytest.mark.parametrize("rule", sorted(LOCKED_VALUES))
+def test_a_value_written_in_the_read_only_file_is_overridden(run_cli, compose_binary, tmp_path, rule):
+    base, safe = LOCKED_VALUES[rule]
+    folder = _locked_project(tmp_path, base)
+    before = findings(run_cli, folder)
+    in_base = [f for f in before if f["rule_id"] == rule and f["file"].endswith("/compose.yaml")]
+    in_override = [f for f in before if f["rule_id"] == rule and f["file"].endswith("override.yaml")]
+    assert in_base and all(f["fix"] == "none" for f in in_base), before  # where it is written, not fixable
+    assert in_override and in_override[0]["fix"] != "none", before  # the override offers the fix
+    assert in_base[0]["line"] > 3  # the value's line, not the service's name
+    fixed = _fix_twice(run_cli, folder, base)
+    assert "      MODE: prod\n" in fixed
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert safe(merged), merged
+    after = json.loads(run(run_cli, folder, "check", "--format", "json").stdout)["findings"]
+    assert not [f for f in after if f["rule_id"] == rule], after
+
+
+def test_cap_drop_is_appended_to_the_overrides_own_list(run_cli, compose_binary, tmp_path):
+    base = _svc("    cap_drop: [NET_RAW]")
+    folder = _locked_project(tmp_path, base, y("services:", "  app:", "    cap_drop:", "      - MKNOD"))
+    fixed = _fix_twice(run_cli, folder, base)
+    assert "      - MKNOD\n      - ALL\n" in fixed, fixed
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert set(merged["cap_drop"]) == {"NET_RAW", "MKNOD", "ALL"}
+
+
+def test_logging_options_join_the_overrides_own_block(run_cli, compose_binary, tmp_path):
+    base = _svc("    logging:", "      driver: json-file")
+    folder = _locked_project(tmp_path, base, y("services:", "  app:", "    logging:", "      options:",
+                                               "        compress: \"true\""))
+    _fix_twice(run_cli, folder, base)
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    assert merged["logging"]["driver"] == "json-file"
+    assert merged["logging"]["options"] == {"compress": "true", "max-size": "10m", "max-file": "3"}
+
+
+def test_a_deploy_restart_policy_is_bounded_key_by_key(run_cli, compose_binary, tmp_path):
+    folder = _locked_project(tmp_path, DEPLOY_POLICY)
+    _fix_twice(run_cli, folder, DEPLOY_POLICY)
+    merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]["app"]
+    policy = merged["deploy"]["restart_policy"]
+    assert policy["condition"] == "on-failure" and policy["max_attempts"] == 5 and policy["delay"] == "5s"
+
+
+def test_a_replacing_fix_stays_unsafe(run_cli, tmp_path):
+    """Overriding what the vendor wrote takes something away: without --unsafe-fixes it is not applied."""
+    base = _svc("    privileged: true", "    restart: always")
+    folder = _locked_project(tmp_path, base)
+    run(run_cli, folder, "fix")
+    override = (folder / "compose.override.yaml").read_text()
+    assert "privileged" not in override and "restart: on-failure" not in override, override
+    assert (folder / "compose.yaml").read_text() == base
+
+
+def test_a_published_port_in_the_read_only_file_stays_unfixed(run_cli, tmp_path):
+    """Compose appends ports: no later file can take one away without !override, so nothing is fixed."""
+    base = _svc('    ports: ["8080:80"]')
+    folder = _locked_project(tmp_path, base)
+    run(run_cli, folder, "fix", "--unsafe-fixes")
+    assert (folder / "compose.yaml").read_text() == base
+    ports = [f for f in findings(run_cli, folder) if f["rule_id"] == "PRT001"]
+    assert ports and all(f["fix"] == "none" and f["file"].endswith("/compose.yaml") for f in ports), ports
+
+
+def test_the_flat_network_is_reported_once_per_project(run_cli, tmp_path):
+    found = findings(run_cli, project(tmp_path))
+    assert len([f for f in found if f["rule_id"] == "NET001"]) == 1, found
