@@ -22,6 +22,10 @@ mongo, rabbitmq, traefik, caddy, grafana, prometheus, bitnami images...), the fi
 capabilities the image's start-up needs to `cap_add` (for example CHOWN, SETUID and SETGID for an
 entrypoint that fixes data ownership and then switches user), and it is *safe*.
 
+When the `cap_drop` list is written in a read-only file, the finding stays there without a fix
+and the last file that may be written gets `cap_drop: [ALL]` (or `ALL` appended to its own list):
+Compose appends the lists of all files.
+
 **What may break.** For an image hardener does not know, start-up steps that need a capability: an
 entrypoint that starts as root and then switches user or changes file ownership needs CHOWN, SETUID,
 SETGID, DAC_OVERRIDE or NET_BIND_SERVICE back in `cap_add`. That is why the fix is *unsafe* for

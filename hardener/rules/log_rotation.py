@@ -25,6 +25,10 @@ itself stop working (attack tree 3.1.2).
 with another driver (`local` rotates by itself; `syslog`, `journald`, `fluentd`, `gelf`... ship logs
 off the container's disk) are left alone. The fix is *safe*.
 
+When the `json-file` block is written in a read-only file, the last file that may be written gets
+`logging: {options: {max-size, max-file}}` (or the options added to its own block) without a
+driver: Compose merges the options with the read-only file's block, whose driver stays.
+
 **What may break.** Only old log lines: `docker compose logs` shows at most the retained files.
 
 **References.** MITRE ATT&CK T1499 (Endpoint Denial of Service); the Docker documentation of the json-file driver's max-size and max-file options.

@@ -32,6 +32,9 @@ as a host in `environment`, `command` or `entrypoint`) join it as well as `defau
 client in the file is left where it is. `network_mode: bridge` is removed so the service joins the
 project network. Both fixes are *unsafe*; `host`, `service:` and `container:` modes are reported only.
 
+In a project of several files the flat-network finding is reported once, in the first file
+that shows it.
+
 **What may break.** A client that finds its back end through a file the tool cannot see (an
 `env_file`, a config file) loses access to it; a back end that needs the internet (replication to an
 outside host, plugin downloads) loses egress on an internal network.

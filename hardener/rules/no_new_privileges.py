@@ -26,6 +26,11 @@ explicit `no-new-privileges:false` by `true` is *unsafe*, as is giving a service
 `no-new-privileges:true`), which stops following later edits of the shared list. A list reached
 through an alias is reported only.
 
+When `security_opt` is written in a read-only file, the last file that may be written gets
+`no-new-privileges:true`; Compose appends it after the read-only file's entries and Docker keeps
+the last `no-new-privileges` entry, so this also overrides a read-only `no-new-privileges:false`
+(*unsafe* then).
+
 **What may break.** Images whose start-up switches user through a setuid program (`su`, `sudo`,
 `su-exec` installed setuid), and programs that rely on file capabilities, such as a `ping` binary
 with `cap_net_raw`. Entrypoints that start as root and drop privileges themselves (`gosu`, `setpriv`,

@@ -22,6 +22,9 @@ absent; an image with a known working user (`node` for node) gets that user as a
 that must start as root and drops privileges itself (postgres, mysql, redis, nginx) is reported at low
 severity with no fix, because forcing a user breaks its start-up.
 
+A `user: root` written in a read-only file is overridden with the chosen user in the last file that
+may be written (a later file's value wins).
+
 **What may break.** Images that need root at start-up (to bind ports below 1024, chown a data
 directory or drop privileges themselves), and bind mounts whose files only root can write. The fix is
 *unsafe* for that reason; prefer the image's own non-root user (for example `node`, `nginx` in the

@@ -22,6 +22,10 @@ service gets its own `privileged: false`, which overrides it. In a flow mapping
 (`{image: x, privileged: true}`) the value is set to `false`. The fix is *unsafe*: it takes away
 something the author asked for.
 
+When `privileged: true` is written in a read-only file (`read-only`, `--read-only`), the
+finding stays there without a fix and the service's entry in the last file that may be written gets
+`privileged: false`, which wins Compose's merge (also *unsafe*).
+
 **What may break.** Whatever the container used privileged mode for: Docker-in-Docker, mounting file
 systems, VPN and firewall tooling, hardware access, host monitoring agents. Give back only the piece
 that is needed, for example `cap_add: [NET_ADMIN]` and `devices: [/dev/net/tun]` for a VPN client;

@@ -22,6 +22,9 @@ programs expect a writable temporary folder. Paths a volume already covers are l
 false value becomes `true`. A tmpfs lives in memory and counts against the service's memory limit.
 The fix is *unsafe*: many images write elsewhere at start-up, and data folders must be volumes.
 
+A `read_only: false` written in a read-only file is overridden with `read_only: true` in the
+last file that may be written (a later file's value wins).
+
 **What may break.** Images that write outside their volumes. Typical extra paths for `tmpfs`:
 `/run` or `/var/run` (pid files and sockets: nginx, php-fpm, supervisord), `/var/cache/nginx`,
 `/var/lib/...` when no volume holds the data (databases, caches), `/home/<user>` or `$HOME/.cache`

@@ -29,6 +29,10 @@ When the policy comes from an anchor merged into several services (`<<: *app`), 
 changed once in the anchored block if every service that inherits it gets the same fix, and in each
 service (an own `restart:` key overriding the anchor) otherwise.
 
+A value written in a read-only file is overridden in the last file that may be written: an own
+`restart:` there (a later file's scalar wins), or the missing `deploy.restart_policy` keys
+(merged key by key); the finding in the read-only file stays without a fix.
+
 **What may break.** Long-running services that must survive host reboots: keep `unless-stopped` for
 them and suppress the finding, or rely on an orchestrator.
 
