@@ -149,7 +149,7 @@ def _read(path: str) -> bytes:
     devices, pipes and folders given as files are refused before reading."""
     import stat
 
-    from .engine import MAX_BYTES
+    from .inputs import MAX_BYTES
 
     if path == "-":
         return sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -394,7 +394,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output."""
     from .diff import unified
-    from .engine import encode, write_atomic
+    from .writing import encode, write_atomic
     from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
     from .formats.text import finding_line, summary
 

@@ -7,24 +7,20 @@ rules run again on the result until no applicable fix is left. That is what make
 from __future__ import annotations
 
 import bisect
-import os
-import signal
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 
-from .compose import Context, Project, is_extension, is_override_name, iter_services, service_maps
-from .discovery import MAX_CONTEXT_FILES, include_references, local_reference
+from .compose import Context, Project, is_extension, is_override_name, service_maps
+from .inputs import Included, decode_parse, extends_bases, project_includes
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
-from .yamltext import (Document, EditConflict, Map, Scalar, Seq, YamlInputError, apply_edits, changed_paths, decode,
-                       deref, merge_inserts, merged_entry, parse, raw, scalar_value)
+from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, changed_paths, merge_inserts, parse,
+                       raw)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
-MAX_BYTES = 20 * 1024 * 1024  # larger inputs are refused: no compose file is this big
 
 
 class InternalFixError(Exception):
@@ -35,7 +31,7 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
     """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
     edits reach a service where its rule is silenced (directly or through a shared anchor), or that
     would rewrite an `x-` extension block, is dropped: such places are never edited. `included`
-    (an _Included) adds the services of included files to what the rules see, read-only."""
+    (an Included) adds the services of included files to what the rules see, read-only."""
     if doc.root is None:
         return []
     marks = parse_suppressions(doc.text)
@@ -96,17 +92,7 @@ def _leave_recorded(findings, recorded) -> list[Finding]:
     return [replace(f, fix=None) if f.fix and frozen.intersection(f.fix.edits) else f for f in new]
 
 
-@dataclass(frozen=True)
-class _Included:
-    """What the files a project includes (`include:`) add to it: their services, known to the rules
-    but never reported or edited here, and the ids of their nodes (a finding about one belongs to
-    that file, like a finding about another file of the project)."""
-
-    services: tuple = ()
-    nodes: frozenset = frozenset()
-
-
-def _with_included(ctx: Context, included: _Included | None):
+def _with_included(ctx: Context, included: Included | None):
     """(the rules' view of the file, names of the services in it that only an included file defines).
     A service this file defines itself is not taken from an included file."""
     own = {svc.name for svc in ctx.services}
@@ -361,13 +347,6 @@ def _error(path: str, exc: Exception) -> FileResult:
     return FileResult(path, Status.ERROR, error="1:1: nesting too deep")
 
 
-def _decode_parse(path: str, data: bytes):
-    if len(data) > MAX_BYTES:
-        raise YamlInputError(f"file larger than {MAX_BYTES // (1024 * 1024)} MB")
-    text, bom = decode(data)
-    return text, parse(text, bom)
-
-
 def _result(path, original, doc, findings, fixed, fix) -> FileResult:
     findings = tuple(f.with_file(path) for f in findings)
     fixed = tuple(f.with_file(path) for f in fixed)
@@ -391,13 +370,13 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
     parsed, results = [], {}
     for path, data in inputs:
         try:
-            parsed.append((path, *_decode_parse(path, data)))
+            parsed.append((path, *decode_parse(path, data)))
         except (YamlInputError, RecursionError) as exc:
             results[path] = _error(path, exc)
     docs = [doc for _, _, doc in parsed]
     notes = {path: [] for path, _, _ in parsed}
-    bases = [_extends_bases(path, doc, notes[path]) for path, _, doc in parsed]
-    included = _project_includes(parsed, notes)
+    bases = [extends_bases(path, doc, notes[path]) for path, _, doc in parsed]
+    included = project_includes(parsed, notes)
     for i, doc in enumerate(docs):  # a service an included file defines is the base of its overrides
         for name in service_maps(doc):
             bases[i].setdefault(name, included.mappings.get(name, ()))
@@ -429,150 +408,3 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
                                  included.context)
         results[path] = replace(_result(path, text, docs[i], findings, fixed, fix), notes=tuple(notes[path]))
     return [results[path] for path, _ in inputs]
-
-
-def _extends_bases(path: str, doc: Document, notes: list) -> dict:
-    """Services that `extends` a service of another file inside this file's folder: name -> (mapping,).
-    Files outside the folder, remote ones and missing ones are not read; a note says so."""
-    folder = os.path.dirname(os.path.abspath(path))
-    out = {}
-    for name, (_, node, _) in service_maps(doc).items():
-        found = merged_entry(node, "extends")
-        value = deref(found[1]) if found else None
-        if not isinstance(value, Map):
-            continue
-        file, service = scalar_value(value.get("file")), scalar_value(value.get("service"))
-        if not file or not service:
-            continue
-        what = f"extends file of service '{name}'"
-        target, note = local_reference(file, folder, what)
-        if note:
-            notes.append(note)
-            continue
-        other = _read_context_file(target, f"{what} '{file}'", notes)
-        base = service_maps(other).get(service) if other is not None else None
-        if base is not None:
-            out[name] = (base[1],)
-    return out
-
-
-def _read_context_file(target: str, label: str, notes: list):
-    """The parsed document of a file read only for context, or None (with a note) when it cannot be."""
-    try:
-        with open(target, "rb") as fh:
-            return _decode_parse(target, fh.read(MAX_BYTES + 1))[1]
-    except OSError as exc:
-        notes.append(f"{label} cannot be read: {exc.strerror or exc}")
-    except YamlInputError as exc:
-        notes.append(f"{label} is not a usable compose file: {exc.line}:{exc.column}: {exc.message}")
-    except RecursionError:
-        notes.append(f"{label} is not a usable compose file: nesting too deep")
-    return None
-
-
-@dataclass(frozen=True)
-class _ProjectIncludes:
-    context: _Included  # what the rules see of the included services
-    mappings: dict  # service name -> (its mapping in the first included file that defines it,)
-
-
-def _project_includes(parsed, notes: dict) -> _ProjectIncludes:
-    """Follow the `include:` entries of every file of the project, and of the files they include,
-    each file read once (cycles end there) and at most MAX_CONTEXT_FILES in all. Every reference is
-    resolved in the folder of the file that writes it and must stay inside that folder's tree; what
-    is not read gets a note on the input it was reached from. Project files are never read again as
-    includes."""
-    seen = {os.path.realpath(path) for path, _, _ in parsed}
-    services, mappings, nodes = [], {}, set()
-    for path, _, doc in parsed:
-        for other in _includes_of(path, doc, seen, notes[path], len(parsed) + MAX_CONTEXT_FILES):
-            for svc in iter_services(other):
-                if svc.name not in mappings:
-                    mappings[svc.name] = (svc.node,)
-                    services.append(svc)
-            nodes |= _node_ids(other.root)
-    return _ProjectIncludes(_Included(tuple(services), frozenset(nodes)), mappings)
-
-
-def _includes_of(path: str, doc: Document, seen: set, notes: list, limit: int) -> list[Document]:
-    """The documents one input includes, directly or through included files, not yet in `seen` (the
-    real paths of the project's files and of what was read; at most `limit` in all)."""
-    top = os.path.dirname(os.path.abspath(path))
-    out, queue = [], [(os.path.abspath(path), doc)]
-    while queue:
-        file, current = queue.pop(0)
-        where = "" if file == os.path.abspath(path) else f" (included from {os.path.relpath(file, top)})"
-        refs, found = include_references(current.root.get("include") if isinstance(current.root, Map) else None)
-        notes.extend(n + where for n in found)
-        for ref in refs:
-            target, note = local_reference(ref, os.path.dirname(file), "include")
-            if note or target in seen:
-                notes.extend([note + where] if note else [])
-                continue  # not read, or read already (a cycle, or a file included twice)
-            if len(seen) >= limit:
-                notes.append(f"more than {MAX_CONTEXT_FILES} files included: include '{ref}'{where} and the "
-                             "rest are not read")
-                return out
-            seen.add(target)
-            other = _read_context_file(target, f"include '{ref}'{where}", notes)
-            if other is not None:
-                out.append(other)
-                queue.append((target, other))
-    return out
-
-
-def _node_ids(root) -> set:
-    ids, todo = set(), [root] if root is not None else []
-    while todo:
-        node = todo.pop()
-        ids.add(id(node))
-        if isinstance(node, Map):
-            todo.extend(n for pair in node.pairs for n in pair)
-        elif isinstance(node, Seq):
-            todo.extend(node.items)
-    return ids
-
-
-def encode(text: str, bom: bool) -> bytes:
-    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace the file's content in one rename; a symlink stays a link and its target is written;
-    the file's permission bits and (where allowed) owner are kept. A file without write permission
-    is refused (PermissionError), as an editor would, rather than replaced behind the user's back."""
-    real = os.path.realpath(path)
-    folder = os.path.dirname(real) or "."
-    info = os.stat(real)
-    if not os.access(real, os.W_OK) or not info.st_mode & 0o222:
-        raise PermissionError(13, "the file is read-only", path)
-    tmp = None
-    blocked = _block_interrupts()  # Ctrl-C waits until the file is whole and the temp file gone
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hardener-", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
-            try:  # before chmod: chown clears set-id bits
-                os.chown(tmp, info.st_uid, info.st_gid)
-            except OSError:
-                pass  # only root may give a file away; the content is what matters
-        os.chmod(tmp, info.st_mode & 0o7777)
-        os.replace(tmp, real)
-        tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-def _block_interrupts():
-    """Block SIGINT/SIGTERM for a moment (POSIX, main thread); returns the mask to restore."""
-    import threading
-
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})

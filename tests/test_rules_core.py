@@ -748,7 +748,8 @@ def test_null_deploy_with_comment_in_crlf_file():
 
 # --------------------------------------------------------------------------- the engine
 
-from hardener.engine import MAX_BYTES, InternalFixError, _apply_checked, _one_pass, process  # noqa: E402
+from hardener.engine import InternalFixError, _apply_checked, _one_pass, process  # noqa: E402
+from hardener.inputs import MAX_BYTES  # noqa: E402
 from hardener.model import Applicability, Confidence, Finding, Fix, Severity, Status  # noqa: E402
 from hardener.settings import Settings  # noqa: E402
 from hardener.yamltext import Edit, parse  # noqa: E402
