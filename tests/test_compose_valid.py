@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 import hardener
+from hardener.images import profile
 from hardener.yamltext import decode
 from compose_tools import (CORPUS, ConfigRun, config_before_after, corpus_names, file_params, load_manifest,
                            misplaced_changes, placeholder_env, require_compose, require_corpus)
@@ -34,8 +35,6 @@ EXCEPTIONS = {
         "service that merges it, so PRT001 reports the port without a fix",
     ("wurstmeister__kafka-docker__test__docker-compose.yml", "kafka_2", "loopback ports"):
         "its ports come from the `<<: *kafka-defaults` merge key (as kafka_1)",
-    ("getsentry__self-hosted__docker-compose.yml", "nginx", "loopback ports"):
-        "the host part is `$SENTRY_BIND`, a variable named as an address: PRT001 leaves it to the author",
     ("mailcow__mailcow-dockerized__docker-compose.yml", "nginx-mailcow", "loopback ports"):
         "the host part is `${HTTP_BIND:-}` / `${HTTPS_BIND:-}`, variables meant to hold an address",
 }
@@ -127,8 +126,21 @@ def _has_limits(svc) -> bool:
     return bool(memory and cpu)
 
 
+def _meant_public(svc) -> frozenset:
+    """Container ports the image's profile lists as facing the network (a proxy's 80 and 443)."""
+    image = str(svc.get("image") or "").split("@")[0]
+    folder, _, last = image.rpartition("/")
+    name = (folder + "/" if folder else "") + last.split(":")[0]
+    for prefix in ("docker.io/library/", "docker.io/", "library/"):
+        name = name.removeprefix(prefix)
+    known = profile(name)
+    return frozenset(known.public_ports) if known else frozenset()
+
+
 def _loopback_ports(svc) -> bool:
-    return all(p.get("host_ip") not in (None, "", "0.0.0.0", "::") for p in svc.get("ports") or [])
+    public = _meant_public(svc)
+    return all(p.get("host_ip") not in (None, "", "0.0.0.0", "::") or int(p.get("target", 0)) in public
+               for p in svc.get("ports") or [])
 
 
 PROMISES = {

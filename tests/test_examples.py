@@ -49,4 +49,4 @@ def test_readme_quick_start_command_runs(tmp_path):
     command = re.search(r"hardener (fix --diff[^\n]*examples/)", readme).group(1).split()
     proc = subprocess.run([sys.executable, "-m", "hardener", *command], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "+      - \"127.0.0.1:80:80\"" in proc.stdout
+    assert "+      - \"127.0.0.1:8000:8000\"" in proc.stdout

@@ -697,7 +697,7 @@ def test_cli_patch_option(tmp_path):
     none = run("check", "-f", "markdown", "--patch", "none", "compose.yaml", cwd=tmp_path).stdout
     assert "```diff" in safe and "safe fixes only" in safe
     assert "```diff" in unsafe and "--unsafe-fixes` would change" in unsafe
-    assert "127.0.0.1:80:80" in unsafe and "127.0.0.1:80:80" not in safe
+    assert "127.0.0.1:8000:8000" in unsafe and "127.0.0.1:8000:8000" not in safe
     assert "```diff" not in none
     bad = run("check", "-f", "markdown", "--patch", "all", "compose.yaml", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown --patch" in bad.stderr

@@ -122,7 +122,7 @@ def test_bad_values_of_the_override_are_reported_once(project_check):
                 and "has no restart policy" not in f["message"]]  # web's missing policy is the base's
     assert sorted(messages) == [
         ("compose.override.yaml", "service 'api' restarts without limit (restart: always)"),
-        ("compose.override.yaml", "service 'web' publishes port 80:80 on every host interface"),
+        ("compose.override.yaml", "service 'web' publishes port 8080:8080 on every host interface"),
     ]
 
 
@@ -147,13 +147,13 @@ def project_fixed(tmp_path_factory):
 def test_fixes_of_bad_values_go_into_the_override(project_fixed):
     _, before, after = project_fixed
     override = after["compose.override.yaml"]
-    assert '      - "127.0.0.1:80:80"\n' in override
+    assert '      - "127.0.0.1:8080:8080"\n' in override
     assert "    restart: on-failure:5\n" in service_block(override, "api")
-    assert '"80:80"' not in after["compose.yaml"] and "restart: always" not in after["compose.yaml"]
+    assert '"8080:8080"' not in after["compose.yaml"] and "restart: always" not in after["compose.yaml"]
     # the partial services of the override get nothing else
     for name in ("web", "api"):
         old, new = service_block(before["compose.override.yaml"], name), service_block(override, name)
-        assert set(new.splitlines()) - set(old.splitlines()) <= {'      - "127.0.0.1:80:80"', "    restart: on-failure:5"}
+        assert set(new.splitlines()) - set(old.splitlines()) <= {'      - "127.0.0.1:8080:8080"', "    restart: on-failure:5"}
     # the override's own complete service is fixed where it is written
     assert "cap_drop" in service_block(override, "adminer") and "deploy:" in service_block(override, "adminer")
 
@@ -223,7 +223,7 @@ def test_file_options_fix_and_compose_accepts_the_pair(run_cli, compose_binary, 
     fix(run_cli, "--file", "base.yml", "--file", "prod.yml", cwd=folder)
     base, prod = (folder / "base.yml").read_text(encoding="utf-8"), (folder / "prod.yml").read_text(encoding="utf-8")
     assert "logging" not in service_block(base, "web") and "cap_drop" not in service_block(base, "worker")
-    assert '"127.0.0.1:443:443"' in prod and "restart: on-failure:5" in service_block(prod, "worker")
+    assert '"127.0.0.1:8443:8443"' in prod and "restart: on-failure:5" in service_block(prod, "worker")
     services = compose(compose_binary, folder, "base.yml", "prod.yml")["services"]
     for name, svc in services.items():
         assert_hardened(svc, name)

@@ -717,3 +717,50 @@ def test_knowledge_is_consistent():
 def test_datastore_kind(image, kind):
     svc = Context.of(parse(f'services:\n  s:\n    image: "{image}"\n')).services[0]
     assert datastore_ports.datastore_kind(svc) == kind
+
+
+# --------------------------------------------------------------------------- PRT001: ports meant to be public
+
+PROXIES = y("""
+    services:
+      proxy:
+        image: nginx:1.27
+        ports:
+          - "80:80"
+          - "0.0.0.0:8443:443"
+          - "8080:8080"
+      edge:
+        image: docker.io/library/traefik:v3.1
+        ports:
+          - target: 443
+            published: 443
+      api:
+        image: myorg/api:1
+        ports:
+          - "8443:8443"
+""")
+
+
+def test_ports_a_proxy_is_meant_to_serve_stay_public_and_are_still_explained():
+    found = {(f.service, f.line): f for f in findings(ports_loopback, PROXIES)}
+    public = [found["proxy", 5], found["proxy", 6], found["edge", 11]]
+    assert all(f.severity is Severity.LOW and f.fix is None for f in public)
+    assert all("is meant to serve it" in f.message and "open to every network" in f.message for f in public)
+    for key in (("proxy", 7), ("api", 16)):  # nginx does not serve 8080; api has no profile
+        assert found[key].severity is Severity.MEDIUM and found[key].fix is not None
+    assert '"80:80"' in fix_all(ports_loopback, PROXIES) and '"127.0.0.1:8080:8080"' in fix_all(ports_loopback, PROXIES)
+
+
+def test_configured_public_ports_stay_public():
+    ctx = Context.of(parse(PROXIES), {"PRT001": {"public_ports": [8443, 8080]}})
+    found = {(f.service, f.line): f for f in ports_loopback.check(ctx)}
+    assert found["api", 16].fix is None and "the configuration declares it public" in found["api", 16].message
+    assert found["proxy", 7].fix is None  # configured ports hold for every service
+
+
+@pytest.mark.parametrize("spec, ports", [
+    ("80", {80}), ("8080:80", {80}), ("127.0.0.1:8080:80/udp", {80}), ("9000-9001:9000-9001", {9000, 9001}),
+    ("${PORT:-80}:80", {80}), ("8080:${TARGET}", set()), ("[::1]:8080:80", {80}),
+])
+def test_container_ports_of_a_short_mapping(spec, ports):
+    assert ports_loopback.container_ports(spec) == ports

@@ -22,8 +22,15 @@ syntax gets `host_ip: 127.0.0.1`; an explicit `0.0.0.0` / `::` is replaced by `1
 Ports already bound to a specific address, and host parts that look like a variable holding an address
 (`${BIND_ADDR}:80`), are left alone.
 
+**Ports meant to be public.** A reverse proxy or web server has to face the network. When the
+container port is one the image's profile lists as public (80 and 443 of nginx, httpd, traefik, caddy,
+haproxy; see `hardener/data/images.json`) or one of the option `public_ports` (container ports, e.g.
+`[tool.hardener.options.PRT001] public_ports = [8443]`), the finding stays, at low severity, to say
+that the port is open to every network the host is on, and no fix is offered: binding it to loopback
+would cut the service off from its clients.
+
 **What may break.** Anything that reached the port from another machine: a public web server, a port
-another host scrapes. Put such a service behind a reverse proxy, or keep the port public on purpose and
+another host scrapes. Put such a service behind a reverse proxy, or declare the port public (above) or
 suppress the finding. The fix is *unsafe* because it changes who can connect.
 
 **References.** CIS Docker Benchmark, "Ensure that incoming container traffic is bound to a specific host interface".
@@ -42,7 +49,7 @@ ATTACK_TREE = ("4.1.1",)
 SEVERITY = Severity.MEDIUM
 CONFIDENCE = Confidence.HIGH
 FIX = Applicability.UNSAFE
-OPTIONS = {"host_ip": "127.0.0.1", "host_ip6": "::1"}
+OPTIONS = {"host_ip": "127.0.0.1", "host_ip6": "::1", "public_ports": []}
 
 _ANY = {"0.0.0.0", "::", "[::]", ""}
 _ADDRESS_VAR = re.compile(r"ADDR|BIND|HOST|LISTEN|(^|_)IP($|_)|INTERFACE", re.I)
@@ -105,6 +112,33 @@ def rebind(spec: str, host_ip: str, host_ip6: str) -> str | None:
     return None  # bound to an address already, or a form we do not rewrite
 
 
+def container_ports(spec: str) -> frozenset[int]:
+    """The container ports of a short-syntax mapping (`"8080:80"`, `"80-81/udp"`); empty when a
+    variable or anything unusual hides them."""
+    last = split_colons(spec.partition("/")[0])[-1].strip()
+    low, _, high = last.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return frozenset()
+    return frozenset(range(int(low), int(high or low) + 1)) if int(high or low) - int(low) < 65536 else frozenset()
+
+
+def public_ports(ctx, svc) -> tuple[frozenset[int], frozenset[int]]:
+    """Container ports meant to face the network: (the configured ones, the image profile's)."""
+    known = svc.profile()
+    configured = {p for p in option(ctx, __name__, "public_ports") if isinstance(p, int) and not isinstance(p, bool)}
+    return frozenset(configured), frozenset(known.public_ports if known else ())
+
+
+def _meant_public(svc, label, ports, public):
+    """A low-severity finding's message for a port meant to be public, or None."""
+    configured, by_image = public
+    if not ports or not ports <= configured | by_image:
+        return None
+    why = "the configuration declares it public" if ports <= configured else f"{svc.image_name()} is meant to serve it"
+    return (f"service '{svc.name}' publishes port {label} on every host interface ({why}): it is open to every "
+            "network the host is on, so keep only what must be public there")
+
+
 def check(ctx):
     host_ip = option(ctx, __name__, "host_ip")
     host_ip6 = option(ctx, __name__, "host_ip6")
@@ -117,6 +151,7 @@ def check(ctx):
         ports = deref(entry.value)
         if not isinstance(ports, Seq):
             continue
+        public = public_ports(ctx, svc)
         for item in ports.items:
             target = deref(item)
             fixable = editable and not isinstance(item, Alias)
@@ -124,6 +159,10 @@ def check(ctx):
             if isinstance(target, Scalar):
                 new = rebind(target.value.strip(), host_ip, host_ip6)
                 if new is None:
+                    continue
+                meant = _meant_public(svc, target.value, container_ports(target.value), public)
+                if meant:
+                    yield finding(__name__, ctx, target, meant, service=svc, key_path=path, severity=Severity.LOW)
                     continue
                 edit = replace_scalar(ctx.doc, target, new) if fixable else None
                 yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port "
@@ -140,6 +179,12 @@ def check(ctx):
                     continue
                 published = target.get("published")
                 label = deref(published).value if isinstance(deref(published), Scalar) else "(random)"
+                goes_to = deref(target.get("target"))
+                inside = container_ports(goes_to.value) if isinstance(goes_to, Scalar) else frozenset()
+                meant = _meant_public(svc, label, inside, public)
+                if meant:
+                    yield finding(__name__, ctx, target, meant, service=svc, key_path=path, severity=Severity.LOW)
+                    continue
                 yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port {label} on every "
                               "host interface", service=svc, key_path=path,
                               fix=make_fix(FIX, f"set host_ip: {host_ip}", edit))
