@@ -66,7 +66,8 @@ def test_segmentation_sees_a_client_from_an_included_file(run_cli, compose_binar
     put(tmp_path, "jobs/.env", "DB_PASSWORD=do-not-read-me\n")
     found, stderr = check(run_cli, "--select", "NET001", tmp_path / "compose.yaml")
     assert [f["message"] for f in found] == [
-        "service 'db' sits on the flat default network with 2 other services; only app, worker talk to it"]
+        "service 'db' sits on the flat default network with 2 other services; only app, worker talk to it "
+        "(seen in depends_on, links or the settings that name it)"]
     assert notes(stderr) == []
     proc = run_cli("fix", "--isolated", "--unsafe-fixes", tmp_path / "compose.yaml")
     assert proc.returncode == 1, proc.stderr

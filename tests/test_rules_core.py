@@ -522,7 +522,7 @@ REPORT_ONLY = [
     pytest.param("NET001", y("services:", "  api:", "    image: myorg/api", "    networks: [front]",
                              "    depends_on: [db, cache]", "  db:", "    image: postgres:16", "  cache:",
                              "    image: redis:7", "networks:", "  front:"),
-                 "only api talk to it", id="NET001-nothing-would-stay-on-default"),
+                 "only api talks to it", id="NET001-nothing-would-stay-on-default"),
     pytest.param("CAP001", y("x-base: &base", "  cap_drop: [NET_RAW]", "services:", "  web:", "    <<: *base",
                              "    image: myorg/web"), "default capabilities", id="CAP001-merged-list"),
     pytest.param("RES001", y("x-base: &base", "  deploy:", "    replicas: 1", "services:", "  web:",

@@ -46,7 +46,7 @@ def finding_line(f, color: bool = False) -> str:
     where = _paint(f"{_clean(f.file)}:{f.line}:{f.column}:", _BOLD, color)
     rule = _paint(f.rule_id, _BOLD, color)
     others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
-    also = f" (through a shared anchor the fix also changes {', '.join(map(_clean, others))})" if others else ""
+    also = f" (the fix also changes {', '.join(map(_clean, others))})" if others else ""
     return f"{where} {rule} {f.rule_name} [{sev}] {_clean(f.message)}{tree}{fix}{also}"
 
 

@@ -137,8 +137,11 @@ def _flat(ctx, services):
         return
     for name, (backend, clients) in groups.items():
         names = ", ".join(c.name for c in clients)
+        others = len(implicit) - 1
+        talk = "talks" if len(clients) == 1 else "talk"
         yield finding(__name__, ctx, backend.key, f"service '{backend.name}' sits on the flat default network "
-                      f"with {len(implicit) - 1} other services; only {names} talk to it", service=backend,
+                      f"with {others} other service{'s' * (others != 1)}; only {names} {talk} to it (seen in "
+                      "depends_on, links or the settings that name it)", service=backend,
                       key_path=("services", backend.name, "networks"), fix=fix if name in movable else None)
 
 
