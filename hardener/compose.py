@@ -202,7 +202,7 @@ class Service:
     def image_name(self) -> str:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
         '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
-        return _image_name(self.image())
+        return repository_name(self.image())
 
 
 class Written(NamedTuple):
@@ -279,7 +279,8 @@ def _tag(node):
 
 
 @lru_cache(maxsize=4096)
-def _image_name(image: str) -> str:
+def repository_name(image: str) -> str:
+    """'docker.io/library/nginx:1.27@sha256:...' -> 'nginx'; registry, tag and digest dropped."""
     image = split_outside_braces(image, "@")[0]
     parts = split_outside_braces(image, "/")
     parts[-1] = split_outside_braces(parts[-1], ":")[0]

@@ -80,16 +80,10 @@ class Map(Node):
         super().__init__(event, path)
         self.pairs: list[tuple[Node, Node]] = []
         self.flow = bool(event.flow_style)
-        self._index = None
+        self._index: dict = {}  # key text -> (key node, value node), filled when the mapping closes
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
-        if self._index is None:  # built on first use: the pairs do not change after parsing
-            index = {}
-            for k, v in self.pairs:
-                if isinstance(k, Scalar) and k.value not in index:
-                    index[k.value] = (k, v)
-            self._index = index
         return self._index.get(key)
 
     def get(self, key: str):
@@ -123,7 +117,7 @@ def merged_entry(mapping: Map, key: str):
     e = mapping.entry(key)
     if e:
         return e[0], e[1], True
-    if mapping._index is not None and "<<" not in mapping._index:
+    if "<<" not in mapping._index:
         return None  # nothing merged into this mapping
     for source in _merge_sources(mapping):
         found = merged_entry(source, key)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 import hardener
+from hardener.compose import repository_name
 from hardener.images import profile
 from hardener.yamltext import decode
 from compose_tools import (CORPUS, ConfigRun, config_before_after, corpus_names, file_params, load_manifest,
@@ -128,12 +129,7 @@ def _has_limits(svc) -> bool:
 
 def _meant_public(svc) -> frozenset:
     """Container ports the image's profile lists as facing the network (a proxy's 80 and 443)."""
-    image = str(svc.get("image") or "").split("@")[0]
-    folder, _, last = image.rpartition("/")
-    name = (folder + "/" if folder else "") + last.split(":")[0]
-    for prefix in ("docker.io/library/", "docker.io/", "library/"):
-        name = name.removeprefix(prefix)
-    known = profile(name)
+    known = profile(repository_name(str(svc.get("image") or "")))
     return frozenset(known.public_ports) if known else frozenset()
 
 

@@ -71,14 +71,9 @@ _ANY = {"0.0.0.0", "::", "[::]", ""}  # the addresses PRT001 rewrites in long sy
 _split_outside_braces = split_outside_braces
 
 
-def image_repository(svc) -> str:
-    """The image's repository without registry, tag or digest ('bitnami/postgresql'), lower-case."""
-    return svc.image_name()
-
-
 def datastore_kind(svc) -> str | None:
     """Which datastore or broker the service's image is (a key of knowledge.DATASTORES), or None."""
-    name = image_repository(svc)
+    name = svc.image_name()
     last = name.rsplit("/", 1)[-1]
     if not name or "$" in last:
         return None

@@ -59,7 +59,7 @@ from .. import knowledge
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, deref
 from .base import finding, make_fix
-from .datastore_ports import image_repository, image_tag, published_ports
+from .datastore_ports import image_tag, published_ports
 from .env_secrets import environment, resolve
 from .ports_loopback import split_colons
 
@@ -93,7 +93,7 @@ def socket_name(source: str, target: str) -> str | None:
 
 
 def is_socket_proxy(svc) -> bool:
-    return image_repository(svc) in knowledge.SOCKET_PROXIES
+    return svc.image_name() in knowledge.SOCKET_PROXIES
 
 
 def mounts(svc):
@@ -131,7 +131,7 @@ def _docker_host(value: str):
 
 def _is_dind(svc) -> bool:
     tag = image_tag(svc) or ""
-    return image_repository(svc) in knowledge.DOCKER_DIND_IMAGES and "dind" in tag
+    return svc.image_name() in knowledge.DOCKER_DIND_IMAGES and "dind" in tag
 
 
 def check(ctx):

@@ -38,12 +38,11 @@ harder.
 """
 from __future__ import annotations
 
-from ..compose import has_variable
+from ..compose import volume_target
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, replace_scalar
+from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix, option
 from .no_new_privileges import in_flow
-from .ports_loopback import split_colons
 from .privileged import boolean, builds_on, last_value
 
 ID = "FS001"
@@ -66,18 +65,10 @@ def mount_targets(svc) -> set[str] | None:
         if not isinstance(volumes, Seq):
             return None
         for item in volumes.items:
-            node = deref(item)
-            if isinstance(node, Scalar):
-                parts = split_colons(node.value.strip())
-                target = parts[1] if len(parts) > 1 else parts[0]
-            elif isinstance(node, Map):
-                target = deref(node.get("target"))
-                target = target.value if isinstance(target, Scalar) else ""
-            else:
+            target = volume_target(deref(item))
+            if target is None:
                 return None
-            if has_variable(target):
-                return None
-            targets.add(target.rstrip("/") or "/")
+            targets.add(target)
     return targets
 
 

@@ -52,7 +52,7 @@ from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Node, Scalar, Seq, add_entries, deref, replace_scalar
 from .base import finding, make_fix
-from .datastore_ports import datastore_kind, image_repository
+from .datastore_ports import datastore_kind
 from .ports_loopback import split_colons
 from .readonly_mounts import classify as config_target
 
@@ -114,7 +114,7 @@ def _is_reader(svc, target: str) -> bool:
     target = target.rstrip("/") or "/"
     if config_target("", target) is not None:
         return True
-    last = image_repository(svc).rsplit("/", 1)[-1]
+    last = svc.image_name().rsplit("/", 1)[-1]
     if last not in knowledge.STATIC_SERVERS:
         return False
     segments = target.lower().split("/")

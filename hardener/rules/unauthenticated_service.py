@@ -61,13 +61,12 @@ from __future__ import annotations
 import re
 
 from .. import knowledge
-from ..compose import as_str_list, seq_items
+from ..compose import as_str_list, seq_items, volume_target
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Scalar, Seq, deref
+from ..yamltext import Scalar, Seq
 from .base import finding, make_fix
-from .datastore_ports import datastore_kind, image_repository, image_tag, published_ports
+from .datastore_ports import datastore_kind, image_tag, published_ports
 from .env_secrets import environment, resolve
-from .ports_loopback import split_colons
 
 ID = "AUTH001"
 NAME = "unauthenticated-service"
@@ -91,7 +90,7 @@ class _Facts:
             node.value.split() if isinstance(node, Scalar) and not node.is_null else [])
         self.command = words
         self.text = " ".join(words)
-        self.bitnami = image_repository(svc).startswith("bitnami/")
+        self.bitnami = svc.image_name().startswith("bitnami/")
 
     def value(self, name: str) -> str | None:
         """The variable's value resolved, '' when absent; None when it cannot be known from the file."""
@@ -148,7 +147,7 @@ def _redis(f: _Facts) -> str | None:
 
 
 def _mongo(f: _Facts) -> str | None:
-    if f.bitnami or image_repository(f.svc).endswith("mongodb-sharded"):
+    if f.bitnami or f.svc.image_name().endswith("mongodb-sharded"):
         return None
     if not f.runs_server(knowledge.MONGO_SERVERS) or f.env_file or f.is_set(*knowledge.MONGO_ROOT_USER_VARS):
         return None
@@ -163,7 +162,7 @@ def _elastic(f: _Facts) -> str | None:
         return f"with {knowledge.ELASTIC_SECURITY}=false"
     if setting is not None or f.env_file:
         return None
-    if image_repository(f.svc).endswith("-oss"):
+    if f.svc.image_name().endswith("-oss"):
         return "from an -oss image, which has no security features"
     m = re.match(r"([0-9]+)\.", image_tag(f.svc) or "")
     if m and int(m.group(1)) < knowledge.ELASTIC_SECURE_SINCE:
@@ -246,18 +245,9 @@ def _anonymous(f: _Facts, kind: str) -> str | None:
 def _mounts_under(svc, folder: str) -> bool:
     """Whether the service mounts something at or under a folder (a configuration it may bring), in
     any layer Compose merges."""
-    items = [i for e in svc.written("volumes") for i in seq_items(e.value)]
-    for item in items:
-        item = deref(item)
-        if isinstance(item, Scalar):
-            parts = split_colons(item.value.strip())
-            target = parts[1] if len(parts) > 1 else parts[0]
-        elif isinstance(item, Map):
-            node = deref(item.get("target"))
-            target = node.value if isinstance(node, Scalar) else ""
-        else:
-            continue
-        if target == folder or target.startswith(folder + "/"):
+    for item in (i for e in svc.written("volumes") for i in seq_items(e.value)):
+        target = volume_target(item)
+        if target is not None and (target == folder or target.startswith(folder + "/")):
             return True
     return False
 
