@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,27 @@ def put(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def service_block(text: str, name: str) -> str:
+    """The lines of one service, from its name line to the line before the next service (or the next
+    top-level key), as written."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if re.match(rf"  {re.escape(name)}:(\s|$)", line))
+    end = start + 1
+    while end < len(lines) and not re.match(r"(  )?[A-Za-z_x-]", lines[end]):
+        end += 1
+    return "".join(lines[start:end])
+
+
+def top_block(text: str, key: str) -> str:
+    """A top-level block's lines, up to the next top-level key."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(key + ":"))
+    end = start + 1
+    while end < len(lines) and not re.match(r"[A-Za-z_#]", lines[end]):
+        end += 1
+    return "".join(lines[start:end])
 
 
 # --------------------------------------------------------------------------- the shared folder

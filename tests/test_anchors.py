@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from deepdiff import DeepDiff
 
-from conftest import compose_config, run_cli as cli
+from conftest import compose_config, run_cli as cli, service_block, top_block
 
 STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
 
@@ -69,25 +69,6 @@ def fixed(tmp_path_factory):
     return get
 
 
-def service_block(text: str, name: str) -> str:
-    """The lines of one service, from its name line to the line before the next service (or the next
-    top-level key), as written."""
-    lines = text.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if re.match(rf"  {re.escape(name)}:(\s|$)", line))
-    end = start + 1
-    while end < len(lines) and not re.match(r"(  )?[A-Za-z_x-]", lines[end]):
-        end += 1
-    return "".join(lines[start:end])
-
-
-def top_block(text: str, key: str) -> str:
-    """A top-level block's lines, up to the next top-level key."""
-    lines = text.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith(key + ":"))
-    end = start + 1
-    while end < len(lines) and not re.match(r"[A-Za-z_#]", lines[end]):
-        end += 1
-    return "".join(lines[start:end])
 
 
 def registered_rules(run_cli) -> set[str]:

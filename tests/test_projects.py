@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import y
+from conftest import service_block, top_block, y
 
 STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
 
@@ -54,22 +54,6 @@ def by(findings, file_end: str) -> set[tuple[str, str]]:
     return {(f["service"], f["rule_id"]) for f in findings if f["file"].endswith(file_end)}
 
 
-def service_block(text: str, name: str) -> str:
-    lines = text.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if re.match(rf"  {re.escape(name)}:", line))
-    end = start + 1
-    while end < len(lines) and not re.match(r"(  )?[A-Za-z_]", lines[end]):
-        end += 1
-    return "".join(lines[start:end])
-
-
-def top_block(text: str, key: str) -> str:
-    lines = text.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith(key + ":"))
-    end = start + 1
-    while end < len(lines) and not re.match(r"[A-Za-z_#]", lines[end]):
-        end += 1
-    return "".join(lines[start:end])
 
 
 def assert_hardened(svc: dict, name: str):
