@@ -787,6 +787,55 @@ def add_under(doc: Document, mapping: Map, keys: list[str], entries: dict) -> Ed
     return add_entries(doc, node, entries)
 
 
+_DASH = re.compile(r"[ \t]*-[ \t]+")
+
+
+def remove_item(doc: Document, seq: Seq, item) -> Edit | None:
+    """Delete one scalar item from a sequence written in this file.
+
+    Block sequence: the item's whole line goes; an end-of-line comment stays as a full-line comment at
+    the dash's column. Flow sequence: the item goes with one neighbouring comma. Returns None when the
+    text is too unusual to edit safely: the item is an alias or carries an anchor, shares its line with
+    anything but a comment, spans several lines, or a comment sits between it and its comma. The caller
+    decides whether an empty sequence is acceptable (removing the only item leaves `[]` or nothing)."""
+    if not isinstance(seq, Seq) or not isinstance(item, Scalar) or item.anchor:
+        return None
+    index = next((i for i, n in enumerate(seq.items) if n is item), None)
+    if index is None:
+        return None
+    text, path = doc.text, (seq.path,)
+    if seq.flow:
+        if text[seq.end - 1:seq.end] != "]":
+            return None
+        items = seq.items
+        if index + 1 < len(items):
+            start, end = item.start, items[index + 1].start
+            gap = text[item.end:end]
+        elif index > 0:
+            start, end = content_end(items[index - 1]), item.end
+            gap = text[start:item.start]
+        else:
+            return Edit(item.start, item.end, "", path)
+        if gap.count(",") != 1 or gap.replace(",", "").strip():
+            return None  # a comment or something else between the item and its comma
+        return Edit(start, end, "", path)
+    line_start = text.rfind("\n", 0, item.start) + 1
+    prefix = text[line_start:item.start]
+    if not _DASH.fullmatch(prefix) or "\n" in text[item.start:item.end]:
+        return None
+    newline = text.find("\n", item.end)
+    rest = text[item.end:len(text) if newline < 0 else newline].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    pad = prefix[:prefix.index("-")]
+    if newline >= 0:
+        return Edit(line_start, newline + 1, f"{pad}{rest}\n" if rest else "", path)
+    if rest:  # the last line of a file without a final newline
+        return Edit(line_start, len(text), pad + rest, path)
+    start = line_start - 2 if text[line_start - 2:line_start] == "\r\n" else max(line_start - 1, 0)
+    return Edit(start, len(text), "", path)  # keep the file without a final newline
+
+
 def comments(text: str):
     """(0-based line, 0-based column, comment text) of every comment, quotes and block scalars aside
     (a '#' inside a quoted scalar is not a comment; block scalar bodies are rarely '#'-led)."""

@@ -42,12 +42,10 @@ MITRE ATT&CK T1611 (Escape to Host), T1068 (Exploitation for Privilege Escalatio
 """
 from __future__ import annotations
 
-import re
-
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Document, Edit, Scalar, Seq, content_end, deref
+from ..yamltext import deref
 from .base import finding, make_fix
-from .privileged import written_list
+from .privileged import flagged_items
 
 ID = "CAP002"
 NAME = "dangerous-capability"
@@ -88,80 +86,17 @@ def _raise(severity: Severity) -> Severity:
 
 def check(ctx):
     for svc in ctx.services:
-        written = written_list(svc, "cap_add")
-        if written is None:
-            continue
-        value, own, items = written
-        seq = deref(value)
-        flagged = []
-        for item, node in items:
-            cap = capability_name(node.value)
-            if cap in DANGEROUS:
-                flagged.append((item, cap))
-        if not flagged:
-            continue
-        # never empty the list: an empty block list reads as null, and other rules append to it
-        editable = own and not svc.shared and not isinstance(value, Alias) and len(flagged) < len(seq.items)
-        for item, cap in flagged:
+        for item, cap, edit in flagged_items(ctx, svc, "cap_add", _dangerous):
             severity, what = DANGEROUS[cap]
             if (cap == "SYS_PTRACE" and svc.value("pid") == "host") or \
                     (cap == "NET_ADMIN" and svc.value("network_mode") == "host"):
                 severity = _raise(severity)
-            edit = remove_item(ctx.doc, seq, item) if editable and not isinstance(item, Alias) else None
             written = deref(item).value.strip()
             yield finding(__name__, ctx, deref(item), f"service '{svc.name}' adds capability {cap}: {what}",
                           service=svc, key_path=("services", svc.name, "cap_add", written), severity=severity,
                           fix=make_fix(FIX, f"remove {cap} from cap_add", edit))
 
 
-# --------------------------------------------------------------------------- item removal
-# A builder in the style of yamltext's: it belongs in hardener/yamltext.py (next to remove_entry) and is
-# kept here until it moves there; security_profiles imports it from this module.
-
-_DASH = re.compile(r"[ \t]*-[ \t]+")
-
-
-def remove_item(doc: Document, seq: Seq, item) -> Edit | None:
-    """Delete one scalar item from a sequence written in this file.
-
-    Block sequence: the item's whole line goes; an end-of-line comment stays as a full-line comment at
-    the dash's column. Flow sequence: the item goes with one neighbouring comma. Returns None when the
-    text is too unusual to edit safely: the item is an alias or carries an anchor, shares its line with
-    anything but a comment, spans several lines, or a comment sits between it and its comma. The caller
-    decides whether an empty sequence is acceptable (removing the only item leaves `[]` or nothing)."""
-    if not isinstance(seq, Seq) or not isinstance(item, Scalar) or item.anchor:
-        return None
-    index = next((i for i, n in enumerate(seq.items) if n is item), None)
-    if index is None:
-        return None
-    text, path = doc.text, (seq.path,)
-    if seq.flow:
-        if text[seq.end - 1:seq.end] != "]":
-            return None
-        items = seq.items
-        if index + 1 < len(items):
-            start, end = item.start, items[index + 1].start
-            gap = text[item.end:end]
-        elif index > 0:
-            start, end = content_end(items[index - 1]), item.end
-            gap = text[start:item.start]
-        else:
-            return Edit(item.start, item.end, "", path)
-        if gap.count(",") != 1 or gap.replace(",", "").strip():
-            return None  # a comment or something else between the item and its comma
-        return Edit(start, end, "", path)
-    line_start = text.rfind("\n", 0, item.start) + 1
-    prefix = text[line_start:item.start]
-    if not _DASH.fullmatch(prefix) or "\n" in text[item.start:item.end]:
-        return None
-    newline = text.find("\n", item.end)
-    rest = text[item.end:len(text) if newline < 0 else newline].strip()
-    if rest and not rest.startswith("#"):
-        return None
-    pad = prefix[:prefix.index("-")]
-    if newline >= 0:
-        return Edit(line_start, newline + 1, f"{pad}{rest}\n" if rest else "", path)
-    if rest:  # the last line of a file without a final newline
-        return Edit(line_start, len(text), pad + rest, path)
-    start = line_start - 2 if text[line_start - 2:line_start] == "\r\n" else max(line_start - 1, 0)
-    return Edit(start, len(text), "", path)  # keep the file without a final newline
+def _dangerous(text: str) -> str | None:
+    cap = capability_name(text)
+    return cap if cap in DANGEROUS else None

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, remove_entry, replace_scalar
+from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, deref, merged_entry, remove_entry, remove_item,
+                       replace_scalar)
 from .base import IN_READ_ONLY, finding, make_fix
 
 ID = "PRV001"
@@ -96,6 +97,22 @@ def written_list(svc, key):
         if isinstance(node, Scalar) and not node.is_null and not has_variable(node.value):
             items.append((item, node))
     return entry[1], entry[2], items
+
+
+def flagged_items(ctx, svc, key, classify) -> list:
+    """(item, what classify said, removal edit or None) for each item of a list setting written in this
+    mapping that classify(text) flags. The list is never emptied: an empty block list reads as null,
+    and other rules append to it; lists from a merged mapping or an alias, and items written through
+    an alias, get no edit."""
+    written = written_list(svc, key)
+    if written is None:
+        return []
+    value, own, items = written
+    flagged = [(item, hit) for item, node in items if (hit := classify(node.value))]
+    seq = deref(value)
+    editable = own and not svc.shared and not isinstance(value, Alias) and len(flagged) < len(seq.items)
+    return [(item, hit, remove_item(ctx.doc, seq, item) if editable and not isinstance(item, Alias) else None)
+            for item, hit in flagged]
 
 
 def last_value(svc, key):

@@ -41,10 +41,9 @@ for Privilege Escalation).
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, deref
+from ..yamltext import deref
 from .base import finding, make_fix
-from .dangerous_capabilities import remove_item
-from .privileged import written_list
+from .privileged import flagged_items
 
 ID = "ISO002"
 NAME = "security-profile-disabled"
@@ -77,19 +76,9 @@ def split_option(text: str) -> tuple[str, str | None]:
 
 def check(ctx):
     for svc in ctx.services:
-        written = written_list(svc, "security_opt")
-        if written is None:
-            continue
-        value, own, items = written
-        seq = deref(value)
-        flagged = []
-        for item, node in items:
-            hit = DISABLING.get(split_option(node.value))
-            if hit:
-                flagged.append((item, node.value.strip(), hit))
-        editable = own and not svc.shared and not isinstance(value, Alias) and len(flagged) < len(seq.items)
-        for item, text, (severity, what) in flagged:
-            edit = remove_item(ctx.doc, seq, item) if editable and not isinstance(item, Alias) else None
+        for item, (severity, what), edit in flagged_items(ctx, svc, "security_opt",
+                                                           lambda text: DISABLING.get(split_option(text))):
+            text = deref(item).value.strip()
             yield finding(__name__, ctx, deref(item), f"service '{svc.name}' switches off {what} "
                           f"(security_opt: {text})", service=svc, severity=severity,
                           key_path=("services", svc.name, "security_opt", text),
