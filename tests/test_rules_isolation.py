@@ -679,6 +679,7 @@ def _comments(text: str) -> Counter:
 CORPUS = corpus_names()
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("rule", list(BY_ID))
 def test_rule_on_the_whole_corpus(rule):
     """Parse, check, fix (unsafe too), re-parse: no crash, no lost comment, idempotent, and every
@@ -696,6 +697,7 @@ def test_rule_on_the_whole_corpus(rule):
     assert total >= 0
 
 
+@pytest.mark.corpus
 def test_all_isolation_rules_together_on_the_corpus():
     folder = require_corpus()
     changed = 0
