@@ -45,6 +45,13 @@ ReadOnlyOpt = typer.Option(None, "--read-only", metavar="PATTERN",
 JobsOpt = typer.Option(0, "--jobs", "-j", envvar="HARDENER_JOBS", min=0,
                        help="Worker processes for many files (0: one per core when the input is big enough; 1: none).")
 
+RuntimeFileOpt = typer.Option(None, "--runtime-file", metavar="FILE",
+                              help="verify: a compose file merged only at run time, never edited (healthchecks, "
+                              "test credentials, stand-in images); repeatable.")
+TimeoutOpt = typer.Option(120.0, "--timeout", min=1, help="verify: seconds to wait for the services of a run to settle.")
+SettleOpt = typer.Option(8.0, "--settle", min=0, help="verify: seconds a service without healthcheck must stay up.")
+PullOpt = typer.Option(False, "--pull", help="verify: pull missing images (never done otherwise).")
+
 
 def _version(value: bool):
     if value:
@@ -390,9 +397,13 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         rules_url: Optional[str] = RulesUrlOpt, jobs: int = JobsOpt,
         baseline: Optional[str] = typer.Option(None, "--baseline", help="Leave the findings recorded in this "
                                                "baseline file alone: neither fixed nor reported."),
-        read_only: Optional[List[str]] = ReadOnlyOpt):
+        read_only: Optional[List[str]] = ReadOnlyOpt,
+        verify_run: bool = typer.Option(False, "--verify", help="Start the project as written and fixed on the "
+                                        "Docker engine first; write only the fixes that keep every service working."),
+        runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt, settle: float = SettleOpt,
+        pull: bool = PullOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
-    and writes the fixed text to standard output."""
+    and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
     from .writing import encode, write_atomic
     from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
@@ -405,6 +416,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
+    if verify_run:
+        paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes)
     results = _scan(paths, choice, True, quiet, jobs, edits=False)
     _report_errors(results, notes=fmt != "text")  # in text, notes go with the findings of the report
     if fmt != "text":
@@ -450,6 +463,77 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
         report.write("".join(lines))
     raise typer.Exit(EXIT_ERROR if write_failed else _exit_code(results, changed, exit_zero))
+
+
+@app.command("verify")
+def verify_command(path: Optional[str] = typer.Argument(None, help="A compose file or the folder of one project "
+                                                        "(with --file: the folder the files are relative to)."),
+                   select: Optional[List[str]] = SelectOpt, ignore: Optional[List[str]] = IgnoreOpt,
+                   unsafe_fixes: bool = UnsafeOpt, files: Optional[List[str]] = FileOpt,
+                   runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt,
+                   settle: float = SettleOpt, pull: bool = PullOpt, fmt: str = FormatOpt,
+                   output: Optional[str] = OutputOpt, config_file: Optional[str] = ConfigOpt,
+                   isolated: bool = IsolatedOpt):
+    """Start the project as written and as `fix` would write it on the Docker engine (DOCKER_HOST), in
+    temporary copies under fresh project names, and compare each service. Exit 0: every service that
+    works as written works hardened; 1: a regression (the fixes responsible are named); 2: it could not
+    run."""
+    from .runtime import report
+
+    if fmt not in ("text", "json"):
+        _fail(f"unknown format '{fmt}' for verify (choose from text, json)")
+    choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, _under(path, files))
+    verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False)
+    _emit(report.as_json(verdict) if fmt == "json" else report.as_text(verdict), output)
+    raise typer.Exit(EXIT_FINDINGS if verdict.regressions else EXIT_CLEAN)
+
+
+def _under(path, files):
+    """--file paths, relative to PATH when PATH is a folder and they are not found from here."""
+    if not files or not path or not os.path.isdir(path):
+        return files
+    return [f if os.path.exists(f) else os.path.join(path, f) for f in files]
+
+
+def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, write):
+    from .runtime import CannotRun, Options
+    from .runtime.verify import select_project, verify
+
+    _need_inputs([path] if path else None, choice.files)
+    for f in runtime_files or ():
+        if not os.path.isfile(f):
+            _fail(f"{f}: no such runtime file")
+    options = Options(timeout=timeout, settle=settle, pull=pull,
+                      runtime_files=tuple(os.path.abspath(f) for f in runtime_files or ()),
+                      progress=lambda message: typer.echo(f"verify: {message}", err=True),
+                      prefix=os.environ.get("HARDENER_VERIFY_PREFIX") or "hardener-verify")
+    try:
+        groups = [list(choice.files)] if choice.files else _groups([path], choice)
+        group = select_project(groups, None if choice.files or not os.path.isdir(path) else path)
+        return verify(group, choice.for_file, options, unsafe, write)
+    except CannotRun as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("hardener: interrupted; the runs it started were removed", err=True)
+        raise typer.Exit(130)
+
+
+def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe):
+    """fix --verify: run verify on the one project, leave out the fixes that stopped a service, print
+    which were dropped and why; the paths and jobs the fix then runs with."""
+    from .runtime import report
+    from .runtime.verify import settings_without
+
+    if paths and len(paths) > 1:
+        _fail("fix --verify takes one project: one compose file or folder (or --file)")
+    verdict = _run_verify(paths[0] if paths else None, choice, runtime_files, timeout, settle, pull, unsafe, write=True)
+    typer.echo(report.as_text(verdict, written=True), err=True, nl=False)
+    if verdict.culprits and not verdict.confirmed:
+        _fail("no verified patch: nothing written")
+    drop = {(c.rule, c.service) for c in verdict.culprits}
+    base = choice.for_file
+    choice.for_file = lambda p: settings_without(base(p), drop)
+    return ([] if choice.files else list(verdict.files)), 1
 
 
 @app.command("rules")

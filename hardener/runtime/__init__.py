@@ -1,0 +1,10 @@
+"""Runtime proof on a real Docker engine: start a project as written and hardened, in private copies
+under fresh project names, and compare each service (`hardener verify`, `hardener fix --verify`).
+
+Modules: engine_api (reading container state and logs over the Engine API), project (names, copies,
+isolating the resolved model), states (states, verdicts, evidence), orchestrate (starting, watching and
+always tearing down runs), verify (the variants and the bisect), report (JSON and text)."""
+from .orchestrate import Options
+from .project import CannotRun
+
+__all__ = ["CannotRun", "Options"]

@@ -1,0 +1,165 @@
+"""The runtime tier: `hardener verify` and `hardener fix --verify` through the real CLI on a real Docker
+engine with the stand-in images of ../shared/runtime (`pytest -m runtime`). Skipped, with the reason,
+when no engine answers at DOCKER_HOST or /var/tmp/hardener-engine/docker.sock; .ci/run starts one.
+Stacks run one after another, with short waits, and every run is torn down by the code under test
+(the last test checks that nothing it started is left)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from hardener.runtime.engine_api import Engine, EngineError
+
+from conftest import REPO, put, run_cli, shared_path, y
+
+pytestmark = pytest.mark.runtime
+
+ENGINE_SOCKET = "/var/tmp/hardener-engine/docker.sock"
+FIXTURES = Path(__file__).parent / "fixtures" / "runtime"
+FAST = ["--timeout", "90", "--settle", "3"]
+PREFIX = "runtime-tier-"  # project names of this tier (HARDENER_VERIFY_PREFIX); the default is hardener-verify-
+
+
+@pytest.fixture(scope="module")
+def engine_env():
+    host = os.environ.get("DOCKER_HOST") or f"unix://{ENGINE_SOCKET}"
+    # CI sets HARDENER_REQUIRE_ENGINE: there a missing engine or image fails the tier instead of skipping it
+    give_up = pytest.fail if os.environ.get("HARDENER_REQUIRE_ENGINE") else pytest.skip
+    try:
+        Engine(host, timeout=5).ping()
+    except EngineError as exc:
+        give_up(f"no Docker engine answers ({exc}); start one with ../shared/runtime/start-engine")
+    engine = Engine(host)
+    for image in ("postgres:16", "redis:7", "nginx:1.27", "mariadb:11", "local/postgres:15-bookworm",
+                  "local/redis:7.0-bookworm", "local/nginx:1.22-bookworm", "local/mariadb:10.11-bookworm",
+                  "local/sleeper:latest"):
+        if not engine.image_present(image):
+            give_up(f"stand-in image {image} missing: run ../shared/runtime/build-images.sh")
+    return {"DOCKER_HOST": host, "HARDENER_VERIFY_PREFIX": PREFIX.rstrip("-")}
+
+
+def writable_copy(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest)
+    for folder, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            p = os.path.join(folder, name)
+            os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
+    os.chmod(dest, os.stat(dest).st_mode | stat.S_IWUSR)
+    return dest
+
+
+def verify_json(engine_env, *args, timeout=600):
+    proc = run_cli("verify", "--format", "json", *FAST, *args, env=engine_env, timeout=timeout)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc, json.loads(proc.stdout)
+
+
+def states(report, which):
+    return {s["service"]: s[which]["state"] for s in report["services"]}
+
+
+def test_official_images_stay_healthy_with_unsafe_fixes(engine_env, tmp_path):
+    stack = writable_copy(shared_path("runtime", "stacks", "official-images"), tmp_path / "official-images")
+    before = (stack / "project" / "compose.yaml").read_bytes()
+    proc, report = verify_json(engine_env, "--unsafe-fixes", "--runtime-file", stack / "runtime.yaml", stack / "project")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["version"] == 1 and report["result"] == "ok" and report["unsafe_fixes"]
+    assert states(report, "original") == states(report, "hardened") == {
+        "web": "healthy", "db": "healthy", "cache": "healthy", "mariadb": "healthy"}
+    assert {"CAP001", "FS001", "LOG001", "PRV002"} <= {f["rule"] for f in report["fixes"]}
+    assert all(s["verdict"] == "ok" for s in report["services"])
+    assert (stack / "project" / "compose.yaml").read_bytes() == before  # the user's file is never touched
+    assert f"starting original as project {PREFIX}" in proc.stderr
+    assert f"removing {PREFIX}" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["official-images", "nginx-templates", "example"])
+def test_every_shared_stack_stays_healthy_after_plain_fix(engine_env, tmp_path, name):
+    """What `hardener fix` (safe fixes) writes still starts: each service works as it does as written."""
+    stacks = shared_path("runtime", "stacks")
+    if name == "example":
+        project = writable_copy(REPO / "examples", tmp_path / "examples")
+        shutil.rmtree(project / "hardened")
+    else:
+        project = writable_copy(stacks / name / "project", tmp_path / name)
+    proc, report = verify_json(engine_env, "--runtime-file", stacks / name / "runtime.yaml", project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["fixes"], "the stack should have safe fixes to prove"
+    original = states(report, "original")
+    assert set(original.values()) == {"healthy"}, original
+    assert states(report, "hardened") == original
+
+
+def test_fix_verify_on_unknown_images_keeps_what_works_and_says_what_it_dropped(engine_env, tmp_path):
+    """The four stand-ins under local/... names: the unsafe fixes that stop them are dropped (with the
+    evidence), the file ends hardened as far as they allow and the written file starts healthy."""
+    stack = writable_copy(FIXTURES / "local-images", tmp_path / "local-images")
+    compose = stack / "compose.yaml"
+    proc = run_cli("fix", "--verify", "--unsafe-fixes", *FAST, stack, env=engine_env, timeout=900)
+    assert proc.returncode in (0, 1), proc.stderr
+    err = proc.stderr
+    assert "dropped: " in err
+    assert "Operation not permitted" in err or "Read-only file system" in err or "Permission denied" in err
+    assert f"Fixed {stack}" in err or f"Fixed {compose}" in err
+    text = compose.read_text()
+    from conftest import service_block
+
+    for service in ("web", "db", "cache", "mariadb"):
+        block = service_block(text, service)
+        assert "max-size:" in block, block  # log rotation
+        assert "no-new-privileges:true" in block, block
+    # the file as written now is what `verify` starts as the original: every service healthy
+    proc, report = verify_json(engine_env, "--select", "LOG001", stack)
+    assert set(states(report, "original").values()) == {"healthy"}, proc.stderr
+
+
+def test_missing_image_without_pull_exits_2_in_one_line(engine_env, tmp_path):
+    put(tmp_path, "compose.yaml", y(
+        "services:",
+        "  app:",
+        "    image: local/never-built-here:1.0",
+    ))
+    proc = run_cli("verify", *FAST, tmp_path, env=engine_env, timeout=120)
+    assert proc.returncode == 2
+    last = proc.stderr.splitlines()[-1]
+    assert last == "hardener: error: image local/never-built-here:1.0 (service app) is not on the engine; " \
+                   "give --pull to let verify pull it"
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_regression_is_found_and_named_with_evidence(engine_env, tmp_path):
+    """nginx under an unknown name with its unsafe fixes: verify exits 1 and names the rules."""
+    put(tmp_path, "compose.yaml", y(
+        "services:",
+        "  web:",
+        "    image: local/nginx:1.22-bookworm",
+        "    healthcheck:",
+        '      test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/"]',
+        "      interval: 2s",
+        "      retries: 10",
+    ))
+    proc, report = verify_json(engine_env, "--unsafe-fixes", tmp_path)
+    assert proc.returncode == 1
+    assert report["result"] == "regression"
+    (web,) = report["services"]
+    assert web["verdict"] == "regression" and web["original"]["state"] == "healthy"
+    blamed = {r["rule"] for r in web["responsible"]}
+    assert {"CAP001", "FS001"} <= blamed and "LOG001" not in blamed
+    evidence = " ".join(line for r in web["responsible"] for line in r["evidence"])
+    assert "Operation not permitted" in evidence and "Read-only file system" in evidence
+
+
+def test_nothing_started_is_left_behind(engine_env):
+    engine = Engine(engine_env["DOCKER_HOST"])
+    left = [c["Names"] for c in engine._json("/containers/json", {"all": "1"})
+            if any(n.lstrip("/").startswith(PREFIX) for n in c["Names"])]
+    assert left == []
+    volumes = [v["Name"] for v in (engine._json("/volumes") or {}).get("Volumes") or () if v["Name"].startswith(PREFIX)]
+    assert volumes == []
+    networks = [n["Name"] for n in engine._json("/networks") if n["Name"].startswith(PREFIX)]
+    assert networks == []
