@@ -515,7 +515,7 @@ def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, writ
         _fail(str(exc))
     except KeyboardInterrupt:
         typer.echo("hardener: interrupted; the runs it started were removed", err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
 
 
 def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe):

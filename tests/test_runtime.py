@@ -15,7 +15,7 @@ import pytest
 
 from hardener.runtime.engine_api import Engine, EngineError
 
-from conftest import REPO, put, run_cli, shared_path, y
+from conftest import REPO, put, run_cli_subprocess as run_cli, shared_path, y
 
 pytestmark = pytest.mark.runtime
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -24,7 +23,7 @@ from hardener.settings import Settings
 
 from conftest import put, run_cli, y
 
-NOW = datetime(2026, 12, 6, 21, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 21, 0, 0, tzinfo=UTC)
 
 
 def stamp(seconds_ago: float) -> str:

@@ -106,7 +106,7 @@ def isolate(model: dict, project: str) -> dict:
     Returns a new model; the argument is left as it is."""
     out = json.loads(json.dumps(model))
     out["name"] = project
-    for name, svc in (out.get("services") or {}).items():
+    for svc in (out.get("services") or {}).values():
         svc.pop("container_name", None)
         ports = svc.get("ports")
         if ports:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 HEALTHY, RUNNING, STARTING, UNHEALTHY, RESTARTING, EXITED, OOMKILLED, CREATED, ABSENT = (
     "healthy", "running", "starting", "unhealthy", "restarting", "exited", "oomkilled", "created", "absent")
@@ -42,14 +42,14 @@ def _started_seconds(started_at: str, now: datetime) -> float:
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", started_at or "")
     if not m:
         return 0.0
-    start = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    start = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return max(0.0, (now - start).total_seconds())
 
 
 def classify(inspect: dict, settle: float, now: datetime | None = None) -> State:
     """One container's state from its `docker inspect` document. Running without a healthcheck counts
     only after `settle` seconds up without a restart; before that it is still `starting`."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     st = inspect.get("State") or {}
     restarts = int(inspect.get("RestartCount") or 0)
     code = st.get("ExitCode")

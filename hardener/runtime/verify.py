@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 
 from . import project as proj
 from .engine_api import Engine, EngineError
 from .orchestrate import Options, Run, run_all
 from .project import CannotRun
-from .states import IMPROVED, NOT_JUDGED, OK, REGRESSION, compare
+from .states import REGRESSION, compare
 
 SCHEMA_VERSION = 1
 BATCH = 3  # bisect variants started together
