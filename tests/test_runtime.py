@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from hardener.runtime.engine_api import Engine, EngineError
 
-from conftest import REPO, put, run_cli_subprocess as run_cli, shared_path, y
+from conftest import REPO, cli_env, put, run_cli_subprocess as run_cli, shared_path, y
 
 pytestmark = pytest.mark.runtime
 
@@ -154,12 +158,37 @@ def test_a_regression_is_found_and_named_with_evidence(engine_env, tmp_path):
     assert "Operation not permitted" in evidence and "Read-only file system" in evidence
 
 
-def test_nothing_started_is_left_behind(engine_env):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_runs_are_torn_down(engine_env, tmp_path, sig):
+    """Ctrl-C (or SIGTERM) while the services start: everything started is removed, exit 130, one line."""
+    stack = writable_copy(shared_path("runtime", "stacks", "official-images"), tmp_path / "official-images")
+    prefix = f"runtime-tier-int{int(sig)}"
+    proc = subprocess.Popen([sys.executable, "-m", "hardener", "verify", *FAST, "--runtime-file",
+                             str(stack / "runtime.yaml"), str(stack / "project")],
+                            env={**cli_env(), **engine_env, "HARDENER_VERIFY_PREFIX": prefix},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     engine = Engine(engine_env["DOCKER_HOST"])
-    left = [c["Names"] for c in engine._json("/containers/json", {"all": "1"})
-            if any(n.lstrip("/").startswith(PREFIX) for n in c["Names"])]
-    assert left == []
-    volumes = [v["Name"] for v in (engine._json("/volumes") or {}).get("Volumes") or () if v["Name"].startswith(PREFIX)]
-    assert volumes == []
-    networks = [n["Name"] for n in engine._json("/networks") if n["Name"].startswith(PREFIX)]
-    assert networks == []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(leftovers(engine, prefix)["containers"]) < 4:
+        time.sleep(0.5)
+    assert leftovers(engine, prefix)["containers"], "the runs never started"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "hardener: interrupted; the runs it started were removed"
+    assert "Traceback" not in err
+    assert leftovers(engine, prefix) == {"containers": [], "volumes": [], "networks": []}
+
+
+def leftovers(engine: Engine, prefix: str) -> dict:
+    return {
+        "containers": [c["Names"][0] for c in engine._json("/containers/json", {"all": "1"})
+                       if any(n.lstrip("/").startswith(prefix) for n in c["Names"])],
+        "volumes": [v["Name"] for v in (engine._json("/volumes") or {}).get("Volumes") or ()
+                    if v["Name"].startswith(prefix)],
+        "networks": [n["Name"] for n in engine._json("/networks") if n["Name"].startswith(prefix)],
+    }
+
+
+def test_nothing_started_is_left_behind(engine_env):
+    assert leftovers(Engine(engine_env["DOCKER_HOST"]), PREFIX) == {"containers": [], "volumes": [], "networks": []}
