@@ -18,6 +18,7 @@ read, an exit code) and the CLI does the talking.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import platform
@@ -271,10 +272,45 @@ can opt out with `security_opt: ["no-new-privileges=false"]`.
 **References.** CIS Docker Benchmark 2.18 and 5.25.
 """)
 
-HOST_CHECKS = (KERNEL, ENGINE, RUNC, API, ICC, USERNS, LOGS, LIVE_RESTORE, NO_NEW_PRIVS)
+END_OF_LIFE = HostCheck("HOST010", "end-of-life-branch", ("1.2.1", "1.3.2"), Severity.HIGH, Confidence.HIGH, """\
+Docker Engine or containerd comes from a release branch upstream no longer patches.
+
+**What it finds.** The Engine and containerd versions of `docker version`, placed on their release
+branch (Engine 20.10, 23.0 ... 26.1, then one branch per major version from 27 on; containerd 1.6,
+1.7, 2.0 ...) and compared with the upstream support status of that branch in hardener's table
+(`branches` in `hardener/data/advisories.json`, with its sources and review date): Moby's
+`BRANCHES-AND-TAGS.md` and containerd's `RELEASES.md`. A branch marked end-of-life, or older than
+every listed branch, is reported; a maintained branch whose announced end of maintenance has passed
+since the table was reviewed is reported with *low* confidence.
+
+**Why it matters.** HOST002 and HOST003 only know the flaws in hardener's short advisory list. An
+end-of-life branch gets no fixes for anything found after its end, so a clean HOST002 on it does not
+mean "patched": every daemon or runtime flaw published since is open, and the daemon is root on the
+host (attack tree 1.2.1; containerd starts the containers, 1.3.2).
+
+**Example.** Debian 12's `docker.io` reports Engine `20.10.24+dfsg1` and containerd `1.6.20~ds1`:
+upstream stopped maintaining 20.10 on 2023-12-10 and containerd 1.6 on 2025-08-23.
+
+**Fix.** None in a file: move to a maintained branch (Docker's own `docker-ce` and `containerd.io`
+packages, or a newer distribution release).
+
+**What may break.** A major Engine upgrade changes defaults (API versions, storage and network
+drivers); read the release notes and restart the containers (or enable `live-restore`, HOST008).
+
+**Distribution builds.** A version with a distribution suffix (`+dfsg1`, `~ds1`, `-0ubuntu1`,
+`+deb12u1`, `.el9`) is maintained by that distribution, which may backport security fixes after
+upstream's end: the finding then has *low* confidence and names the command that shows the package's
+changelog (`apt changelog docker.io`, `rpm -q --changelog containerd`), where backported CVE fixes
+are listed.
+
+**References.** github.com/moby/moby project/BRANCHES-AND-TAGS.md; github.com/containerd/containerd
+RELEASES.md; endoflife.date/docker-engine.
+""")
+
+HOST_CHECKS = (KERNEL, ENGINE, RUNC, API, ICC, USERNS, LOGS, LIVE_RESTORE, NO_NEW_PRIVS, END_OF_LIFE)
 HOST_BY_KEY = {key: check for check in HOST_CHECKS for key in (check.ID, check.NAME)}
 _COMPONENT_CHECK = {"kernel": KERNEL, "engine": ENGINE, "runc": RUNC}
-_COMPONENT_LABEL = {"kernel": "kernel", "engine": "Docker Engine", "runc": "runc"}
+_COMPONENT_LABEL = {"kernel": "kernel", "engine": "Docker Engine", "runc": "runc", "containerd": "containerd"}
 _COMPONENT_PACKAGE = {"kernel": "the host kernel", "engine": "Docker Engine",
                       "runc": "runc (the containerd.io or runc package)"}
 
@@ -423,6 +459,135 @@ def upgrade_target(version: Version, matched: list[Advisory]) -> Version | None:
             if not any(a.affects(candidate) for a in matched):
                 return candidate
     return None
+
+
+# --------------------------------------------------------------------------- upstream support of branches
+
+@dataclass(frozen=True)
+class Branch:
+    """One release branch of Docker Engine or containerd and its upstream support status."""
+
+    component: str  # engine or containerd
+    name: str  # "20.10", "26.1", "27" (Engine from 27 on: one branch per major version), "1.6"
+    status: str  # end-of-life or maintained
+    eol: datetime.date | None = None  # when upstream maintenance ended (None: not given)
+    expected_end: datetime.date | None = None  # announced end of a maintained branch
+    sources: tuple[str, ...] = ()
+
+    @property
+    def numbers(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.name.split("."))
+
+    def holds(self, version: Version) -> bool:
+        return (version.release + (0, 0))[:len(self.numbers)] == self.numbers
+
+    @property
+    def ended(self) -> bool:
+        return self.status == "end-of-life"
+
+    def overdue(self, today: datetime.date) -> bool:
+        """A maintained branch whose announced end has passed (the table may be out of date)."""
+        return self.status == "maintained" and self.expected_end is not None and self.expected_end < today
+
+
+@dataclass(frozen=True)
+class Branches:
+    reviewed: datetime.date
+    by_component: dict  # component -> tuple[Branch, ...] in version order
+
+    def of(self, component: str) -> tuple[Branch, ...]:
+        return self.by_component.get(component, ())
+
+
+def _date(text) -> datetime.date | None:
+    """A YYYY-MM-DD date, or YYYY-MM read as the month's last day."""
+    if text is None:
+        return None
+    parts = [int(p) for p in str(text).split("-")]
+    if len(parts) == 2:
+        year, month = parts
+        following = datetime.date(year + month // 12, month % 12 + 1, 1)
+        return following - datetime.timedelta(days=1)
+    return datetime.date(*parts)
+
+
+def parse_branches(data: dict) -> Branches:
+    table = data.get("branches") or {}
+    out = {}
+    for component in ("engine", "containerd"):
+        rows = []
+        for entry in table.get(component, ()):
+            if entry.get("status") not in ("end-of-life", "maintained"):
+                raise ValueError(f"branch {component} {entry.get('branch')}: unknown status")
+            rows.append(Branch(component, str(entry["branch"]), entry["status"], _date(entry.get("eol")),
+                               _date(entry.get("expected_end")), tuple(entry.get("sources", ()))))
+        out[component] = tuple(sorted(rows, key=lambda b: b.numbers))
+    return Branches(_date(table.get("reviewed", "1970-01-01")), out)
+
+
+@functools.lru_cache(maxsize=1)
+def load_branches() -> Branches:
+    """The branch support table shipped in hardener/data/advisories.json (`branches`)."""
+    text = resources.files("hardener.data").joinpath(ADVISORIES_RESOURCE).read_text(encoding="utf-8")
+    return parse_branches(json.loads(text))
+
+
+# distribution and vendor packaging suffixes: such builds follow their distribution's support
+_DISTRO_BUILD = re.compile(r"dfsg|[~+.]ds\d|ubuntu|deb\d|\.el\d|\.fc\d|amzn|azl|suse|\.mga", re.I)
+_APT_BUILD = re.compile(r"dfsg|[~+.]ds\d|ubuntu|deb\d", re.I)
+_PACKAGE_NAMES = {"engine": ("docker.io", "docker"), "containerd": ("containerd", "containerd")}
+
+
+def _changelog_hint(component: str, suffix: str) -> str:
+    apt_name, rpm_name = _PACKAGE_NAMES[component]
+    if _APT_BUILD.search(suffix):
+        return (f"`apt changelog {apt_name}` (or `zless /usr/share/doc/{apt_name}/changelog.Debian.gz`) lists "
+                "the fixes the distribution backported, by CVE")
+    return f"`rpm -q --changelog {rpm_name}` lists the fixes the distribution backported, by CVE"
+
+
+def branch_finding(component: str, text: str, file: str, branches: Branches, today: datetime.date, *,
+                   key_path=()) -> Finding | None:
+    """The finding for an Engine or containerd version on an end-of-life branch, or None."""
+    version = parse_version(text)
+    rows = branches.of(component)
+    if version is None or not rows:
+        return None
+    label = _COMPONENT_LABEL[component]
+    branch = next((b for b in rows if b.holds(version)), None)
+    maintained = [b.name for b in rows if b.status == "maintained" and not b.overdue(today)]
+    upgrade = (f"move to a maintained branch ({label} {' or '.join(maintained)})" if maintained
+               else f"move to a maintained {label} branch")
+    severity, confidence = END_OF_LIFE.SEVERITY, END_OF_LIFE.CONFIDENCE
+    if branch is None:
+        if rows[0].numbers <= version.release[:len(rows[0].numbers)]:
+            return None  # newer than every listed branch, or between branches: not judged
+        why = (f"is older than the {rows[0].name} branch, the oldest in hardener's table, which upstream stopped "
+               f"maintaining{' on ' + str(rows[0].eol) if rows[0].eol else ''}")
+        where = rows[0]
+    elif branch.ended:
+        why = (f"is from the {branch.name} branch, which upstream stopped maintaining"
+               f"{' on ' + str(branch.eol) if branch.eol else ''}")
+        where = branch
+    elif branch.overdue(today):
+        why = (f"is from the {branch.name} branch, whose upstream maintenance was announced to end on "
+               f"{branch.expected_end} (hardener's table was reviewed on {branches.reviewed}: check the "
+               "branch's current status)")
+        where, severity, confidence = branch, Severity.MEDIUM, Confidence.LOW
+    else:
+        return None
+    source = f" (source: {where.sources[0]})" if where.sources else ""
+    gets = "once it has ended it gets" if confidence is Confidence.LOW else "it gets"
+    message = (f"{label} {text} {why}{source}: {gets} no upstream fixes for flaws found since, so a clean "
+               f"outdated-version check does not mean it is patched; {upgrade}")
+    if version.suffix and _DISTRO_BUILD.search(version.suffix):
+        confidence = Confidence.LOW
+        message += (f". {text} is a distribution build ({version.suffix!r}), which its distribution may keep "
+                    f"patching after upstream's end: {_changelog_hint(component, version.suffix)}; if its last "
+                    "security entries stop, treat it as unpatched (low confidence)")
+    tree = ("1.2.1",) if component == "engine" else ("1.3.2",)
+    return _finding(END_OF_LIFE, message, file, key_path=key_path, severity=severity, confidence=confidence,
+                    attack_tree=tree)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -600,20 +765,21 @@ def _live_docker(which, run, timeout: float, notes: list) -> dict | None:
 # --------------------------------------------------------------------------- findings
 
 def _finding(check: HostCheck, message: str, file: str, *, line: int = 1, column: int = 1,
-             key_path=(), severity: Severity | None = None, confidence: Confidence | None = None) -> Finding:
+             key_path=(), severity: Severity | None = None, confidence: Confidence | None = None,
+             attack_tree: tuple[str, ...] | None = None) -> Finding:
     return Finding(rule_id=check.ID, rule_name=check.NAME, severity=severity or check.SEVERITY,
-                   confidence=confidence or check.CONFIDENCE, attack_tree=tuple(check.ATTACK_TREE),
+                   confidence=confidence or check.CONFIDENCE, attack_tree=tuple(attack_tree or check.ATTACK_TREE),
                    message=message, line=line, column=column, key_path=tuple(key_path), file=file)
 
 
 def _component_versions(docker: dict) -> dict[str, str]:
-    """{"engine": ..., "runc": ...} from a docker version capture."""
+    """{"engine": ..., "containerd": ..., "runc": ...} from a docker version capture."""
     server = docker.get("Server") or {}
     found = {}
     for comp in server.get("Components") or ():
         if isinstance(comp, dict) and isinstance(comp.get("Version"), str):
             name = str(comp.get("Name", "")).lower()
-            if name in ("engine", "runc"):
+            if name in ("engine", "containerd", "runc"):
                 found.setdefault(name, comp["Version"])
     if "engine" not in found and isinstance(server.get("Version"), str):
         found["engine"] = server["Version"]
@@ -799,9 +965,13 @@ class HostReport:
 _ORDER = {check.ID: i for i, check in enumerate(HOST_CHECKS)}
 
 
-def audit(inputs: HostInputs, advisories=None) -> HostReport:
-    """Check what `inputs` hold against the advisory table and the daemon settings."""
+def audit(inputs: HostInputs, advisories=None, branches: Branches | None = None,
+          today: datetime.date | None = None) -> HostReport:
+    """Check what `inputs` hold against the advisory table, the branch support table (as of `today`)
+    and the daemon settings."""
     advisories = load_advisories() if advisories is None else advisories
+    branches = load_branches() if branches is None else branches
+    today = datetime.date.today() if today is None else today
     findings: list[Finding] = []
     read: list[str] = []  # labels of the inputs that were read, in order
     checked: list[str] = []
@@ -816,7 +986,7 @@ def audit(inputs: HostInputs, advisories=None) -> HostReport:
         read.append(inputs.docker_label)
         versions = _component_versions(inputs.docker)
         authz = _uses_authz(inputs.daemon)
-        checked.append(", ".join(f"{_COMPONENT_LABEL[c]} {versions[c]}" for c in ("engine", "runc")
+        checked.append(", ".join(f"{_COMPONENT_LABEL[c]} {versions[c]}" for c in ("engine", "containerd", "runc")
                                  if c in versions) + f" ({inputs.docker_label})")
         for component in ("engine", "runc"):
             if component not in versions:
@@ -825,6 +995,12 @@ def audit(inputs: HostInputs, advisories=None) -> HostReport:
                                 key_path=("Server", "Components", component))
             if f:
                 findings.append(f)
+        for component in ("engine", "containerd"):
+            if component in versions:
+                f = branch_finding(component, versions[component], inputs.docker_label, branches, today,
+                                   key_path=("Server", "Components", component))
+                if f:
+                    findings.append(f)
     if inputs.daemon is not None:
         read.append(inputs.daemon_label)
         checked.append(f"daemon settings ({'Docker defaults, ' if inputs.daemon_defaults else ''}"

@@ -265,7 +265,7 @@ def test_old_exposed_host_reports_every_host_node():
     assert report.exit_code == 1
     assert report.notes == ()
     assert report.checked == (f"kernel 5.8.18 ({OLD_VERSION})",
-                              f"Docker Engine 19.03.5, runc 1.0.0-rc6 ({OLD_VERSION})",
+                              f"Docker Engine 19.03.5, containerd 1.2.10, runc 1.0.0-rc6 ({OLD_VERSION})",
                               f"daemon settings ({OLD_DAEMON})")
 
     kernel = found["HOST001"]
@@ -314,7 +314,7 @@ def test_results_group_findings_by_input():
     report = run_host(OLD_VERSION, OLD_DAEMON)
     assert [r.path for r in report.results] == [OLD_VERSION, OLD_DAEMON]
     assert [r.status for r in report.results] == [Status.FINDINGS, Status.FINDINGS]
-    assert {f.rule_id for f in report.results[0].findings} == {"HOST001", "HOST002", "HOST003"}
+    assert {f.rule_id for f in report.results[0].findings} == {"HOST001", "HOST002", "HOST003", "HOST010"}
 
 
 def test_kernel_option_overrides_the_captured_kernel():
@@ -595,7 +595,7 @@ def test_docker_version_capture_followed_by_an_error_line(tmp_path):
     capture = tmp_path / "version.txt"
     capture.write_text(Path(OLD_VERSION).read_text() + "Error response from daemon: something\n")
     report = run_host(str(capture), kernel="6.18.44")
-    assert {f.rule_id for f in report.findings} == {"HOST002", "HOST003"}
+    assert {f.rule_id for f in report.findings} == {"HOST002", "HOST003", "HOST010"}
 
 
 def test_not_a_docker_version_capture(tmp_path):
@@ -643,7 +643,7 @@ def test_json_output_has_the_shape_of_check():
     assert {tuple(sorted(f)) for f in ours["findings"]} == {tuple(sorted(theirs["findings"][0]))}
     first = ours["findings"][0]
     assert first["rule_id"] == "HOST001" and first["attack_tree"] == ["1.1.1"] and first["fix"] == "none"
-    assert ours["summary"]["findings"] == 9 and ours["errors"] == []
+    assert ours["summary"]["findings"] == 11 and ours["errors"] == []
 
 
 def test_json_lists_unreadable_inputs_as_errors(tmp_path):
@@ -656,7 +656,7 @@ def test_json_lists_unreadable_inputs_as_errors(tmp_path):
 def test_text_output_lines():
     out = text.render(list(run_host(OLD_VERSION, OLD_DAEMON).results))
     assert f"{OLD_DAEMON}:2:3: HOST004 daemon-api-without-tls [critical]" in out
-    assert out.rstrip().endswith("Found 9 findings in 2 files.")
+    assert out.rstrip().endswith("Found 11 findings in 2 files.")
 
 
 # --------------------------------------------------------------------------- check metadata
@@ -665,7 +665,7 @@ def test_host_checks_look_like_rule_modules():
     from hardener.rules import RULES
 
     rule_keys = {k for r in RULES for k in (r.ID, r.NAME)}
-    assert [c.ID for c in HOST_CHECKS] == [f"HOST{i:03d}" for i in range(1, 10)]
+    assert [c.ID for c in HOST_CHECKS] == [f"HOST{i:03d}" for i in range(1, 11)]
     for check in HOST_CHECKS:
         assert check.FIX is Applicability.NONE and check.OPTIONS == {}
         assert isinstance(check.SEVERITY, Severity) and isinstance(check.CONFIDENCE, Confidence)
