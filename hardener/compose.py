@@ -4,22 +4,20 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
+from . import knowledge
+from .syntax import has_variable, image_tag, repository_name, split_outside, volume_parts
 from .yamltext import Alias, Document, Map, Scalar, Seq, deref, merged_entry, merged_keys, scalar_value
 
-VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+__all__ = ["Context", "Project", "Service", "Written", "has_variable", "repository_name"]
 
 
 def is_extension(path) -> bool:
     """Whether a document path lies in a top-level `x-` extension block."""
     return bool(path) and isinstance(path[0], str) and path[0].startswith("x-")
-
-
-def has_variable(text: str) -> bool:
-    return bool(VARIABLE.search(text.replace("$$", "")))
 
 
 @dataclass(frozen=True)
@@ -204,6 +202,22 @@ class Service:
         '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
         return repository_name(self.image())
 
+    def image_tag(self) -> str | None:
+        """The image's tag as written ('' when there is none), or None without an image."""
+        image = self.value("image")
+        return None if image is None else image_tag(image)
+
+    def datastore_kind(self) -> str | None:
+        """Which datastore or broker the image is (a key of knowledge.DATASTORES), or None."""
+        return knowledge.datastore_kind(self.image_name())
+
+    def last_value(self, key: str):
+        """(entry, here) for a setting whose last definition wins: Compose's effective entry (None when
+        no layer sets it) and whether that entry is the one written in this mapping."""
+        entry = self.entry(key)
+        local = merged_entry(self.node, key)
+        return entry, entry is not None and local is not None and local[1] is entry[1]
+
 
 class Written(NamedTuple):
     """One layer's entry for a key: where it is written and whether this service may edit it there."""
@@ -232,17 +246,12 @@ def _raw_items(node) -> list:
     return list(node.items) if isinstance(node, Seq) else []
 
 
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
-
-
 def volume_target(node) -> str | None:
     """The container path a volume item mounts on, as Compose compares them when it merges layers:
     short syntax (`src:dst:mode`, or `dst` alone) cleaned like Go's path.Clean, long syntax `target`
     as written. None when unreadable or it holds a variable."""
     if isinstance(node, Scalar) and not node.is_null:
-        spec = node.value.strip()
-        drive = _WINDOWS_DRIVE.match(spec)
-        parts = split_outside_braces(spec[2:] if drive else spec, ":")
+        parts = volume_parts(node.value.strip())
         target = parts[1] if len(parts) > 1 else parts[0]
         if has_variable(target) or not target.startswith("/"):
             return None
@@ -254,7 +263,7 @@ def device_target(node) -> str | None:
     """The container path a device item maps to, as written (Compose does not clean it): `src`,
     `src:dst` or `src:dst:perms`, or a long-syntax `target`. None when unreadable or variable."""
     if isinstance(node, Scalar) and not node.is_null:
-        parts = split_outside_braces(node.value.strip(), ":")
+        parts = split_outside(node.value.strip(), ":")
         # `src:rwm` gives permissions, not a target
         target = parts[1] if len(parts) > 1 and not _PERMISSIONS.fullmatch(parts[1]) else parts[0]
         return None if has_variable(target) else target
@@ -276,35 +285,6 @@ _TARGETS = {"volumes": volume_target, "devices": device_target}
 
 def _tag(node):
     return getattr(deref(node), "tag", None)
-
-
-@lru_cache(maxsize=4096)
-def repository_name(image: str) -> str:
-    """'docker.io/library/nginx:1.27@sha256:...' -> 'nginx'; registry, tag and digest dropped."""
-    image = split_outside_braces(image, "@")[0]
-    parts = split_outside_braces(image, "/")
-    parts[-1] = split_outside_braces(parts[-1], ":")[0]
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    if parts and parts[0] == "library":
-        parts = parts[1:]
-    return "/".join(parts)
-
-
-def split_outside_braces(text: str, sep: str) -> list[str]:
-    """Split on a one-character separator that is not inside a ${...} variable."""
-    if "${" not in text:
-        return text.split(sep)
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if text.startswith("${", i):
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return parts + [text[start:]]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,12 @@ counts as that name. Client tools, exporters and admin UIs (``mongo-express``, `
 """
 from __future__ import annotations
 
+import posixpath
+import re
+
+from .model import Applicability
+from .syntax import ONLY_VARIABLE, resolve
+
 # --------------------------------------------------------------------------- datastores and brokers
 
 # kind -> (label, image names, default container ports)
@@ -198,3 +204,75 @@ NOT_SECRET_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_URL_FILE", "_HASH", "_LENGTH"
                        "_EXPIRY", "_EXPIRE", "_TTL", "_TIMEOUT", "_LIFETIME", "_ENABLED", "_REQUIRED", "_TYPE",
                        "_METHOD", "_POLICY", "_HEADER", "_NAME", "_ENDPOINT", "_URL", "_URI", "_HOST", "_PORT",
                        "_ID", "_USER", "_USERNAME", "_ALGORITHM", "_ISSUER", "_AUDIENCE")
+
+
+# --------------------------------------------------------------------------- loopback addresses
+
+LOOPBACK_IP = "127.0.0.1"  # where a published port is bound instead of every interface (PRT001's host_ip)
+LOOPBACK_IP6 = "::1"
+
+# --------------------------------------------------------------------------- configuration mounts
+
+CONFIG_EXT = {".conf", ".cnf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".json", ".xml", ".properties",
+              ".pem", ".crt", ".cert", ".key", ".pub", ".htpasswd", ".lua", ".rules", ".tmpl", ".template",
+              ".caddyfile", ".vcl", ".sql", ".env"}
+CONFIG_NAMES = {"caddyfile", "nginx.conf", "my.cnf", "haproxy.cfg", "htpasswd", "localtime", "timezone"}
+WRITABLE_NAMES = {"acme.json", "docker.sock", "podman.sock"}
+CONFIG_SAFE_DIRS = ("/docker-entrypoint-initdb.d",)
+CONFIG_UNSAFE_DIRS = ("/etc/", "/usr/local/etc/", "/usr/share/nginx/html")
+WRITABLE_DIRS = ("/etc/letsencrypt", "/etc/gitlab", "/etc/traefik/acme", "/etc/pihole", "/etc/dnsmasq.d",
+                 "/etc/wireguard", "/etc/openvpn", "/etc/ssh", "/etc/webmin", "/etc/ipsec")
+
+
+def config_mount(source: str, target: str) -> Applicability | None:
+    """Whether a mount carries configuration the container only reads: SAFE or UNSAFE to mount it
+    read-only, None when it should be left writable (or it is not configuration)."""
+    target = target.rstrip("/") or "/"
+    name = posixpath.basename(target).lower()
+    if name in WRITABLE_NAMES or posixpath.basename(source).lower() in WRITABLE_NAMES:
+        return None
+    if any(target == d or target.startswith(d + "/") for d in WRITABLE_DIRS) or target in ("/etc", "/"):
+        return None
+    ext = posixpath.splitext(name)[1]
+    if name in CONFIG_NAMES or ext in CONFIG_EXT:
+        return Applicability.SAFE
+    if any(target == d or target.startswith(d + "/") for d in CONFIG_SAFE_DIRS):
+        return Applicability.SAFE
+    if any(target.startswith(d) or target == d.rstrip("/") for d in CONFIG_UNSAFE_DIRS):
+        return Applicability.UNSAFE
+    return None
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def datastore_kind(image_name: str) -> str | None:
+    """Which datastore or broker an image is (a key of DATASTORES), or None. `image_name` is the
+    repository name as Service.image_name() gives it."""
+    last = image_name.rsplit("/", 1)[-1]
+    if not image_name or "$" in last:
+        return None
+    if image_name in IMAGE_KIND:
+        return IMAGE_KIND[image_name]
+    if last in IMAGE_KIND:
+        return IMAGE_KIND[last]
+    m = re.fullmatch(r"(.+?)-[0-9]+(?:\.[0-9]+)*", last)
+    return IMAGE_KIND.get(m.group(1)) if m else None
+
+
+def _basename(path: str) -> str:
+    path = re.sub(r"/+", "/", path.replace("\\", "/")).rstrip("/")
+    return path.rsplit("/", 1)[-1]
+
+
+def socket_name(source: str, target: str) -> str | None:
+    """The daemon socket a mount gives the container, or None. The source decides when it is known;
+    a source that is only a variable is judged by where it is mounted."""
+    resolved = resolve(source)
+    for path in (resolved, source):
+        if path is not None and _basename(path) in DOCKER_SOCKET_NAMES:
+            return _basename(path)
+    if resolved is None and ONLY_VARIABLE.fullmatch(source.strip()):
+        name = _basename(target)
+        return name if name in DOCKER_SOCKET_NAMES else None
+    return None

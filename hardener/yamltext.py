@@ -601,6 +601,13 @@ def quoted(value: str, quote: str = '"') -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def flow_text(doc: Document, text: str, flow: bool):
+    """A string as it must be written as an item of a list that is (or may be) in flow style: libyaml
+    refuses a ':' inside a plain scalar in flow context (`[no-new-privileges:true]`), so there it is
+    quoted in the file's quote style."""
+    return Verbatim(quoted(text, doc.quote)) if flow and ":" in text else text
+
+
 def render_block(key, value, indent: int, doc: Document) -> list[str]:
     """Lines (without newlines) writing key: value in block style at the given column."""
     pad = " " * indent

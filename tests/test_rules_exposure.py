@@ -717,7 +717,7 @@ def test_knowledge_is_consistent():
 ])
 def test_datastore_kind(image, kind):
     svc = Context.of(parse(f'services:\n  s:\n    image: "{image}"\n')).services[0]
-    assert datastore_ports.datastore_kind(svc) == kind
+    assert svc.datastore_kind() == kind
 
 
 # --------------------------------------------------------------------------- PRT001: ports meant to be public

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from .. import knowledge
 from ..model import Applicability, Finding, Fix
 from ..yamltext import Edit
 
@@ -43,3 +44,10 @@ def make_fix(applicability: Applicability, description: str, *edits: Edit | None
 def option(ctx, rule_name: str, name: str):
     rule = sys.modules[rule_name]
     return ctx.options.get(rule.ID, {}).get(name, rule.OPTIONS[name])
+
+
+def loopback(ctx) -> tuple[str, str]:
+    """(IPv4, IPv6) loopback addresses a fix binds published ports to: PRT001's `host_ip` and
+    `host_ip6` options, which every rule that binds a port follows."""
+    configured = ctx.options.get("PRT001", {})
+    return (configured.get("host_ip", knowledge.LOOPBACK_IP), configured.get("host_ip6", knowledge.LOOPBACK_IP6))

@@ -43,9 +43,9 @@ MITRE ATT&CK T1611 (Escape to Host), T1068 (Exploitation for Privilege Escalatio
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
+from ..views import flagged_items
 from ..yamltext import deref
 from .base import finding, make_fix
-from .privileged import flagged_items
 
 ID = "CAP002"
 NAME = "dangerous-capability"
@@ -86,7 +86,7 @@ def _raise(severity: Severity) -> Severity:
 
 def check(ctx):
     for svc in ctx.services:
-        for item, cap, edit in flagged_items(ctx, svc, "cap_add", _dangerous):
+        for item, cap, edit in flagged_items(ctx.doc, svc, "cap_add", _dangerous):
             severity, what = DANGEROUS[cap]
             if (cap == "SYS_PTRACE" and svc.value("pid") == "host") or \
                     (cap == "NET_ADMIN" and svc.value("network_mode") == "host"):

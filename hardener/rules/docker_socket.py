@@ -57,11 +57,10 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
+from ..syntax import is_windows_path, resolve, volume_parts
+from ..views import environment, published_ports
 from ..yamltext import Map, Scalar, deref
-from .base import finding, make_fix
-from .datastore_ports import image_tag, published_ports
-from .env_secrets import environment, resolve
-from .ports_loopback import split_colons
+from .base import finding, loopback, make_fix
 
 ID = "DKR001"
 NAME = "docker-daemon-access"
@@ -72,24 +71,6 @@ FIX = Applicability.UNSAFE
 OPTIONS: dict = {}
 
 _FALSE = {"", "0", "false", "no", "off"}
-
-
-def _basename(path: str) -> str:
-    path = re.sub(r"/+", "/", path.replace("\\", "/")).rstrip("/")
-    return path.rsplit("/", 1)[-1]
-
-
-def socket_name(source: str, target: str) -> str | None:
-    """The daemon socket a mount gives the container, or None. The source decides when it is known;
-    a source that is only a variable is judged by where it is mounted."""
-    resolved = resolve(source)
-    for path in (resolved, source):
-        if path is not None and _basename(path) in knowledge.DOCKER_SOCKET_NAMES:
-            return _basename(path)
-    if resolved is None and re.fullmatch(r"\$\{[^}]*\}|\$[A-Za-z_]\w*", source.strip()):
-        name = _basename(target)
-        return name if name in knowledge.DOCKER_SOCKET_NAMES else None
-    return None
 
 
 def is_socket_proxy(svc) -> bool:
@@ -105,9 +86,9 @@ def mounts(svc):
             continue
         node = deref(item)
         if isinstance(node, Scalar):
-            if re.match(r"^[A-Za-z]:[\\/]", node.value.strip()):
+            if is_windows_path(node.value.strip()):
                 continue  # a Windows drive path
-            parts = split_colons(node.value.strip())
+            parts = volume_parts(node.value.strip())
             if len(parts) < 2:
                 continue
             modes = parts[2].split(",") if len(parts) > 2 else []
@@ -130,7 +111,7 @@ def _docker_host(value: str):
 
 
 def _is_dind(svc) -> bool:
-    tag = image_tag(svc) or ""
+    tag = svc.image_tag() or ""
     return svc.image_name() in knowledge.DOCKER_DIND_IMAGES and "dind" in tag
 
 
@@ -140,7 +121,7 @@ def check(ctx):
         path = ("services", svc.name)
         if svc.name not in proxies:
             for node, source, target, ro in mounts(svc):
-                name = socket_name(source, target)
+                name = knowledge.socket_name(source, target)
                 if name is None:
                     continue
                 note = "; ':ro' does not help, API calls through a socket are not file writes" if ro else ""
@@ -159,7 +140,7 @@ def check(ctx):
                 yield finding(__name__, ctx, host.node, f"service '{svc.name}' talks to a Docker daemon over plain "
                               f"TCP ({value.strip()}) without TLS: that API has no authentication", service=svc,
                               key_path=path + ("environment", "DOCKER_HOST"), severity=Severity.HIGH)
-        for port in published_ports(ctx, svc):
+        for port in published_ports(ctx.doc, svc, loopback(ctx)):
             if port.exposed and port.has((knowledge.DOCKER_PLAIN_PORT,)) is not None:
                 yield finding(__name__, ctx, port.node, f"service '{svc.name}' publishes the unencrypted Docker API "
                               f"port 2375 ({port.label}) to the host's network: anyone who reaches it is root on "

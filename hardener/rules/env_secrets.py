@@ -45,11 +45,11 @@ Files), T1552.007 (Container API).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Map, Node, Scalar, Seq, deref, merged_entry, merged_keys
+from ..syntax import resolve
+from ..views import environment
 from .base import finding
 
 ID = "SEC001"
@@ -64,88 +64,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:\$\{[^}]*\}|[^:/@\s$])*:"
                            r"((?:\$\{[^}]*\}|\$[A-Za-z_]\w*|[^/@\s$])+)@")
 _FALSY = frozenset({"0", "n", "no", "false", "off", "none", "null"})
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-def resolve(text: str) -> str | None:
-    """The text Compose would use when no variable is set: `${VAR:-default}` and `${VAR-default}` give
-    their default, `$$` is a `$`; any other reference (`${VAR}`, `$VAR`, `${VAR:?err}`) makes the value
-    unknown, and None is returned."""
-    if "$" not in text:
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif text.startswith("${", i):
-            depth, j = 1, i + 2
-            while j < len(text) and depth:
-                if text.startswith("${", j):
-                    depth, j = depth + 1, j + 2
-                    continue
-                if text[j] == "}":
-                    depth -= 1
-                j += 1
-            if depth:
-                return None
-            m = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*:?-(.*)", text[i + 2:j - 1], re.S)
-            default = resolve(m.group(1)) if m else None
-            if default is None:
-                return None
-            out.append(default)
-            i = j
-        elif text[i] == "$" and i + 1 < len(text) and (text[i + 1].isalpha() or text[i + 1] == "_"):
-            return None
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    name: str
-    raw: str | None  # as written; None when the file gives no value (passed through from the shell)
-    node: Node  # the value (map form) or the item (list form): where a finding points
-
-
-def environment(svc) -> dict[str, EnvVar]:
-    """The service's environment as Compose merges it: every layer (files, bases) variable by
-    variable, merge keys followed; later layers and later list items win."""
-    if "environment" not in svc.cache:  # several rules read it: built once per pass
-        out: dict[str, EnvVar] = {}
-        for entry in svc.written("environment"):
-            out.update(_variables(deref(entry.value)))
-        svc.cache["environment"] = out
-    return svc.cache["environment"]
-
-
-def _variables(env) -> dict[str, EnvVar]:
-    """The variables one layer's environment (a mapping or a list) writes."""
-    out: dict[str, EnvVar] = {}
-    if isinstance(env, Map):
-        for name in merged_keys(env):
-            found = merged_entry(env, name)
-            value = deref(found[1]) if found else None
-            if isinstance(value, Scalar):
-                out[name] = EnvVar(name, None if value.is_null else value.value, value)
-    elif isinstance(env, Seq):
-        for item in env.items:
-            node = deref(item)
-            if isinstance(node, Scalar) and not node.is_null:
-                name, eq, value = node.value.partition("=")
-                name = name.strip()
-                if name:
-                    out[name] = EnvVar(name, value if eq else None, node)
-    return out
-
-
-def env_value(env: dict, name: str) -> str | None:
-    """The resolved value of a variable, or None when it is absent or not known from the file."""
-    var = env.get(name)
-    return resolve(var.raw) if var is not None and var.raw is not None else None
 
 
 def is_secret_name(name: str) -> bool:

@@ -48,7 +48,6 @@ from ..compose import has_variable, seq_items
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, deref, scalar_value
 from .base import finding
-from .privileged import last_value, written_here
 
 ID = "ISO003"
 NAME = "host-device"
@@ -103,8 +102,8 @@ def _source(node) -> str | None:
 
 
 def _here(svc, key):
-    entry = written_here(svc, key)
-    return entry[1] if entry else None
+    entry = svc.written_here(key)
+    return entry.value if entry else None
 
 
 def check(ctx):
@@ -125,7 +124,7 @@ def check(ctx):
             yield finding(__name__, ctx, item, f"service '{svc.name}' may create and use host devices matching "
                           f"'{rule}' (device_cgroup_rules)", service=svc, severity=rule_severity(rule),
                           key_path=("services", svc.name, "device_cgroup_rules", rule))
-        entry, here = last_value(svc, "cgroup_parent")
+        entry, here = svc.last_value("cgroup_parent")
         parent = scalar_value(entry[1]) if entry and here else None
         if parent and not has_variable(parent):
             yield finding(__name__, ctx, deref(entry[1]), f"service '{svc.name}' runs under "

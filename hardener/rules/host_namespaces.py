@@ -41,7 +41,6 @@ from __future__ import annotations
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Scalar, deref, remove_entry
 from .base import finding, make_fix
-from .privileged import last_value
 
 ID = "ISO001"
 NAME = "host-namespace"
@@ -65,7 +64,7 @@ NAMESPACES = {
 def check(ctx):
     for svc in ctx.services:
         for key, (severity, label, what, fixable) in NAMESPACES.items():
-            entry, here = last_value(svc, key)
+            entry, here = svc.last_value(key)
             if entry is None or not here:
                 continue
             _, value, own = entry

@@ -32,10 +32,9 @@ MITRE ATT&CK T1204.003 (Malicious Image).
 """
 from __future__ import annotations
 
-from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
+from ..syntax import has_variable, image_last_component, split_outside
 from .base import finding, option
-from .ports_loopback import split_colons
 
 ID = "IMG001"
 NAME = "unpinned-image"
@@ -46,26 +45,13 @@ FIX = Applicability.NONE
 OPTIONS = {"floating_tags": ["latest"]}
 
 
-def _last_component(image: str) -> str:
-    """What follows the last '/' that is not inside ${...}."""
-    depth, cut = 0, 0
-    for i, ch in enumerate(image):
-        if image.startswith("${", i):
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-        elif ch == "/" and depth == 0:
-            cut = i + 1
-    return image[cut:]
-
-
 def floating(image: str, tags) -> str | None:
     """Why an image reference is not pinned (no tag, or a floating tag), or None."""
     image = image.strip()
     if not image or "@" in image:
         return None  # pinned by digest
-    last = _last_component(image)
-    parts = split_colons(last)  # ':' inside ${...} does not count
+    last = image_last_component(image)
+    parts = split_outside(last, ":", brackets=True)  # ':' inside ${...} does not count
     if len(parts) == 2:
         tag = parts[1]
         return f"floats with the tag '{tag}'" if tag in tags else None

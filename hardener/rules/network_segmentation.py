@@ -47,9 +47,9 @@ import re
 
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
+from ..views import texts
 from ..yamltext import Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, scalar_value
 from .base import finding, make_fix
-from .datastore_ports import datastore_kind
 
 ID = "NET001"
 NAME = "flat-network"
@@ -64,21 +64,7 @@ def _on_implicit_network(svc) -> bool:
 
 
 def _is_backend(svc) -> bool:
-    return datastore_kind(svc) is not None and svc.entry("ports") is None and not svc.shared
-
-
-def _texts(node):
-    node = deref(node)
-    if isinstance(node, Scalar):
-        yield node.value
-    elif isinstance(node, Seq):
-        for item in node.items:
-            yield from _texts(item)
-    elif isinstance(node, Map):
-        for k, v in node.pairs:
-            if isinstance(k, Scalar):
-                yield k.value
-            yield from _texts(v)
+    return svc.datastore_kind() is not None and svc.entry("ports") is None and not svc.shared
 
 
 def references(svc, name: str) -> bool:
@@ -90,7 +76,7 @@ def references(svc, name: str) -> bool:
         return True
     host = re.compile(r"(?:^|[@/=\s,;\"'(])" + re.escape(name) + r"(?:$|[:/\s,;\"')])")
     return any(host.search(t) for key in ("environment", "command", "entrypoint", "healthcheck")
-               for t in _texts(svc.get(key)))
+               for t in texts(svc.get(key)))
 
 
 def check(ctx):

@@ -42,13 +42,10 @@ MITRE ATT&CK T1548.001 (Abuse Elevation Control Mechanism: Setuid and Setgid).
 """
 from __future__ import annotations
 
-from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import (Alias, Scalar, Seq, Verbatim, add_entries, add_items, deref, fill_null, quoted,
-                        replace_scalar)
+from ..syntax import has_variable, split_option
+from ..yamltext import Alias, Scalar, Seq, add_entries, add_items, deref, fill_null, flow_text, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix
-from .privileged import builds_on, written_here
-from .security_profiles import split_option
 
 ID = "PRV002"
 NAME = "no-new-privileges"
@@ -63,12 +60,6 @@ ENTRY = "no-new-privileges:true"
 # the values Go's strconv.ParseBool accepts, which is what Docker uses for this option
 GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-
-
-def in_flow(ctx, text: str, flow: bool):
-    """The entry as it must be written: libyaml refuses a ':' inside a plain scalar in flow context
-    (`[no-new-privileges:true]`), so there it is quoted in the file's quote style."""
-    return Verbatim(quoted(text, ctx.doc.quote)) if flow and ":" in text else text
 
 
 def flag_state(text: str):
@@ -99,26 +90,26 @@ def check(ctx):
         everywhere = [state for written in layers for state in _states(written.value)]
         if True in everywhere or "?" in everywhere:
             continue
-        entry = written_here(svc, "security_opt")
+        entry = svc.written_here("security_opt")
         path = ("services", svc.name, "security_opt")
         message = f"service '{svc.name}' does not set no-new-privileges, so setuid programs can raise privileges"
-        node = deref(entry[1]) if entry else None
+        node = deref(entry.value) if entry else None
         if isinstance(node, Seq) and False in _states(node):
-            yield from _turned_off(ctx, svc, node, entry[2] and not svc.shared and not isinstance(entry[1], Alias))
+            yield from _turned_off(ctx, svc, node, entry.own and not svc.shared and not isinstance(entry.value, Alias))
             continue
         off = [w for w in layers if False in _states(w.value)]
         if off and svc.overrides(off[0]):
             yield _over_read_only(ctx, svc, entry, message)
             continue
-        if False in everywhere or builds_on(svc):
+        if False in everywhere or svc.builds_on:
             continue  # turned off in another layer, or missing everywhere: reported in the first layer
         if entry is None:
             edit = None if svc.shared else add_entries(ctx.doc, svc.node,
-                                                       {"security_opt": [in_flow(ctx, ENTRY, svc.node.flow)]})
+                                                       {"security_opt": [flow_text(ctx.doc, ENTRY, svc.node.flow)]})
             yield finding(__name__, ctx, svc.key, message, service=svc, key_path=path,
                           fix=make_fix(Applicability.SAFE, f"add security_opt: [{ENTRY}]", edit))
             continue
-        key, value, own = entry
+        key, value, own = entry.key, entry.value, entry.own
         editable = own and not svc.shared and not isinstance(value, Alias)
         if isinstance(node, Scalar) and node.is_null:
             edit = fill_null(ctx.doc, key, node, [ENTRY]) if editable else None
@@ -127,10 +118,10 @@ def check(ctx):
             continue
         items = [deref(i) for i in node.items]
         if editable:
-            edit = add_items(ctx.doc, node, [in_flow(ctx, ENTRY, node.flow)])
+            edit = add_items(ctx.doc, node, [flow_text(ctx.doc, ENTRY, node.flow)])
             safety, how = Applicability.SAFE, f"append {ENTRY}"
         elif not own and not svc.shared and not any(has_variable(i.value) for i in items):
-            copy = [in_flow(ctx, t, svc.node.flow) for t in [i.value for i in items] + [ENTRY]]
+            copy = [flow_text(ctx.doc, t, svc.node.flow) for t in [i.value for i in items] + [ENTRY]]
             edit = add_entries(ctx.doc, svc.node, {"security_opt": copy})
             safety, how = Applicability.UNSAFE, f"give the service its own security_opt with {ENTRY}"
         else:
@@ -147,7 +138,7 @@ def _turned_off(ctx, svc, seq, editable):
         edit = None
         if editable and not isinstance(item, Alias) and not node.anchor:
             text = f"{FLAG}{sep}true"
-            edit = replace_scalar(ctx.doc, node, in_flow(ctx, text, seq.flow) if node.style == "" else text)
+            edit = replace_scalar(ctx.doc, node, flow_text(ctx.doc, text, seq.flow) if node.style == "" else text)
         yield finding(__name__, ctx, node, f"service '{svc.name}' turns no-new-privileges off explicitly "
                       f"({node.value.strip()})", service=svc, key_path=("services", svc.name, "security_opt"),
                       fix=make_fix(Applicability.UNSAFE, f"set {FLAG}{sep}true", edit))
@@ -156,13 +147,13 @@ def _turned_off(ctx, svc, seq, editable):
 def _over_read_only(ctx, svc, entry, message):
     """A read-only file turns the flag off: Compose appends this mapping's security_opt after it and
     Docker keeps the last no-new-privileges entry, so `true` here wins. Unsafe like any reversal."""
-    node = deref(entry[1]) if entry else None
+    node = deref(entry.value) if entry else None
     if entry is None:
-        edit = add_entries(ctx.doc, svc.node, {"security_opt": [in_flow(ctx, ENTRY, svc.node.flow)]})
-    elif entry[2] and isinstance(node, Seq) and not isinstance(entry[1], Alias):
-        edit = add_items(ctx.doc, node, [in_flow(ctx, ENTRY, node.flow)])
+        edit = add_entries(ctx.doc, svc.node, {"security_opt": [flow_text(ctx.doc, ENTRY, svc.node.flow)]})
+    elif entry.own and isinstance(node, Seq) and not isinstance(entry.value, Alias):
+        edit = add_items(ctx.doc, node, [flow_text(ctx.doc, ENTRY, node.flow)])
     else:
         edit = None
-    return finding(__name__, ctx, entry[0] if entry else svc.key, message + IN_READ_ONLY, service=svc,
+    return finding(__name__, ctx, entry.key if entry else svc.key, message + IN_READ_ONLY, service=svc,
                    key_path=("services", svc.name, "security_opt"),
                    fix=make_fix(Applicability.UNSAFE, f"add {ENTRY} after the read-only file's false", edit))

@@ -38,7 +38,6 @@ from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, remove_entry, replace_scalar
 from .base import finding, make_fix, option
-from .privileged import builds_on
 
 ID = "RES002"
 NAME = "no-pids-limit"
@@ -102,7 +101,7 @@ def check(ctx):
         if any(n is not None and n > 0 for n in (top_n, deploy_n)):
             continue
         if top is None and deploy is None:
-            if not builds_on(svc):  # missing everywhere: reported where the service is first defined
+            if not svc.builds_on:  # missing everywhere: reported where the service is first defined
                 yield _missing(ctx, svc, pids, limits_any is not None)
             continue
         unlimited = _unlimited(ctx, svc, pids, top, deploy, limits_any is not None)

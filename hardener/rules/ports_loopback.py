@@ -37,9 +37,9 @@ suppress the finding. The fix is *unsafe* because it changes who can connect.
 """
 from __future__ import annotations
 
-import re
-
+from .. import knowledge
 from ..model import Applicability, Confidence, Severity
+from ..syntax import ANY_ADDRESS, container_ports, rebind
 from ..yamltext import Alias, Map, Scalar, Seq, add_entries, deref, replace_scalar
 from .base import finding, make_fix, option
 
@@ -49,77 +49,7 @@ ATTACK_TREE = ("4.1.1",)
 SEVERITY = Severity.MEDIUM
 CONFIDENCE = Confidence.HIGH
 FIX = Applicability.UNSAFE
-OPTIONS = {"host_ip": "127.0.0.1", "host_ip6": "::1", "public_ports": []}
-
-_ANY = {"0.0.0.0", "::", "[::]", ""}
-_ADDRESS_VAR = re.compile(r"ADDR|BIND|HOST|LISTEN|(^|_)IP($|_)|INTERFACE", re.I)
-
-
-def split_colons(text: str) -> list[str]:
-    """Split on ':' outside ${...} and [...] (IPv6)."""
-    if "$" not in text and "[" not in text:
-        return text.split(":")
-    parts, depth, cur, i = [], 0, "", 0
-    while i < len(text):
-        ch = text[i]
-        if text.startswith("${", i):
-            depth += 1
-            cur += "${"
-            i += 2
-            continue
-        if ch == "[":
-            depth += 1
-        elif ch in "}]" and depth:
-            depth -= 1
-        if ch == ":" and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-        i += 1
-    parts.append(cur)
-    return parts
-
-
-def _looks_like_address(part: str) -> bool:
-    """A host part that is (or may hold) an address rather than a port number."""
-    if part.startswith("$"):
-        m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+]([^}]*))?\}?$", part)
-        if not m:
-            return True
-        name, default = m.group(1), m.group(2) or ""
-        return bool(_ADDRESS_VAR.search(name)) or any(c in default for c in ".:[")
-    return not re.fullmatch(r"[0-9]+(-[0-9]+)?", part)
-
-
-def rebind(spec: str, host_ip: str, host_ip6: str) -> str | None:
-    """The short-syntax port with a loopback host address, or None when it needs no change or
-    cannot be understood."""
-    body, slash, proto = spec.partition("/")
-    suffix = slash + proto if slash else ""
-    if re.fullmatch(r"\$\{[^}]*\}|\$[A-Za-z_]\w*", body):
-        return None  # the whole mapping is a variable
-    if body.startswith("["):  # [IPv6]:host:container
-        ip, _, rest = body[1:].partition("]")
-        return f"[{host_ip6}]{rest}{suffix}" if ip == "::" and rest.startswith(":") else None
-    parts = split_colons(body)
-    if len(parts) == 1:
-        return f"{host_ip}::{parts[0]}{suffix}"
-    if len(parts) == 2 and not _looks_like_address(parts[0]):
-        return f"{host_ip}:{parts[0]}:{parts[1]}{suffix}"
-    if len(parts) == 3 and parts[0] == "0.0.0.0":
-        return f"{host_ip}:{parts[1]}:{parts[2]}{suffix}"
-    return None  # bound to an address already, or a form we do not rewrite
-
-
-def container_ports(spec: str) -> frozenset[int]:
-    """The container ports of a short-syntax mapping (`"8080:80"`, `"80-81/udp"`); empty when a
-    variable or anything unusual hides them."""
-    last = split_colons(spec.partition("/")[0])[-1].strip()
-    low, _, high = last.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()):
-        return frozenset()
-    return frozenset(range(int(low), int(high or low) + 1)) if int(high or low) - int(low) < 65536 else frozenset()
+OPTIONS = {"host_ip": knowledge.LOOPBACK_IP, "host_ip6": knowledge.LOOPBACK_IP6, "public_ports": []}
 
 
 def public_ports(ctx, svc) -> tuple[frozenset[int], frozenset[int]]:
@@ -172,7 +102,7 @@ def check(ctx):
                 ip_entry = target.entry("host_ip")
                 if ip_entry is None:
                     edit = add_entries(ctx.doc, target, {"host_ip": host_ip}) if fixable else None
-                elif isinstance(ip_entry[1], Scalar) and ip_entry[1].value.strip() in _ANY:
+                elif isinstance(ip_entry[1], Scalar) and ip_entry[1].value.strip() in ANY_ADDRESS:
                     new_ip = host_ip6 if ":" in ip_entry[1].value else host_ip
                     edit = replace_scalar(ctx.doc, ip_entry[1], new_ip) if fixable else None
                 else:

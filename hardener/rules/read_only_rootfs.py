@@ -40,10 +40,9 @@ from __future__ import annotations
 
 from ..compose import volume_target
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, replace_scalar
+from ..views import boolean
+from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, flow_text, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix, option
-from .no_new_privileges import in_flow
-from .privileged import boolean, builds_on, last_value
 
 ID = "FS001"
 NAME = "writable-root-filesystem"
@@ -76,11 +75,11 @@ def check(ctx):
     paths = option(ctx, __name__, "tmpfs")
     paths = [paths] if isinstance(paths, str) else list(paths)
     for svc in ctx.services:
-        entry, here = last_value(svc, "read_only")
+        entry, here = svc.last_value("read_only")
         locked = svc.locked_value("read_only") is not None  # a read-only file's value: a later one wins
         if entry is not None and not here and not locked:
             continue  # written in another file or base, and judged there
-        if entry is None and builds_on(svc):
+        if entry is None and svc.builds_on:
             continue  # missing everywhere: reported where the service is first defined
         if entry is not None and boolean(entry[1]) is not False:
             continue  # true, or a variable or spelling this rule does not read
@@ -89,8 +88,8 @@ def check(ctx):
         known = svc.profile()
         candidates = list(known.writable) if known is not None else paths
         wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets]
-        if svc.entry("tmpfs") is None and wanted and not builds_on(svc):
-            extra["tmpfs"] = [in_flow(ctx, p, svc.node.flow) for p in wanted]
+        if svc.entry("tmpfs") is None and wanted and not svc.builds_on:
+            extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
         if svc.shared:
             edits = [None]
         elif entry is None or not entry[2]:

@@ -37,14 +37,11 @@ settings pages that save to the mounted file).
 """
 from __future__ import annotations
 
-import posixpath
-import re
-
-from ..compose import has_variable
+from .. import knowledge
 from ..model import Applicability, Confidence, Severity
+from ..syntax import add_ro, has_variable, volume_parts
 from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
 from .base import finding, make_fix
-from .ports_loopback import split_colons
 
 ID = "VOL001"
 NAME = "writable-config-mount"
@@ -53,52 +50,6 @@ SEVERITY = Severity.LOW
 CONFIDENCE = Confidence.MEDIUM
 FIX = Applicability.SAFE
 OPTIONS: dict = {}
-
-CONFIG_EXT = {".conf", ".cnf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".json", ".xml", ".properties",
-              ".pem", ".crt", ".cert", ".key", ".pub", ".htpasswd", ".lua", ".rules", ".tmpl", ".template",
-              ".caddyfile", ".vcl", ".sql", ".env"}
-CONFIG_NAMES = {"caddyfile", "nginx.conf", "my.cnf", "haproxy.cfg", "htpasswd", "localtime", "timezone"}
-WRITABLE_NAMES = {"acme.json", "docker.sock", "podman.sock"}
-SAFE_DIRS = ("/docker-entrypoint-initdb.d",)
-UNSAFE_DIRS = ("/etc/", "/usr/local/etc/", "/usr/share/nginx/html")
-WRITABLE_DIRS = ("/etc/letsencrypt", "/etc/gitlab", "/etc/traefik/acme", "/etc/pihole", "/etc/dnsmasq.d",
-                 "/etc/wireguard", "/etc/openvpn", "/etc/ssh", "/etc/webmin", "/etc/ipsec")
-
-
-def classify(source: str, target: str) -> Applicability | None:
-    """SAFE or UNSAFE when the mount should be read-only, None when it should be left alone."""
-    target = target.rstrip("/") or "/"
-    name = posixpath.basename(target).lower()
-    if name in WRITABLE_NAMES or posixpath.basename(source).lower() in WRITABLE_NAMES:
-        return None
-    if any(target == d or target.startswith(d + "/") for d in WRITABLE_DIRS) or target in ("/etc", "/"):
-        return None
-    ext = posixpath.splitext(name)[1]
-    if name in CONFIG_NAMES or ext in CONFIG_EXT:
-        return Applicability.SAFE
-    if any(target == d or target.startswith(d + "/") for d in SAFE_DIRS):
-        return Applicability.SAFE
-    if any(target.startswith(d) or target == d.rstrip("/") for d in UNSAFE_DIRS):
-        return Applicability.UNSAFE
-    return None
-
-
-def is_bind_source(source: str) -> bool:
-    return source.startswith(("/", ".", "~")) or ("/" in source and source.startswith("$"))
-
-
-def add_ro(spec: str) -> str | None:
-    """Short-syntax volume with ro added, or None when it is not a bind mount we should touch."""
-    if re.match(r"^[A-Za-z]:[\\/]", spec):
-        return None  # a Windows path
-    parts = split_colons(spec)
-    if len(parts) not in (2, 3) or not is_bind_source(parts[0]) or not parts[1].startswith("/"):
-        return None
-    modes = parts[2].split(",") if len(parts) == 3 else []
-    if "ro" in modes or "rw" in modes:
-        return None
-    return f"{parts[0]}:{parts[1]}:" + ",".join(["ro"] + modes)
-
 
 def check(ctx):
     for svc in ctx.services:
@@ -111,10 +62,10 @@ def check(ctx):
             if isinstance(node, Scalar):
                 spec = node.value.strip()
                 new = add_ro(spec)
-                if new is None or has_variable(split_colons(spec)[1]):
+                if new is None or has_variable(volume_parts(spec)[1]):
                     continue
-                source, target = split_colons(spec)[:2]
-                safety = classify(source, target)
+                source, target = volume_parts(spec)[:2]
+                safety = knowledge.config_mount(source, target)
                 edit = replace_scalar(ctx.doc, node, new) if fixable else None
             elif isinstance(node, Map):
                 kind = deref(node.get("type"))
@@ -124,7 +75,7 @@ def check(ctx):
                 if node.get("read_only") is not None:
                     continue
                 src = source.value if isinstance(source, Scalar) else ""
-                safety = classify(src, target.value)
+                safety = knowledge.config_mount(src, target.value)
                 edit = add_entries(ctx.doc, node, {"read_only": True}) if fixable else None
             else:
                 continue

@@ -41,9 +41,10 @@ for Privilege Escalation).
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
+from ..syntax import split_option
+from ..views import flagged_items
 from ..yamltext import deref
 from .base import finding, make_fix
-from .privileged import flagged_items
 
 ID = "ISO002"
 NAME = "security-profile-disabled"
@@ -63,20 +64,9 @@ DISABLING = {
 }
 
 
-def split_option(text: str) -> tuple[str, str | None]:
-    """A security_opt entry as Docker splits it: at the first '=' when there is one, otherwise at the
-    first ':' (the older spelling); (name, None) for a bare word such as 'no-new-privileges'."""
-    text = text.strip()
-    for sep in ("=", ":"):
-        if sep in text:
-            name, value = text.split(sep, 1)
-            return name.strip(), value.strip()
-    return text, None
-
-
 def check(ctx):
     for svc in ctx.services:
-        for item, (severity, what), edit in flagged_items(ctx, svc, "security_opt",
+        for item, (severity, what), edit in flagged_items(ctx.doc, svc, "security_opt",
                                                            lambda text: DISABLING.get(split_option(text))):
             text = deref(item).value.strip()
             yield finding(__name__, ctx, deref(item), f"service '{svc.name}' switches off {what} "

@@ -58,12 +58,9 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
+from ..syntax import add_ro, is_windows_path, resolve, volume_parts
 from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
 from .base import finding, make_fix
-from .docker_socket import socket_name
-from .env_secrets import resolve
-from .ports_loopback import split_colons
-from .readonly_mounts import add_ro
 
 ID = "VOL002"
 NAME = "sensitive-host-path"
@@ -113,9 +110,9 @@ def check(ctx):
                        and not isinstance(item, Alias))
             if isinstance(node, Scalar):
                 spec = node.value.strip()
-                if re.match(r"^[A-Za-z]:[\\/]", spec):
+                if is_windows_path(spec):
                     continue
-                parts = split_colons(spec)
+                parts = volume_parts(spec)
                 if len(parts) < 2:
                     continue
                 source, target = parts[0], parts[1]
@@ -136,7 +133,7 @@ def check(ctx):
             else:
                 continue
             path = normalize(source)
-            if path is None or socket_name(source, target):
+            if path is None or knowledge.socket_name(source, target):
                 continue
             found = classify(path)
             if found is None:

@@ -50,11 +50,9 @@ from dataclasses import dataclass, field
 from .. import knowledge
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
+from ..syntax import volume_parts
 from ..yamltext import Alias, Map, Node, Scalar, Seq, add_entries, deref, replace_scalar
 from .base import finding, make_fix
-from .datastore_ports import datastore_kind
-from .ports_loopback import split_colons
-from .readonly_mounts import classify as config_target
 
 ID = "VOL003"
 NAME = "shared-writable-volume"
@@ -89,7 +87,7 @@ def _named_mounts(ctx, svc):
         fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
                    and not isinstance(item, Alias))
         if isinstance(node, Scalar):
-            parts = split_colons(node.value.strip())
+            parts = volume_parts(node.value.strip())
             if len(parts) < 2 or not _VOLUME_NAME.fullmatch(parts[0]) or not parts[1].startswith("/"):
                 continue
             modes = parts[2].split(",") if len(parts) > 2 else []
@@ -112,7 +110,7 @@ def _named_mounts(ctx, svc):
 def _is_reader(svc, target: str) -> bool:
     """Whether the service, by its image and where it mounts the volume, only reads it."""
     target = target.rstrip("/") or "/"
-    if config_target("", target) is not None:
+    if knowledge.config_mount("", target) is not None:
         return True
     last = svc.image_name().rsplit("/", 1)[-1]
     if last not in knowledge.STATIC_SERVERS:
@@ -160,7 +158,7 @@ def _writer(users: list[User]):
     others = [u for u in users if u not in readers]
     if len(others) == 1 and readers:
         return others[0]
-    stores = [u for u in users if datastore_kind(u.svc) is not None]
+    stores = [u for u in users if u.svc.datastore_kind() is not None]
     if len(stores) == 1:
         return stores[0]
     return None

@@ -63,10 +63,10 @@ import re
 from .. import knowledge
 from ..compose import as_str_list, seq_items, volume_target
 from ..model import Applicability, Confidence, Severity
+from ..syntax import resolve
+from ..views import environment, published_ports
 from ..yamltext import Scalar, Seq
-from .base import finding, make_fix
-from .datastore_ports import datastore_kind, image_tag, published_ports
-from .env_secrets import environment, resolve
+from .base import finding, loopback, make_fix
 
 ID = "AUTH001"
 NAME = "unauthenticated-service"
@@ -164,7 +164,7 @@ def _elastic(f: _Facts) -> str | None:
         return None
     if f.svc.image_name().endswith("-oss"):
         return "from an -oss image, which has no security features"
-    m = re.match(r"([0-9]+)\.", image_tag(f.svc) or "")
+    m = re.match(r"([0-9]+)\.", f.svc.image_tag() or "")
     if m and int(m.group(1)) < knowledge.ELASTIC_SECURE_SINCE:
         return f"version {m.group(1)}.x without {knowledge.ELASTIC_SECURITY}=true (off by default before 8.0)"
     return None
@@ -268,13 +268,13 @@ def problem(svc, kind: str) -> str | None:
 
 def check(ctx):
     for svc in ctx.services:
-        kind = datastore_kind(svc)
+        kind = svc.datastore_kind()
         if kind is None:
             continue
         why = problem(svc, kind)
         if why is None:
             continue
-        ports = [p for p in published_ports(ctx, svc, everywhere=True) if p.exposed]
+        ports = [p for p in published_ports(ctx.doc, svc, loopback(ctx), everywhere=True) if p.exposed]
         host_network = svc.value("network_mode") == "host"
         label = knowledge.DATASTORES[kind][0]
         todo = "turn authentication on, with a password passed through a Compose secret"
