@@ -822,3 +822,18 @@ def test_same_message_from_an_unfixable_item_does_not_block_the_fix():
     _, fixed, out = fix(before, "PRT001")
     assert out == before.replace('      - "8080:80"', '      - "127.0.0.1:8080:80"')
     assert len(fixed) == 1
+
+
+def test_a_service_that_is_a_whole_alias_gets_no_mount_fix_of_its_own():
+    """VOL001 asks the same question as every other rule: a service whose whole mapping is an alias
+    (`b: *a`) is edited where the mapping is written, through the owner's fix, never through its own."""
+    from hardener.engine import harden_text
+    from hardener.settings import Settings
+
+    text = y("services:", "  a: &a", "    image: nginx", "    volumes:", "      - ./nginx.conf:/etc/nginx/nginx.conf",
+             "  b: *a")
+    findings, _, _ = harden_text(text, Settings(frozenset({"VOL001"}), frozenset(), True), fix=False)
+    by_service = {f.service: f for f in findings}
+    assert set(by_service) == {"a", "b"}
+    assert by_service["a"].fix is not None and by_service["b"].fix is None
+    assert fix(text, "VOL001")[2] == text.replace("nginx.conf:/etc/nginx/nginx.conf", "nginx.conf:/etc/nginx/nginx.conf:ro")

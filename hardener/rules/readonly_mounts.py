@@ -58,7 +58,8 @@ def check(ctx):
             if not entry.here:
                 continue
             node = deref(item)
-            fixable = entry.own and not isinstance(entry.value, Alias) and not isinstance(item, Alias)
+            fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
+                       and not isinstance(item, Alias))
             if isinstance(node, Scalar):
                 spec = node.value.strip()
                 new = add_ro(spec)
