@@ -8,7 +8,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
-from . import knowledge
+from . import knowledge, views
 from .syntax import has_variable, image_tag, repository_name, split_outside, volume_parts
 from .yamltext import Alias, Document, Map, Scalar, Seq, deref, merged_entry, merged_keys, scalar_value
 
@@ -35,8 +35,9 @@ class Service:
     fragment_file: bool = False  # the file is an override fragment (its name says so)
     # ids of the layers in files the user marked read-only (`read-only`, --read-only): read, never written
     locked: frozenset = frozenset()
-    # readings several rules need, computed once per Service (a Context lives for one pass)
-    cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # the parsed views several rules read, built once per Service (a Context lives for one pass);
+    # filled only by the view methods below, never by a rule
+    _views: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def partial(self) -> bool:
@@ -85,21 +86,22 @@ class Service:
         the service: a setting no layer has is then reported and fixed there, not here."""
         return any(map(self.writable, self.earlier))
 
-    def entry(self, key: str):
-        """(key node, value node, own) with Compose's precedence: a later file of the project, then
-        this mapping (through merge keys), then an earlier file or `extends` base. `own` is True only
-        for a value written in this mapping itself; values are not dereferenced."""
+    def entry(self, key: str) -> "Written | None":
+        """The entry whose value Compose uses for a key, with its precedence: a later file of the
+        project, then this mapping (through merge keys), then an earlier file or `extends` base.
+        `own` is True only for a value written in this mapping itself; values are not dereferenced.
+        (Its first three fields read as (key node, value node, own).)"""
         for other in reversed(self.later):
             found = merged_entry(other, key)
             if found:
-                return found[0], found[1], False
+                return self._written(other, other, found, False)
         found = merged_entry(self.node, key)
         if found:
-            return found
+            return self._written(self.node, self.node, found, found[2])
         for other in reversed(self.earlier):
             found = merged_entry(other, key)
             if found:
-                return found[0], found[1], False
+                return self._written(other, other, found, False)
         return None
 
     @property
@@ -162,14 +164,46 @@ class Service:
         """(layer's entry, item as written) for each item of `volumes` or `devices` that survives
         Compose's merge: a later layer's item at the same container target replaces an earlier one.
         Items whose target cannot be read (a variable) are kept. Cached: several rules ask."""
-        cached = self.cache.get(("surviving", key))
-        if cached is None:
-            cached = self.cache[("surviving", key)] = _surviving(self.written(key), _TARGETS[key])
-        return cached
+        return self._view(("surviving", key), lambda: _surviving(self.written(key), _TARGETS[key]))
 
     def _written(self, layer, parent, found, own) -> "Written":
         here = layer is self.node
-        return Written(found[0], found[1], here and own, here, parent, layer)
+        own = here and own
+        # the one place that decides whether a rule may edit a value where it is written
+        editable = own and not self.shared and not isinstance(found[1], Alias) and self.writable(layer)
+        return Written(found[0], found[1], own, here, parent, layer, editable)
+
+    def _view(self, key, build):
+        views = self._views
+        if key not in views:
+            views[key] = build()
+        return views[key]
+
+    # ----------------------------------------------------------------------- parsed views
+    # Settings read as Compose merges them, each item with where it is written and whether it may be
+    # edited there (see views.py). Built once per pass.
+
+    def environment(self) -> "dict[str, views.EnvVar]":
+        """The environment as Compose merges it over every layer, variable by variable."""
+        return self._view("environment", lambda: views.environment(self))
+
+    def ports(self) -> "tuple[views.Port, ...]":
+        """Every layer's published ports, in merge order (`Port.here`: written in this mapping)."""
+        return self._view("ports", lambda: views.ports(self))
+
+    def mounts(self) -> "tuple[views.Mount, ...]":
+        """The volumes that survive Compose's merge by container target, parsed."""
+        return self._view("mounts", lambda: views.mounts(self))
+
+    def capabilities(self, key: str) -> frozenset[str]:
+        """The capabilities every layer's `cap_add` or `cap_drop` names (Compose appends the lists), as
+        Docker reads them: upper case, without CAP_."""
+        return self._view(("capabilities", key), lambda: frozenset(
+            c.upper().removeprefix("CAP_") for e in self.written(key) for c in as_str_list(e.value)))
+
+    def logging(self) -> "tuple[list[Written], str | None]":
+        """(the logging layers Compose keeps, their driver); see views.logging."""
+        return self._view("logging", lambda: views.logging(self))
 
     def get(self, key: str):
         e = self.entry(key)
@@ -228,6 +262,9 @@ class Written(NamedTuple):
     here: bool  # written in this service's mapping, directly or through a merge key
     parent: Map  # the mapping the key was looked up in (where an own overriding key would go)
     layer: Any = None  # the service's mapping in the layer that writes it (see Service.layers)
+    # own, not an alias, the service is not an alias of another, and the layer's file may be written:
+    # the value may be changed in place here (items of a list may still be aliases)
+    editable: bool = False
 
 
 def _surviving(entries: list[Written], target_of) -> list[tuple[Written, Any]]:

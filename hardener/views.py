@@ -5,9 +5,10 @@ flagged items. Built from `compose.Service` and cached on it for one pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, looks_like_address,
-                     port_parts, port_range, rebind, resolve)
+from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, is_windows_path,
+                     looks_like_address, port_parts, port_range, rebind, resolve, volume_parts)
 from .yamltext import (Alias, Edit, Map, Node, Scalar, Seq, add_entries, deref, merged_entry, merged_keys,
                        remove_item, replace_scalar)
 
@@ -85,12 +86,10 @@ class EnvVar:
 def environment(svc) -> dict[str, EnvVar]:
     """The service's environment as Compose merges it: every layer (files, bases) variable by
     variable, merge keys followed; later layers and later list items win."""
-    if "environment" not in svc.cache:  # several rules read it: built once per pass
-        out: dict[str, EnvVar] = {}
-        for entry in svc.written("environment"):
-            out.update(_variables(deref(entry.value)))
-        svc.cache["environment"] = out
-    return svc.cache["environment"]
+    out: dict[str, EnvVar] = {}
+    for entry in svc.written("environment"):
+        out.update(_variables(deref(entry.value)))
+    return out
 
 
 def _variables(env) -> dict[str, EnvVar]:
@@ -117,11 +116,21 @@ def _variables(env) -> dict[str, EnvVar]:
 
 @dataclass(frozen=True)
 class Port:
-    node: Node  # the ports item (a scalar in short syntax, a mapping in long syntax)
+    node: Node  # the ports item (a scalar in short syntax, a mapping in long syntax), dereferenced
+    item: Any  # the item as written (an Alias stays one)
+    written: Any  # the layer's `ports` entry (compose.Written) the item belongs to
     label: str  # the mapping as written, for messages
     container: tuple[int, int] | None  # container port range, None when unknown
     scope: str  # "all" interfaces, "loopback", "address" (a specific one), "unknown" (a variable)
-    edit: Edit | None  # the edit binding it to loopback (as PRT001 writes it), None when it cannot
+
+    @property
+    def here(self) -> bool:
+        """Written in the service's own mapping (other layers' ports are judged where they are)."""
+        return self.written.here
+
+    @property
+    def editable(self) -> bool:
+        return self.written.editable and not isinstance(self.item, Alias)
 
     def has(self, ports) -> int | None:
         """The first of the given ports this mapping publishes, or None."""
@@ -134,32 +143,39 @@ class Port:
     def exposed(self) -> bool:
         return self.scope in ("all", "address")
 
+    def bind_edit(self, doc, loopback: tuple[str, str]) -> Edit | None:
+        """The edit that publishes the port on the loopback addresses (ip4, ip6) instead of every
+        interface (as PRT001 writes it); None when it cannot be edited here or needs no change."""
+        if not self.editable:
+            return None
+        host_ip, host_ip6 = loopback
+        if isinstance(self.node, Scalar):
+            new = rebind(self.node.value.strip(), host_ip, host_ip6)
+            return replace_scalar(doc, self.node, new) if new is not None else None
+        ip = self.node.entry("host_ip")
+        if ip is None:
+            return add_entries(doc, self.node, {"host_ip": host_ip})
+        ip_value = deref(ip[1])
+        text = ip_value.value if isinstance(ip_value, Scalar) else None
+        if text is not None and text.strip() in ANY_ADDRESS and isinstance(ip[1], Scalar):
+            return replace_scalar(doc, ip[1], host_ip6 if ":" in text else host_ip)
+        return None
 
-def published_ports(doc, svc, loopback: tuple[str, str], everywhere: bool = False) -> list[Port]:
-    """The ports this service's mapping publishes (Compose appends the other files' and bases' ports,
-    which are judged where they are written), or with everywhere=True the ports of every layer, with
-    their exposure and the edit binding them to the loopback addresses (ip4, ip6) (only for ports this
-    mapping writes itself)."""
-    key = ("published_ports", everywhere, loopback)  # several rules read them: parsed once per pass
-    if key not in svc.cache:
-        entries = svc.written("ports") if everywhere else [e for e in [svc.written_here("ports")] if e]
-        svc.cache[key] = [port for entry in entries for port in _ports_of(doc, svc, entry, loopback)]
-    return svc.cache[key]
+
+def ports(svc) -> tuple[Port, ...]:
+    """The ports every layer of the service publishes, in merge order (Compose appends them)."""
+    return tuple(port for entry in svc.written("ports") for port in _ports_of(entry))
 
 
-def _ports_of(doc, svc, entry, loopback) -> list[Port]:
-    editable = entry.own and not svc.shared and not isinstance(entry.value, Alias)
+def _ports_of(entry) -> list[Port]:
     ports = deref(entry.value)
     if not isinstance(ports, Seq):
         return []
-    host_ip, host_ip6 = loopback
     out = []
     for item in ports.items:
         node = deref(item)
-        fixable = editable and not isinstance(item, Alias)
         if isinstance(node, Scalar):
-            spec = node.value.strip()
-            body = spec.partition("/")[0]
+            body = node.value.strip().partition("/")[0]
             parts = port_parts(body)
             if len(parts) == 1 and ONLY_VARIABLE.fullmatch(body):
                 continue  # the whole mapping is a variable
@@ -169,24 +185,99 @@ def _ports_of(doc, svc, entry, loopback) -> list[Port]:
                 scope = "unknown"  # a variable that may hold "address:port"; PRT001 leaves it alone
             else:
                 scope = "all"
-            new = rebind(spec, host_ip, host_ip6) if fixable else None
-            edit = replace_scalar(doc, node, new) if new is not None else None
-            out.append(Port(node, node.value, port_range(parts[-1]), scope, edit))
+            out.append(Port(node, item, entry, node.value, port_range(parts[-1]), scope))
         elif isinstance(node, Map):
             target = deref(node.get("target"))
             ip = node.entry("host_ip")
             if ip is None:
                 scope = "all"
-                edit = add_entries(doc, node, {"host_ip": host_ip}) if fixable else None
             else:
                 ip_value = deref(ip[1])
                 text = ip_value.value if isinstance(ip_value, Scalar) else None
                 scope = address_scope(text) if text is not None else "unknown"
-                edit = None
-                if fixable and text is not None and text.strip() in ANY_ADDRESS and isinstance(ip[1], Scalar):
-                    edit = replace_scalar(doc, ip[1], host_ip6 if ":" in text else host_ip)
             published = deref(node.get("published"))
             label = published.value if isinstance(published, Scalar) else "(random)"
             container = port_range(target.value) if isinstance(target, Scalar) else None
-            out.append(Port(node, label, container, scope, edit))
+            out.append(Port(node, item, entry, label, container, scope))
     return out
+
+
+# --------------------------------------------------------------------------- mounts
+
+@dataclass(frozen=True)
+class Mount:
+    """One item of `volumes` that survives Compose's merge by container target."""
+
+    node: Node  # the item, dereferenced: a scalar (short syntax) or a mapping (long syntax)
+    item: Any  # the item as written (an Alias stays one)
+    written: Any  # the layer's `volumes` entry (compose.Written) the item belongs to
+    spec: str | None  # short syntax: the text, stripped; None for long syntax
+    parts: tuple[str, ...]  # short syntax: source, target, mode split at ':' (a Windows drive kept whole)
+    kind: str | None  # long syntax: `type` as written; None for short syntax or when unreadable
+    source: str | None  # as written; None when absent or not a plain scalar
+    target: str | None  # as written; None when absent or not a plain scalar
+    read_only: bool  # `ro` among the modes, or `read_only: true`
+    explicit: bool  # the mode says ro or rw, or a `read_only` key is written
+
+    @property
+    def here(self) -> bool:
+        return self.written.here
+
+    @property
+    def editable(self) -> bool:
+        return self.written.editable and not isinstance(self.item, Alias)
+
+    @property
+    def windows(self) -> bool:
+        return self.spec is not None and is_windows_path(self.spec)
+
+    @property
+    def modes(self) -> list[str]:
+        return self.parts[2].split(",") if len(self.parts) > 2 else []
+
+
+def mounts(svc) -> tuple[Mount, ...]:
+    out = []
+    for entry, item in svc.surviving("volumes"):
+        node = deref(item)
+        if isinstance(node, Scalar):
+            spec = node.value.strip()
+            parts = tuple(volume_parts(spec))
+            modes = parts[2].split(",") if len(parts) > 2 else []
+            source, target = (parts[0], parts[1]) if len(parts) > 1 else (None, parts[0])
+            out.append(Mount(node, item, entry, spec, parts, None, source, target, "ro" in modes,
+                             "ro" in modes or "rw" in modes))
+        elif isinstance(node, Map):
+            kind, source, target, flag = (deref(node.get(k)) for k in ("type", "source", "target", "read_only"))
+            out.append(Mount(node, item, entry, None, (), _text(kind), _text(source), _text(target),
+                             isinstance(flag, Scalar) and flag.value.lower() == "true", flag is not None))
+    return tuple(out)
+
+
+def _text(node) -> str | None:
+    return node.value if isinstance(node, Scalar) else None
+
+
+# --------------------------------------------------------------------------- logging
+
+def _driver(logging) -> str | None:
+    """The driver a logging mapping names, None when it names none."""
+    driver = deref(logging.get("driver"))
+    return driver.value.strip() if isinstance(driver, Scalar) and not driver.is_null else None
+
+
+def logging(svc):
+    """(the logging layers Compose keeps, in merge order, and their driver): Compose merges the options
+    of layers that name the same driver (or none), and a layer naming another driver replaces the
+    earlier ones whole. The driver is None when some layer is not a mapping."""
+    blocks, driver = [], None
+    for written in svc.written("logging"):
+        block = deref(written.value)
+        if not isinstance(block, Map):
+            return [written], None
+        name = _driver(block)
+        if name is not None and driver is not None and name != driver:
+            blocks = []
+        blocks.append(written)
+        driver = name or driver
+    return blocks, driver or "json-file"

@@ -35,7 +35,6 @@ unknown images: it runs with `--unsafe-fixes`.
 """
 from __future__ import annotations
 
-from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Seq, add_entries, add_items
 from .base import IN_READ_ONLY, finding, make_fix
@@ -51,20 +50,15 @@ OPTIONS: dict = {}
 
 def _own_seq(svc, written):
     """The sequence of a layer written in place in this service's mapping (not an alias, not merged)."""
-    value = written.value if written is not None and written.own and not svc.shared else None
+    value = written.value if written is not None and written.editable else None
     return value if isinstance(value, Seq) else None
-
-
-def _names(entries) -> set[str]:
-    """The capabilities every layer's list names, as Docker reads them (upper case, no CAP_)."""
-    return {c.upper().removeprefix("CAP_") for e in entries for c in as_str_list(e.value)}
 
 
 def check(ctx):
     for svc in ctx.services:
         # Compose appends cap_drop and cap_add across files and bases: ALL anywhere counts
         drops = svc.written("cap_drop")
-        if "ALL" in _names(drops):
+        if "ALL" in svc.capabilities("cap_drop"):
             continue
         locked = bool(drops) and svc.overrides(drops[0])
         if drops and not drops[0].here and not locked:
@@ -80,7 +74,7 @@ def check(ctx):
         needed = []
         if known is not None:
             adds = svc.written("cap_add")
-            present = _names(adds)
+            present = svc.capabilities("cap_add")
             needed = [c for c in known.cap_add if c not in present and "ALL" not in present]
             here = svc.written_here("cap_add")
             if needed and not adds:

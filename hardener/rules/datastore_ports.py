@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..views import Port, published_ports, texts
+from ..views import Port, texts
 from .base import finding, loopback, make_fix
 
 ID = "PRT002"
@@ -95,8 +95,8 @@ def _describe(svc, kind, port: Port):
 def check(ctx):
     for svc in ctx.services:
         kind = svc.datastore_kind()
-        for port in published_ports(ctx.doc, svc, loopback(ctx)):
-            if not port.exposed:
+        for port in svc.ports():
+            if not port.here or not port.exposed:
                 continue
             described = _describe(svc, kind, port)
             if described is None:
@@ -105,7 +105,7 @@ def check(ctx):
             if port.scope == "address":
                 where, severity, fix = "on a host address", Severity.LOW, None
             else:
-                where, fix = "on every host interface", make_fix(FIX, "bind to loopback", port.edit)
+                where, fix = "on every host interface", make_fix(FIX, "bind to loopback", port.bind_edit(ctx.doc, loopback(ctx)))
             yield finding(__name__, ctx, port.node, f"service '{svc.name}' publishes {what} ({port.label}) {where}; "
                           f"{advice}", service=svc, key_path=("services", svc.name, "ports"), severity=severity,
                           fix=fix)

@@ -57,9 +57,7 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..syntax import is_windows_path, resolve, volume_parts
-from ..views import environment, published_ports
-from ..yamltext import Map, Scalar, deref
+from ..syntax import resolve
 from .base import finding, loopback, make_fix
 
 ID = "DKR001"
@@ -81,25 +79,15 @@ def mounts(svc):
     """(node, source, target, read_only) of every bind-like mount written in the service's mapping
     that survives Compose's merge by target (other files' and bases' mounts are judged where they
     are written)."""
-    for entry, item in svc.surviving("volumes"):
-        if not entry.here:
+    for m in svc.mounts():
+        if not m.here:
             continue
-        node = deref(item)
-        if isinstance(node, Scalar):
-            if is_windows_path(node.value.strip()):
-                continue  # a Windows drive path
-            parts = volume_parts(node.value.strip())
-            if len(parts) < 2:
-                continue
-            modes = parts[2].split(",") if len(parts) > 2 else []
-            yield node, parts[0], parts[1], "ro" in modes
-        elif isinstance(node, Map):
-            kind, source, target = (deref(node.get(k)) for k in ("type", "source", "target"))
-            if not (isinstance(kind, Scalar) and kind.value in ("bind", "npipe")):
-                continue
-            if isinstance(source, Scalar) and isinstance(target, Scalar):
-                ro = deref(node.get("read_only"))
-                yield node, source.value, target.value, isinstance(ro, Scalar) and ro.value.lower() == "true"
+        if m.spec is not None:
+            if m.windows or len(m.parts) < 2:
+                continue  # a Windows drive path, or an anonymous volume
+        elif m.kind not in ("bind", "npipe") or m.source is None or m.target is None:
+            continue
+        yield m.node, m.source, m.target, m.read_only
 
 
 def _docker_host(value: str):
@@ -128,7 +116,7 @@ def check(ctx):
                 yield finding(__name__, ctx, node, f"service '{svc.name}' mounts the daemon socket {name} "
                               f"({source}): whoever controls this container controls the host{note}. Give it a "
                               "filtering socket proxy instead", service=svc, key_path=path + ("volumes",))
-        env = environment(svc)
+        env = svc.environment()
         host = env.get("DOCKER_HOST")
         value = resolve(host.raw) if host is not None and host.raw is not None else None
         parsed = _docker_host(value) if value else None
@@ -140,12 +128,12 @@ def check(ctx):
                 yield finding(__name__, ctx, host.node, f"service '{svc.name}' talks to a Docker daemon over plain "
                               f"TCP ({value.strip()}) without TLS: that API has no authentication", service=svc,
                               key_path=path + ("environment", "DOCKER_HOST"), severity=Severity.HIGH)
-        for port in published_ports(ctx.doc, svc, loopback(ctx)):
-            if port.exposed and port.has((knowledge.DOCKER_PLAIN_PORT,)) is not None:
+        for port in svc.ports():
+            if port.here and port.exposed and port.has((knowledge.DOCKER_PLAIN_PORT,)) is not None:
                 yield finding(__name__, ctx, port.node, f"service '{svc.name}' publishes the unencrypted Docker API "
                               f"port 2375 ({port.label}) to the host's network: anyone who reaches it is root on "
                               "the host", service=svc, key_path=path + ("ports",),
-                              fix=make_fix(FIX, "bind to loopback", port.edit) if port.scope == "all" else None)
+                              fix=make_fix(FIX, "bind to loopback", port.bind_edit(ctx.doc, loopback(ctx))) if port.scope == "all" else None)
         certdir = env.get("DOCKER_TLS_CERTDIR")
         if _is_dind(svc) and certdir is not None and certdir.raw is not None and resolve(certdir.raw) == "":
             yield finding(__name__, ctx, certdir.node, f"service '{svc.name}' runs Docker-in-Docker with TLS "

@@ -49,7 +49,6 @@ import re
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import environment
 from .base import finding
 
 ID = "SEC001"
@@ -100,7 +99,7 @@ def url_password(raw: str) -> bool:
 def check(ctx):
     seen: set[int] = set()
     for svc in ctx.services:
-        for var in environment(svc).values():
+        for var in svc.environment().values():
             if var.raw is None or id(var.node) in seen or var.name.upper().endswith("_FILE"):
                 continue
             value = resolve(var.raw)

@@ -125,8 +125,8 @@ def check(ctx):
                           f"'{rule}' (device_cgroup_rules)", service=svc, severity=rule_severity(rule),
                           key_path=("services", svc.name, "device_cgroup_rules", rule))
         entry, here = svc.last_value("cgroup_parent")
-        parent = scalar_value(entry[1]) if entry and here else None
+        parent = scalar_value(entry.value) if entry and here else None
         if parent and not has_variable(parent):
-            yield finding(__name__, ctx, deref(entry[1]), f"service '{svc.name}' runs under "
+            yield finding(__name__, ctx, deref(entry.value), f"service '{svc.name}' runs under "
                           f"the host cgroup '{parent}' instead of Docker's own (cgroup_parent)", service=svc,
                           key_path=("services", svc.name, "cgroup_parent"), severity=Severity.LOW)

@@ -67,7 +67,7 @@ def check(ctx):
             entry, here = svc.last_value(key)
             if entry is None or not here:
                 continue
-            _, value, own = entry
+            value, own = entry.value, entry.own
             node = deref(value)
             if not isinstance(node, Scalar) or node.value.strip() != "host":
                 continue

@@ -70,5 +70,5 @@ def check(ctx):
         why = floating(image, tags) if image else None
         if why is None:
             continue
-        yield finding(__name__, ctx, entry[1], f"service '{svc.name}': image {image.strip()} {why}; pin a version "
+        yield finding(__name__, ctx, entry.value, f"service '{svc.name}': image {image.strip()} {why}; pin a version "
                       "tag, ideally with its @sha256 digest", service=svc, key_path=("services", svc.name, "image"))

@@ -48,29 +48,6 @@ FIX = Applicability.SAFE
 OPTIONS = {"max_size": "10m", "max_file": "3"}
 
 
-def _driver(logging) -> str | None:
-    """The driver a logging mapping names, None when it names none."""
-    driver = deref(logging.get("driver"))
-    return driver.value.strip() if isinstance(driver, Scalar) and not driver.is_null else None
-
-
-def effective_blocks(svc):
-    """(the logging layers Compose keeps, in merge order, and their driver): Compose merges the options
-    of layers that name the same driver (or none), and a layer naming another driver replaces the
-    earlier ones whole. The driver is None when some layer is not a mapping."""
-    blocks, driver = [], None
-    for written in svc.written("logging"):
-        logging = deref(written.value)
-        if not isinstance(logging, Map):
-            return [written], None
-        name = _driver(logging)
-        if name is not None and driver is not None and name != driver:
-            blocks = []
-        blocks.append(written)
-        driver = name or driver
-    return blocks, driver or "json-file"
-
-
 def _options(blocks) -> set[str]:
     out = set()
     for written in blocks:
@@ -83,7 +60,7 @@ def _options(blocks) -> set[str]:
 def check(ctx):
     size, files = str(option(ctx, __name__, "max_size")), str(option(ctx, __name__, "max_file"))
     for svc in ctx.services:
-        blocks, driver = effective_blocks(svc)
+        blocks, driver = svc.logging()
         path = ("services", svc.name, "logging")
         if not blocks:
             block = {"driver": "json-file", "options": {"max-size": size, "max-file": files}}

@@ -87,14 +87,14 @@ def check(ctx):
             continue
         entry = svc.entry("network_mode")
         if mode == "bridge":
-            edit = remove_entry(ctx.doc, svc.node, "network_mode") if entry[2] else None
-            yield finding(__name__, ctx, entry[1], f"service '{svc.name}' uses Docker's legacy default bridge, "
+            edit = remove_entry(ctx.doc, svc.node, "network_mode") if entry.own else None
+            yield finding(__name__, ctx, entry.value, f"service '{svc.name}' uses Docker's legacy default bridge, "
                           "shared with every container on the host", service=svc,
                           key_path=("services", svc.name, "network_mode"),
                           fix=make_fix(FIX, "remove network_mode: bridge", edit))
         elif mode == "host" or mode.startswith(("service:", "container:")):
             what = "the host's network stack" if mode == "host" else f"the network stack of {mode.split(':', 1)[1]}"
-            yield finding(__name__, ctx, entry[1], f"service '{svc.name}' shares {what} (network_mode: {mode})",
+            yield finding(__name__, ctx, entry.value, f"service '{svc.name}' shares {what} (network_mode: {mode})",
                           service=svc, key_path=("services", svc.name, "network_mode"),
                           severity=Severity.HIGH if mode == "host" else Severity.LOW)
     yield from _flat(ctx, services)
@@ -179,9 +179,9 @@ def _join(ctx, svc, name):
     if _on_implicit_network(svc):
         return add_entries(ctx.doc, svc.node, {"networks": ["default", name]})
     entry = svc.entry("networks")
-    if entry is None or not entry[2] or svc.entry("network_mode"):
+    if entry is None or not entry.own or svc.entry("network_mode"):
         return None
-    value = entry[1]
+    value = entry.value
     if isinstance(value, Seq):
         return add_items(ctx.doc, value, [name])
     if isinstance(value, Map):

@@ -95,7 +95,7 @@ def check(ctx):
         message = f"service '{svc.name}' does not set no-new-privileges, so setuid programs can raise privileges"
         node = deref(entry.value) if entry else None
         if isinstance(node, Seq) and False in _states(node):
-            yield from _turned_off(ctx, svc, node, entry.own and not svc.shared and not isinstance(entry.value, Alias))
+            yield from _turned_off(ctx, svc, node, entry.editable)
             continue
         off = [w for w in layers if False in _states(w.value)]
         if off and svc.overrides(off[0]):
@@ -109,8 +109,8 @@ def check(ctx):
             yield finding(__name__, ctx, svc.key, message, service=svc, key_path=path,
                           fix=make_fix(Applicability.SAFE, f"add security_opt: [{ENTRY}]", edit))
             continue
-        key, value, own = entry.key, entry.value, entry.own
-        editable = own and not svc.shared and not isinstance(value, Alias)
+        key, own = entry.key, entry.own
+        editable = entry.editable
         if isinstance(node, Scalar) and node.is_null:
             edit = fill_null(ctx.doc, key, node, [ENTRY]) if editable else None
             yield finding(__name__, ctx, key, message, service=svc, key_path=path,
@@ -150,7 +150,7 @@ def _over_read_only(ctx, svc, entry, message):
     node = deref(entry.value) if entry else None
     if entry is None:
         edit = add_entries(ctx.doc, svc.node, {"security_opt": [flow_text(ctx.doc, ENTRY, svc.node.flow)]})
-    elif entry.own and isinstance(node, Seq) and not isinstance(entry.value, Alias):
+    elif entry.editable and isinstance(node, Seq):
         edit = add_items(ctx.doc, node, [flow_text(ctx.doc, ENTRY, node.flow)])
     else:
         edit = None

@@ -77,7 +77,7 @@ def check(ctx):
             if found is not None:
                 yield found
             continue
-        key, value, own = entry
+        value, own = entry.value, entry.own
         text = value.value if isinstance(value, Scalar) else None
         if text is None or has_variable(text) or not is_root(text):
             continue

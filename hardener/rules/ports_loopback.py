@@ -77,7 +77,7 @@ def check(ctx):
         entry = svc.written_here("ports")
         if entry is None:
             continue
-        editable = entry.own and not isinstance(entry.value, Alias) and not svc.shared
+        editable = entry.editable
         ports = deref(entry.value)
         if not isinstance(ports, Seq):
             continue

@@ -63,7 +63,7 @@ def check(ctx):
             continue
         if entry is None or not here:
             continue  # unset, or written in another file or base and reported there
-        key, value, own = entry
+        value, own = entry.value, entry.own
         if boolean(value) is not True:
             continue
         yield finding(__name__, ctx, deref(value), message, service=svc, key_path=path,

@@ -81,7 +81,7 @@ def check(ctx):
             continue  # written in another file or base, and judged there
         if entry is None and svc.builds_on:
             continue  # missing everywhere: reported where the service is first defined
-        if entry is not None and boolean(entry[1]) is not False:
+        if entry is not None and boolean(entry.value) is not False:
             continue  # true, or a variable or spelling this rule does not read
         extra = {}
         targets = mount_targets(svc)
@@ -92,16 +92,16 @@ def check(ctx):
             extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
         if svc.shared:
             edits = [None]
-        elif entry is None or not entry[2]:
+        elif entry is None or not entry.own:
             edits = [add_entries(ctx.doc, svc.node, {"read_only": True, **extra})]
         else:
-            value = entry[1]
+            value = entry.value
             scalar = value if isinstance(value, Scalar) and not value.anchor else None
             edits = [replace_scalar(ctx.doc, scalar, Verbatim("true")) if scalar else None]
             if extra:
                 edits.append(add_entries(ctx.doc, svc.node, extra))
         what = "read_only: true" + (f" with tmpfs {', '.join(wanted)}" if extra else "")
-        where = entry[1] if entry is not None and not locked else svc.key
+        where = entry.value if entry is not None and not locked else svc.key
         yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
                       "system; make it read-only and declare the paths it must write"
                       + (IN_READ_ONLY if locked else ""), service=svc,

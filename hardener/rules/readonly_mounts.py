@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..syntax import add_ro, has_variable, volume_parts
-from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
+from ..syntax import add_ro, has_variable
+from ..yamltext import add_entries, replace_scalar
 from .base import finding, make_fix
 
 ID = "VOL001"
@@ -54,35 +54,24 @@ OPTIONS: dict = {}
 def check(ctx):
     for svc in ctx.services:
         # only mounts that survive Compose's merge by target, judged where they are written
-        for entry, item in svc.surviving("volumes"):
-            if not entry.here:
+        for m in svc.mounts():
+            if not m.here:
                 continue
-            node = deref(item)
-            fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
-                       and not isinstance(item, Alias))
-            if isinstance(node, Scalar):
-                spec = node.value.strip()
-                new = add_ro(spec)
-                if new is None or has_variable(volume_parts(spec)[1]):
+            if m.spec is not None:
+                new = add_ro(m.spec)
+                if new is None or has_variable(m.target):
                     continue
-                source, target = volume_parts(spec)[:2]
-                safety = knowledge.config_mount(source, target)
-                edit = replace_scalar(ctx.doc, node, new) if fixable else None
-            elif isinstance(node, Map):
-                kind = deref(node.get("type"))
-                source, target = deref(node.get("source")), deref(node.get("target"))
-                if not (isinstance(kind, Scalar) and kind.value == "bind" and isinstance(target, Scalar)):
-                    continue
-                if node.get("read_only") is not None:
-                    continue
-                src = source.value if isinstance(source, Scalar) else ""
-                safety = knowledge.config_mount(src, target.value)
-                edit = add_entries(ctx.doc, node, {"read_only": True}) if fixable else None
+                source, label = m.source, f"{m.source}:{m.target}"
+                edit = replace_scalar(ctx.doc, m.node, new) if m.editable else None
+            elif m.kind == "bind" and m.target is not None and not m.explicit:
+                source = m.source if m.source is not None else ""
+                label = f"{source} -> {m.target}"
+                edit = add_entries(ctx.doc, m.node, {"read_only": True}) if m.editable else None
             else:
                 continue
+            safety = knowledge.config_mount(source, m.target)
             if safety is None:
                 continue
-            label = f"{source}:{target}" if isinstance(source, str) else f"{src} -> {target.value}"
-            yield finding(__name__, ctx, node, f"service '{svc.name}' mounts {label} writable although it "
+            yield finding(__name__, ctx, m.node, f"service '{svc.name}' mounts {label} writable although it "
                           "only needs to read it", service=svc, key_path=("services", svc.name, "volumes"),
                           fix=make_fix(safety, "mount read-only", edit))

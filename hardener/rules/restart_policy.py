@@ -72,7 +72,7 @@ def check(ctx):
                           fix=make_fix(Applicability.SAFE, f"restart: {policy}",
                                        add_entries(ctx.doc, svc.node, {"restart": policy})))
             continue
-        key, value, own = entry
+        value, own = entry.value, entry.own
         text = value.value.strip() if isinstance(value, Scalar) else ""
         if has_variable(text) or not (text in ("always", "unless-stopped") or text == "on-failure"):
             continue

@@ -58,8 +58,8 @@ import re
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
-from ..syntax import add_ro, is_windows_path, resolve, volume_parts
-from ..yamltext import Alias, Map, Scalar, add_entries, deref, replace_scalar
+from ..syntax import add_ro, resolve
+from ..yamltext import add_entries, replace_scalar
 from .base import finding, make_fix
 
 ID = "VOL002"
@@ -102,36 +102,19 @@ def classify(path: str):
 def check(ctx):
     for svc in ctx.services:
         # only mounts that survive Compose's merge by target, judged where they are written
-        for entry, item in svc.surviving("volumes"):
-            if not entry.here:
+        for m in svc.mounts():
+            if not m.here:
                 continue
-            node = deref(item)
-            fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
-                       and not isinstance(item, Alias))
-            if isinstance(node, Scalar):
-                spec = node.value.strip()
-                if is_windows_path(spec):
+            if m.spec is not None:
+                if m.windows or len(m.parts) < 2:
                     continue
-                parts = volume_parts(spec)
-                if len(parts) < 2:
-                    continue
-                source, target = parts[0], parts[1]
-                modes = parts[2].split(",") if len(parts) > 2 else []
-                ro, explicit = "ro" in modes, "rw" in modes
-                new = add_ro(spec) if fixable and not (ro or explicit) else None
-                edit = replace_scalar(ctx.doc, node, new) if new else None
-            elif isinstance(node, Map):
-                kind, src, tgt = (deref(node.get(k)) for k in ("type", "source", "target"))
-                if not (isinstance(kind, Scalar) and kind.value == "bind" and isinstance(src, Scalar)
-                        and isinstance(tgt, Scalar)):
-                    continue
-                source, target = src.value, tgt.value
-                flag = deref(node.get("read_only"))
-                ro = isinstance(flag, Scalar) and flag.value.lower() == "true"
-                explicit = flag is not None
-                edit = add_entries(ctx.doc, node, {"read_only": True}) if fixable and not explicit else None
+                new = add_ro(m.spec) if m.editable and not m.explicit else None
+                edit = replace_scalar(ctx.doc, m.node, new) if new else None
+            elif m.kind == "bind" and m.source is not None and m.target is not None:
+                edit = add_entries(ctx.doc, m.node, {"read_only": True}) if m.editable and not m.explicit else None
             else:
                 continue
+            node, source, target, ro = m.node, m.source, m.target, m.read_only
             path = normalize(source)
             if path is None or knowledge.socket_name(source, target):
                 continue

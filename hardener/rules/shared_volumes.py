@@ -50,8 +50,7 @@ from dataclasses import dataclass, field
 from .. import knowledge
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
-from ..syntax import volume_parts
-from ..yamltext import Alias, Map, Node, Scalar, Seq, add_entries, deref, replace_scalar
+from ..yamltext import Map, Node, Scalar, Seq, add_entries, replace_scalar
 from .base import finding, make_fix
 
 ID = "VOL003"
@@ -66,7 +65,7 @@ _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass
-class Mount:
+class VolumeUse:
     node: Node
     target: str
     edit: object  # the edit that makes it read-only, None when there is none
@@ -80,31 +79,23 @@ class User:
 
 
 def _named_mounts(ctx, svc):
-    """(volume name, Mount, read-only) for every named-volume mount of the service that survives
+    """(volume name, VolumeUse, read-only) for every named-volume mount of the service that survives
     Compose's merge of its layers by target (a mount is editable only where this mapping writes it)."""
-    for entry, item in svc.surviving("volumes"):
-        node = deref(item)
-        fixable = (entry.own and not svc.shared and not isinstance(entry.value, Alias)
-                   and not isinstance(item, Alias))
-        if isinstance(node, Scalar):
-            parts = volume_parts(node.value.strip())
+    for m in svc.mounts():
+        if m.spec is not None:
+            parts = m.parts
             if len(parts) < 2 or not _VOLUME_NAME.fullmatch(parts[0]) or not parts[1].startswith("/"):
                 continue
-            modes = parts[2].split(",") if len(parts) > 2 else []
             new = None
-            if "rw" not in modes and len(parts) <= 3:
-                new = f"{parts[0]}:{parts[1]}:" + ",".join(["ro"] + modes)
-            edit = replace_scalar(ctx.doc, node, new) if fixable and new else None
-            yield parts[0], Mount(node, parts[1], edit), "ro" in modes
-        elif isinstance(node, Map):
-            kind, source, target = (deref(node.get(k)) for k in ("type", "source", "target"))
-            if not (isinstance(kind, Scalar) and kind.value == "volume" and isinstance(source, Scalar)
-                    and isinstance(target, Scalar) and _VOLUME_NAME.fullmatch(source.value)):
-                continue
-            flag = deref(node.get("read_only"))
-            ro = isinstance(flag, Scalar) and flag.value.lower() == "true"
-            edit = add_entries(ctx.doc, node, {"read_only": True}) if fixable and flag is None else None
-            yield source.value, Mount(node, target.value, edit), ro
+            if "rw" not in m.modes and len(parts) <= 3:
+                new = f"{parts[0]}:{parts[1]}:" + ",".join(["ro"] + m.modes)
+            edit = replace_scalar(ctx.doc, m.node, new) if m.editable and new else None
+        elif (m.kind == "volume" and m.source is not None and m.target is not None
+              and _VOLUME_NAME.fullmatch(m.source)):
+            edit = add_entries(ctx.doc, m.node, {"read_only": True}) if m.editable and not m.explicit else None
+        else:
+            continue
+        yield m.source, VolumeUse(m.node, m.target, edit), m.read_only
 
 
 def _is_reader(svc, target: str) -> bool:

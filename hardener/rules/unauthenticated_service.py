@@ -64,7 +64,6 @@ from .. import knowledge
 from ..compose import as_str_list, seq_items, volume_target
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import environment, published_ports
 from ..yamltext import Scalar, Seq
 from .base import finding, loopback, make_fix
 
@@ -82,7 +81,7 @@ class _Facts:
 
     def __init__(self, svc):
         self.svc = svc
-        self.env = environment(svc)
+        self.env = svc.environment()
         self.env_file = svc.entry("env_file") is not None
         self.entrypoint = svc.entry("entrypoint") is not None
         node = svc.get("command")
@@ -274,7 +273,7 @@ def check(ctx):
         why = problem(svc, kind)
         if why is None:
             continue
-        ports = [p for p in published_ports(ctx.doc, svc, loopback(ctx), everywhere=True) if p.exposed]
+        ports = [p for p in svc.ports() if p.exposed]
         host_network = svc.value("network_mode") == "host"
         label = knowledge.DATASTORES[kind][0]
         todo = "turn authentication on, with a password passed through a Compose secret"
@@ -284,7 +283,7 @@ def check(ctx):
         elif ports:
             where = "it publishes " + ", ".join(p.label for p in ports) + " to the host's network"
             severity = Severity.HIGH
-            edits = [p.edit if p.scope == "all" else None for p in ports]
+            edits = [p.bind_edit(ctx.doc, loopback(ctx)) if p.scope == "all" else None for p in ports]
             fix = make_fix(FIX, "bind published ports to loopback", *edits)
             todo += ", and bind the ports to 127.0.0.1"
         else:
