@@ -358,6 +358,11 @@ class Context:
         """The services' names when the document has no alias (then no node is shared), else None."""
         return None if "*" in self.doc.text else frozenset(svc.name for svc in self.services)
 
+    @cached_property
+    def _reach_index(self) -> dict:
+        """Built on first use and kept with this Context (one pass over one document)."""
+        return _reach_index(self.services)
+
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
         has this rule silenced (it would be edited through the anchor)."""
@@ -381,7 +386,7 @@ class Context:
         except one that writes the edited key itself (its own value hides the anchor's)."""
         if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
             return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
-        index = _reach_index(self)
+        index = self._reach_index
         hit = set()
         for path in paths:
             for n in range(1, len(path) + 1):
@@ -396,21 +401,12 @@ class Context:
         return deref(self.doc.root.get(key))
 
 
-_REACH_CACHE: dict = {}
-
-
-def _reach_index(ctx: Context) -> dict:
+def _reach_index(services) -> dict:
     """Document path of every node a service uses (through aliases and merge keys) -> {(service name,
     keys of that node the service does not take from it)}."""
-    key = id(ctx.doc)
-    cached = _REACH_CACHE.get(key)
-    if cached is not None and cached[0] is ctx.doc:
-        return cached[1]
     index: dict = {}
-    for svc in ctx.services:
+    for svc in services:
         _index_uses(svc.name, svc.node, index)
-    _REACH_CACHE.clear()
-    _REACH_CACHE[key] = (ctx.doc, index)
     return index
 
 
@@ -477,6 +473,9 @@ class Project:
     bases: Mapping[str, tuple] = field(default_factory=lambda: MappingProxyType({}))
     fragment_file: bool = False  # the checked file is an override fragment by its name
     read_only: frozenset = frozenset()  # indexes of the documents the user marked read-only
+    # readings of the other files that stay the same over the passes of a fix (their suppression
+    # marks): process_project hands the same dict to every pass over one file
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 def _merge_source_nodes(node: Map) -> list:

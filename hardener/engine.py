@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from .compose import Context, Project, is_extension, is_override_name, service_maps
@@ -27,6 +27,30 @@ class InternalFixError(Exception):
     pass
 
 
+# --------------------------------------------------------------------------- running the rules
+# run_rules is a pipeline: the rules' findings pass through named policies, each a small function
+# (finding, rule, Run) -> finding or None; then the policies over the whole list (unused
+# suppressions, baseline). A Run holds what they read about one pass over one document.
+
+
+@dataclass
+class Run:
+    """One pass of the rules over one document: its context, what silences whom, where marks sit."""
+
+    settings: Settings
+    ctx: Context  # what the rules' fixes are judged in (this file's services, with `silenced`)
+    view: Context  # what the rules see: ctx plus the services of included files
+    rules: list
+    marks: list  # this file's suppression comments
+    used: set  # ids of the marks that silenced something
+    partial_keys: set  # (line, column) of the names of partial services
+    service_lines: dict  # 0-based line of a service's name -> its name
+    key_lines: dict  # 0-based line of a service's key -> (service, key)
+    silenced: dict  # rule id -> names of the services where it is silenced (here or elsewhere)
+    silenced_elsewhere: dict  # rule id -> names silenced on their name line in another file
+    included_only: frozenset  # services only an included file defines (read-only here)
+
+
 def run_rules(doc: Document, settings: Settings, project=None, included=None) -> list[Finding]:
     """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
     edits reach a service where its rule is silenced (directly or through a shared anchor), or that
@@ -34,13 +58,29 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
     (an Included) adds the services of included files to what the rules see, read-only."""
     if doc.root is None:
         return []
+    run = _prepare(doc, settings, project, included)
+    findings = []
+    for rule in run.rules:
+        for f in rule.check(run.view):
+            for policy in FINDING_POLICIES:
+                f = policy(f, rule, run)
+                if f is None:
+                    break
+            else:
+                findings.append(f)
+    _name_marks_hold_elsewhere(run, project)
+    findings += _unused(run)
+    if settings.baseline is not None:
+        findings = _leave_recorded(findings, settings.baseline)
+    findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
+    return findings
+
+
+def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     marks = parse_suppressions(doc.text)
     base_ctx = Context.of(doc, settings.options, project=project)  # built once: services, foreign nodes
     services = base_ctx.services
-    partial_keys = {(svc.key.line + 1, svc.key.col + 1) for svc in services if svc.partial}
     service_lines = {svc.key.line: svc.name for svc in services}
-    key_lines = {k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
-                 if isinstance(k, Scalar)}
     rules = [rule for rule in RULES if settings.wants(rule)]
     elsewhere = _name_marks_elsewhere(project)
     silenced_elsewhere = {rule.ID: frozenset(name for name, found in elsewhere.items()
@@ -51,36 +91,80 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
                 | silenced_elsewhere[rule.ID]
                 for rule in rules}
     ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
-    view, read_only = _with_included(ctx, included)
-    findings = []
-    for rule in rules:
-        for f in rule.check(view):
-            if f.elsewhere:
-                continue  # a value written in another file of the project is reported in that file
-            if (f.line, f.column) in partial_keys:
-                continue  # a setting missing from a partial service is reported where it is defined
-            if settings.ignores_service(rule, f.service) or _suppressed(f, rule, marks, service_lines, key_lines):
-                continue
-            if f.service in silenced_elsewhere[rule.ID]:
-                continue  # silenced on its name line in another file of the project
-            if f.fix and settings.read_only:
-                f = f.with_fix(None)  # the file is not the user's: reported where it is, never written
-            if f.fix:
-                paths = [p for e in f.fix.edits for p in e.paths]
-                reach = ctx.reach(paths)
-                blocked = (reach & silenced[rule.ID] or any(is_extension(p) for p in paths)
-                           or any(p[:1] == ("services",) and p[1:2] and p[1] in read_only for p in paths))
-                f = f.with_fix(None if blocked else f.fix.with_reach(tuple(sorted(reach))))
-            findings.append(f)
+    view, included_only = _with_included(ctx, included)
+    return Run(settings, ctx, view, rules, marks, set(),
+               partial_keys={(svc.key.line + 1, svc.key.col + 1) for svc in services if svc.partial},
+               service_lines=service_lines,
+               key_lines={k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
+                          if isinstance(k, Scalar)},
+               silenced=silenced, silenced_elsewhere=silenced_elsewhere, included_only=included_only)
+
+
+# ----------------------------------------------------------------------- policies over one finding
+
+def _in_its_own_file(f: Finding, rule, run: Run):
+    """A value written in another file of the project is reported in that file."""
+    return None if f.elsewhere else f
+
+
+def _where_defined(f: Finding, rule, run: Run):
+    """A setting missing from a partial service (reported at its name) is reported where the
+    service is defined, in the first layer hardener may write."""
+    return None if (f.line, f.column) in run.partial_keys else f
+
+
+def _not_suppressed(f: Finding, rule, run: Run):
+    """Configuration (per-service ignores) and this file's `# hardener: ignore` comments."""
+    if run.settings.ignores_service(rule, f.service):
+        return None
+    hit = False
+    for m in run.marks:
+        if not m.covers(rule):
+            continue
+        key = run.key_lines.get(m.line)
+        if (m.whole_file or run.service_lines.get(m.line) == f.service or m.line == f.line - 1
+                or (key and key[0] == f.service and f.key_path[2:3] == (key[1],))):
+            run.used.add(id(m))
+            hit = True
+    return None if hit else f
+
+
+def _not_silenced_elsewhere(f: Finding, rule, run: Run):
+    """A mark on the service's name line in another file of the project holds here too."""
+    return None if f.service in run.silenced_elsewhere[rule.ID] else f
+
+
+def _read_only_file(f: Finding, rule, run: Run):
+    """A file the user marked read-only is reported where it is, never written."""
+    return f.with_fix(None) if f.fix and run.settings.read_only else f
+
+
+def _reach(f: Finding, rule, run: Run):
+    """A fix is kept only when every service its edits reach (through anchors and merge keys) may
+    be changed by this rule, it does not rewrite an `x-` block, and it edits no service that only an
+    included file defines; the services it reaches are recorded on it."""
+    if not f.fix:
+        return f
+    paths = [p for e in f.fix.edits for p in e.paths]
+    reach = run.ctx.reach(paths)
+    blocked = (reach & run.silenced[rule.ID] or any(is_extension(p) for p in paths)
+               or any(p[:1] == ("services",) and p[1:2] and p[1] in run.included_only for p in paths))
+    return f.with_fix(None if blocked else f.fix.with_reach(tuple(sorted(reach))))
+
+
+FINDING_POLICIES = (_in_its_own_file, _where_defined, _not_suppressed, _not_silenced_elsewhere, _read_only_file,
+                    _reach)
+
+
+# ----------------------------------------------------------------------- policies over the findings
+
+def _name_marks_hold_elsewhere(run: Run, project) -> None:
+    """A mark on a service's name line also silences that service in the project's other files: it
+    is used when another file defines the service."""
     defined_elsewhere = _names_elsewhere(project)
-    for m in marks:  # a mark on a service's name line also silences that service in the other files
-        if service_lines.get(m.line) in defined_elsewhere:
-            m.used = True
-    findings += _unused(ctx, marks, settings)
-    if settings.baseline is not None:
-        findings = _leave_recorded(findings, settings.baseline)
-    findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
-    return findings
+    for m in run.marks:
+        if run.service_lines.get(m.line) in defined_elsewhere:
+            run.used.add(id(m))
 
 
 def _leave_recorded(findings, recorded) -> list[Finding]:
@@ -108,7 +192,7 @@ def _name_marks_elsewhere(project) -> dict:
     out: dict = {}
     for i, other in enumerate(project.docs if project is not None else ()):
         if i != project.index:
-            for name, found in _name_line_marks(other).items():
+            for name, found in _name_line_marks(other, project.memo).items():
                 out.setdefault(name, []).extend(found)
     return out
 
@@ -120,11 +204,10 @@ def _names_elsewhere(project) -> set:
     return {name for i, d in enumerate(project.docs) if i != project.index for name in service_maps(d)}
 
 
-_NAME_MARKS: dict = {}  # id(doc) -> (doc, marks): the other files of a project stay as they are for many passes
-
-
-def _name_line_marks(doc: Document) -> dict:
-    cached = _NAME_MARKS.get(id(doc))
+def _name_line_marks(doc: Document, memo: dict) -> dict:
+    """Service name -> the marks on its name line in one document; kept in the project's memo, since
+    the project's other files stay as they are for many passes."""
+    cached = memo.get(("name marks", id(doc)))
     if cached is not None and cached[0] is doc:
         return cached[1]
     marks = parse_suppressions(doc.text)
@@ -133,25 +216,13 @@ def _name_line_marks(doc: Document) -> dict:
         found = [m for m in marks if m.line == key.line and not m.whole_file]
         if found:
             out[name] = tuple(found)
-    if len(_NAME_MARKS) > 64:
-        _NAME_MARKS.clear()
-    _NAME_MARKS[id(doc)] = (doc, out)
+    memo[("name marks", id(doc))] = (doc, out)
     return out
 
 
-def _suppressed(f: Finding, rule, marks, service_lines, key_lines) -> bool:
-    hit = False
-    for m in marks:
-        if not m.covers(rule):
-            continue
-        key = key_lines.get(m.line)
-        if (m.whole_file or service_lines.get(m.line) == f.service or m.line == f.line - 1
-                or (key and key[0] == f.service and f.key_path[2:3] == (key[1],))):
-            m.used = hit = True
-    return hit
-
-
-def _unused(ctx, marks, settings) -> list[Finding]:
+def _unused(run: Run) -> list[Finding]:
+    """HRD001: the marks of this file that silenced nothing."""
+    settings, marks = run.settings, run.marks
     if not settings.wants(unused_suppression):
         return []
     enabled = {key for r in RULES if settings.wants(r) for key in (r.ID, r.NAME)}
@@ -159,7 +230,7 @@ def _unused(ctx, marks, settings) -> list[Finding]:
     out = []
     for m in marks:
         # unused unless it names a known rule that is turned off (then it may matter in another run)
-        if not m.used and not (m.rules & (known - enabled)):
+        if id(m) not in run.used and not (m.rules & (known - enabled)):
             out.append(Finding(unused_suppression.ID, unused_suppression.NAME, unused_suppression.SEVERITY,
                                unused_suppression.CONFIDENCE, (), f"suppression '{m.text}' silences nothing",
                                m.line + 1, m.column + 1))
@@ -388,8 +459,9 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
         fragment = is_override_name(parsed[i][0])
         if len(docs) == 1 and not bases[i] and not fragment:
             return None
+        memo: dict = {}  # shared by every pass over this file
         return lambda d: Project(tuple(docs[:i] + [d] + docs[i + 1:]), i, MappingProxyType(bases[i]), fragment,
-                                 read_only)
+                                 read_only, memo)
 
     outcome = {}
     for i, (path, text, doc) in enumerate(parsed):
