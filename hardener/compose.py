@@ -170,8 +170,11 @@ class Service:
         here = layer is self.node
         own = here and own
         # the one place that decides whether a rule may edit a value where it is written
-        editable = own and not self.shared and not isinstance(found[1], Alias) and self.writable(layer)
-        return Written(found[0], found[1], own, here, parent, layer, editable)
+        mine = own and not self.shared and self.writable(layer)
+        value = found[1]
+        editable = mine and not isinstance(value, Alias)
+        removable = mine and (isinstance(value, Alias) or not getattr(value, "anchor", None))
+        return Written(found[0], value, own, here, parent, layer, editable, removable)
 
     def _view(self, key, build):
         views = self._views
@@ -200,6 +203,10 @@ class Service:
         Docker reads them: upper case, without CAP_."""
         return self._view(("capabilities", key), lambda: frozenset(
             c.upper().removeprefix("CAP_") for e in self.written(key) for c in as_str_list(e.value)))
+
+    def limits(self) -> "views.Limits":
+        """Memory, CPU and process limits as Compose merges them (deploy limits and legacy keys)."""
+        return self._view("limits", lambda: views.limits(self))
 
     def logging(self) -> "tuple[list[Written], str | None]":
         """(the logging layers Compose keeps, their driver); see views.logging."""
@@ -265,6 +272,9 @@ class Written(NamedTuple):
     # own, not an alias, the service is not an alias of another, and the layer's file may be written:
     # the value may be changed in place here (items of a list may still be aliases)
     editable: bool = False
+    # own, the service is not an alias, the layer's file may be written, and the value is no anchor
+    # other nodes refer to: the whole entry may be removed (or the key given a new value) here
+    removable: bool = False
 
 
 def _surviving(entries: list[Written], target_of) -> list[tuple[Written, Any]]:

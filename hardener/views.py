@@ -281,3 +281,50 @@ def logging(svc):
         blocks.append(written)
         driver = name or driver
     return blocks, driver or "json-file"
+
+
+# --------------------------------------------------------------------------- resource limits
+
+LIMITS = ("deploy", "resources", "limits")
+LEGACY_LIMITS = ("mem_limit", "cpus", "cpu_quota", "memswap_limit", "pids_limit")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The service's resource limits as Compose merges them over its layers."""
+
+    memory: Any  # deploy.resources.limits.memory: the Written of the layer that wins, or None
+    cpus: Any  # deploy.resources.limits.cpus
+    pids: Any  # deploy.resources.limits.pids
+    pids_limit: Any  # the service-level pids_limit
+    block: Any  # deploy.resources.limits when the layer that wins writes a mapping there, or None
+    legacy: frozenset  # the service-level limit keys (LEGACY_LIMITS) some layer writes
+    here: Map | None  # this mapping's own deploy.resources.limits (through merge keys), or None
+    here_own: bool  # every level on the way to it is written in this mapping, not through an alias
+    deploy_addable: bool  # this mapping writes no deploy, or writes its own: limits may be added under it
+
+
+def limits(svc) -> Limits:
+    block = svc.merged(*LIMITS)
+    block = block if block is not None and isinstance(deref(block.value), Map) else None
+    here, here_own = _own_limits(svc.node)
+    return Limits(svc.merged(*LIMITS, "memory"), svc.merged(*LIMITS, "cpus"), svc.merged(*LIMITS, "pids"),
+                  svc.merged("pids_limit"), block,
+                  frozenset(k for k in LEGACY_LIMITS if svc.entry(k) is not None), here, here_own,
+                  merged_entry(svc.node, "deploy") is None or svc.own("deploy"))
+
+
+def _own_limits(mapping):
+    """(deploy.resources.limits of one mapping (through merge keys) or None, whether every level on
+    the way is written in the mapping itself)."""
+    entry = merged_entry(mapping, "deploy")
+    if entry is None:
+        return None, True
+    own, node = entry[2] and not isinstance(entry[1], Alias), deref(entry[1])
+    for key in ("resources", "limits"):
+        if not isinstance(node, Map):
+            return None, own
+        value = node.get(key)
+        own = own and not isinstance(value, Alias)
+        node = deref(value)
+    return (node if isinstance(node, Map) else None), own

@@ -39,7 +39,7 @@ namespace); MITRE ATT&CK T1611 (Escape to Host).
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Scalar, deref, remove_entry
+from ..yamltext import Scalar, deref, remove_entry
 from .base import finding, make_fix
 
 ID = "ISO001"
@@ -67,12 +67,11 @@ def check(ctx):
             entry, here = svc.last_value(key)
             if entry is None or not here:
                 continue
-            value, own = entry.value, entry.own
-            node = deref(value)
+            node = deref(entry.value)
             if not isinstance(node, Scalar) or node.value.strip() != "host":
                 continue
             edit = None
-            if fixable and own and not svc.shared and not (node.anchor and not isinstance(value, Alias)):
+            if fixable and entry.removable:
                 edit = remove_entry(ctx.doc, svc.node, key)
             yield finding(__name__, ctx, node, f"service '{svc.name}' shares the host's {label} namespace "
                           f"({key}: host): {what}", service=svc, key_path=("services", svc.name, key),

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, remove_entry, replace_scalar
+from ..yamltext import Scalar, Verbatim, add_entries, add_under, deref, remove_entry, replace_scalar
 from .base import finding, make_fix, option
 
 ID = "RES002"
@@ -63,34 +63,11 @@ def _number(node):
         return _UNKNOWN
 
 
-def _limits(mapping):
-    """(deploy.resources.limits of one mapping (through merge keys) or None, whether every level on
-    the way is written in the mapping itself)."""
-    entry = merged_entry(mapping, "deploy")
-    if entry is None:
-        return None, True
-    own, node = entry[2] and not isinstance(entry[1], Alias), deref(entry[1])
-    for key in ("resources", "limits"):
-        if not isinstance(node, Map):
-            return None, own
-        value = node.get(key)
-        own = own and not isinstance(value, Alias)
-        node = deref(value)
-    return (node if isinstance(node, Map) else None), own
-
-
-def _layered(svc):
-    """What Compose sees after merging the service's layers: (pids_limit, deploy...limits.pids,
-    deploy.resources.limits) as Written entries (None when no layer writes them)."""
-    limits = svc.merged("deploy", "resources", "limits")
-    limits = limits if limits is not None and isinstance(deref(limits.value), Map) else None
-    return svc.merged("pids_limit"), svc.merged("deploy", "resources", "limits", "pids"), limits
-
-
 def check(ctx):
     pids = int(option(ctx, __name__, "pids"))
     for svc in ctx.services:
-        top, deploy, limits_any = _layered(svc)
+        limits = svc.limits()
+        top, deploy, limits_any = limits.pids_limit, limits.pids, limits.block
         top_n, deploy_n = (_number(w.value) if w else None for w in (top, deploy))
         if _UNKNOWN in (top_n, deploy_n):
             continue
@@ -111,17 +88,17 @@ def check(ctx):
 
 def _missing(ctx, svc, pids: int, limits_elsewhere: bool):
     """No layer limits the processes: add the limit where Compose wants it beside the other limits."""
-    limits, limits_own = _limits(svc.node)
+    limits, limits_own = svc.limits().here, svc.limits().here_own
     path = ("services", svc.name, "pids_limit")
     under = ("services", svc.name, "deploy", "resources", "limits", "pids")
     number = {"pids": Verbatim(str(pids))}
     edit = None
     if not svc.shared:
-        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit"))
+        legacy = bool(svc.limits().legacy - {"pids_limit"})
         deploy_merged_in = not (svc.entry("deploy") is None or svc.own("deploy"))
         if limits is None and not limits_elsewhere and (legacy or deploy_merged_in):
             edit = add_entries(ctx.doc, svc.node, {"pids_limit": Verbatim(str(pids))})
-        elif limits is None and (merged_entry(svc.node, "deploy") is None or svc.own("deploy")):
+        elif limits is None and svc.limits().deploy_addable:
             edit, path = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], number), under
         elif limits is not None and limits_own:  # next to deploy limits Compose wants the limit there
             edit, path = add_entries(ctx.doc, limits, number), under
@@ -160,17 +137,16 @@ def _disagree(ctx, svc, top, number: int):
     missing pids as 0 and refuses the two different values. The number moves under this mapping's
     deploy limits (or, where pids_limit cannot be removed cleanly, is repeated there). This also
     settles a pass in which another rule created deploy limits while this one added pids_limit."""
-    limits, limits_own = _limits(svc.node)
+    limits, limits_own = svc.limits().here, svc.limits().here_own
     entry = {"pids": Verbatim(str(number))}
     add = None
     if svc.shared:
         pass
     elif limits is not None:
         add = add_entries(ctx.doc, limits, entry) if limits_own else None
-    elif merged_entry(svc.node, "deploy") is None or svc.own("deploy"):  # the limits are in another layer
+    elif svc.limits().deploy_addable:  # the limits are in another layer
         add = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], entry)
-    value = top.value
-    movable = add is not None and top.own and not (value.anchor and not isinstance(value, Alias))
+    movable = add is not None and top.removable
     remove = remove_entry(ctx.doc, svc.node, "pids_limit") if movable else None
     edits = [add, remove] if remove is not None else [add]
     how = "move" if len(edits) == 2 else "repeat"

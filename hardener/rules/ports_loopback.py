@@ -40,7 +40,7 @@ from __future__ import annotations
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
 from ..syntax import ANY_ADDRESS, container_ports, rebind
-from ..yamltext import Alias, Map, Scalar, Seq, add_entries, deref, replace_scalar
+from ..yamltext import Scalar, deref
 from .base import finding, make_fix, option
 
 ID = "PRT001"
@@ -74,47 +74,27 @@ def check(ctx):
     host_ip6 = option(ctx, __name__, "host_ip6")
     for svc in ctx.services:
         # Compose appends the ports of every file and base: each part is judged where it is written
-        entry = svc.written_here("ports")
-        if entry is None:
-            continue
-        editable = entry.editable
-        ports = deref(entry.value)
-        if not isinstance(ports, Seq):
-            continue
-        public = public_ports(ctx, svc)
-        for item in ports.items:
-            target = deref(item)
-            fixable = editable and not isinstance(item, Alias)
-            path = ("services", svc.name, "ports")
-            if isinstance(target, Scalar):
-                new = rebind(target.value.strip(), host_ip, host_ip6)
-                if new is None:
+        ports = [port for port in svc.ports() if port.here]
+        public = public_ports(ctx, svc) if ports else None
+        path = ("services", svc.name, "ports")
+        for port in ports:
+            node = port.node
+            if isinstance(node, Scalar):
+                if rebind(node.value.strip(), host_ip, host_ip6) is None:
                     continue
-                meant = _meant_public(svc, target.value, container_ports(target.value), public)
-                if meant:
-                    yield finding(__name__, ctx, target, meant, service=svc, key_path=path, severity=Severity.LOW)
-                    continue
-                edit = replace_scalar(ctx.doc, target, new) if fixable else None
-                yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port "
-                              f"{target.value} on every host interface", service=svc, key_path=path,
-                              fix=make_fix(FIX, f"bind to {host_ip}", edit))
-            elif isinstance(target, Map):
-                ip_entry = target.entry("host_ip")
-                if ip_entry is None:
-                    edit = add_entries(ctx.doc, target, {"host_ip": host_ip}) if fixable else None
-                elif isinstance(ip_entry[1], Scalar) and ip_entry[1].value.strip() in ANY_ADDRESS:
-                    new_ip = host_ip6 if ":" in ip_entry[1].value else host_ip
-                    edit = replace_scalar(ctx.doc, ip_entry[1], new_ip) if fixable else None
-                else:
-                    continue
-                published = target.get("published")
-                label = deref(published).value if isinstance(deref(published), Scalar) else "(random)"
-                goes_to = deref(target.get("target"))
+                inside, what = container_ports(node.value), f"bind to {host_ip}"
+            else:
+                ip_entry = node.entry("host_ip")
+                if ip_entry is not None and not (isinstance(ip_entry[1], Scalar)
+                                                 and ip_entry[1].value.strip() in ANY_ADDRESS):
+                    continue  # bound to an address already, or one this rule cannot read
+                goes_to = deref(node.get("target"))
                 inside = container_ports(goes_to.value) if isinstance(goes_to, Scalar) else frozenset()
-                meant = _meant_public(svc, label, inside, public)
-                if meant:
-                    yield finding(__name__, ctx, target, meant, service=svc, key_path=path, severity=Severity.LOW)
-                    continue
-                yield finding(__name__, ctx, target, f"service '{svc.name}' publishes port {label} on every "
-                              "host interface", service=svc, key_path=path,
-                              fix=make_fix(FIX, f"set host_ip: {host_ip}", edit))
+                what = f"set host_ip: {host_ip}"
+            meant = _meant_public(svc, port.label, inside, public)
+            if meant:
+                yield finding(__name__, ctx, node, meant, service=svc, key_path=path, severity=Severity.LOW)
+                continue
+            yield finding(__name__, ctx, node, f"service '{svc.name}' publishes port {port.label} on every host "
+                          "interface", service=svc, key_path=path,
+                          fix=make_fix(FIX, what, port.bind_edit(ctx.doc, (host_ip, host_ip6))))

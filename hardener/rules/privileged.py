@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
 from ..views import boolean
-from ..yamltext import Alias, Verbatim, add_entries, deref, remove_entry, replace_scalar
+from ..yamltext import Verbatim, add_entries, deref, remove_entry, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix
 
 ID = "PRV001"
@@ -63,24 +63,24 @@ def check(ctx):
             continue
         if entry is None or not here:
             continue  # unset, or written in another file or base and reported there
-        value, own = entry.value, entry.own
+        value = entry.value
         if boolean(value) is not True:
             continue
         yield finding(__name__, ctx, deref(value), message, service=svc, key_path=path,
-                      fix=_fix(ctx, svc, value, own))
+                      fix=_fix(ctx, svc, entry))
 
 
-def _fix(ctx, svc, value, own):
+def _fix(ctx, svc, entry):
     if svc.shared:
         return None  # the whole service is an alias: the service that owns the mapping gets the fix
-    if not own:
+    if not entry.own:
         return make_fix(FIX, "override the merged privileged: true with privileged: false",
                         add_entries(ctx.doc, svc.node, {"privileged": False}))
-    if value.anchor and not isinstance(value, Alias):
+    if not entry.removable:
         return None  # other nodes refer to this very scalar
     edit = remove_entry(ctx.doc, svc.node, "privileged")
     if edit is not None:
         return make_fix(FIX, "remove privileged: true", edit)
-    if isinstance(value, Alias):
-        return None
-    return make_fix(FIX, "set privileged to false", replace_scalar(ctx.doc, value, Verbatim("false")))
+    if not entry.editable:
+        return None  # an alias
+    return make_fix(FIX, "set privileged to false", replace_scalar(ctx.doc, entry.value, Verbatim("false")))

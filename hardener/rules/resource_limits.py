@@ -28,7 +28,7 @@ defaults suit most single-purpose services; raise them per service where needed.
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import add_entries, add_under, merged_entry
+from ..yamltext import add_entries, add_under
 from .base import finding, make_fix
 
 ID = "RES001"
@@ -54,9 +54,9 @@ def check(ctx):
     for svc in ctx.services:
         cpus, memory = _defaults(ctx, svc)
         # Compose merges deploy key by key across files and bases: a limit set in any layer counts
-        has_memory = svc.entry("mem_limit") is not None or svc.merged(*LIMITS, "memory") is not None
-        has_cpus = any(svc.entry(k) is not None for k in ("cpus", "cpu_quota")) or (
-            svc.merged(*LIMITS, "cpus") is not None)
+        limits = svc.limits()
+        has_memory = "mem_limit" in limits.legacy or limits.memory is not None
+        has_cpus = bool({"cpus", "cpu_quota"} & limits.legacy) or limits.cpus is not None
         if has_memory and has_cpus:
             continue
         missing = {}
@@ -66,11 +66,10 @@ def check(ctx):
             missing["memory"] = memory
         # Compose refuses pids_limit beside a deploy limits block, so a service using the legacy keys
         # gets the missing limits as legacy keys too
-        legacy = any(svc.entry(k) is not None for k in ("mem_limit", "cpus", "cpu_quota", "memswap_limit", "pids_limit"))
-        if legacy:
+        if limits.legacy:
             edit = add_entries(ctx.doc, svc.node, {("mem_limit" if k == "memory" else k): v
                                                   for k, v in missing.items()})
-        elif merged_entry(svc.node, "deploy") is None or svc.own("deploy"):
+        elif limits.deploy_addable:
             edit = add_under(ctx.doc, svc.node, list(LIMITS), missing)  # other files' deploy merges with it
         else:
             edit = None  # deploy comes from a merge key: a new deploy block would hide it
