@@ -24,7 +24,7 @@ from hardener.rules import RULES
 from hardener.settings import Settings
 from hardener.yamltext import apply_edits, parse
 
-from conftest import REPO, SHARED, cli_env, y
+from conftest import REPO, SHARED, cli_env, run_cli, y
 
 EXAMPLE = REPO / "examples" / "compose.yaml"
 SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
@@ -72,12 +72,8 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def run(*args, cwd=None, env_extra=None, input=None):
-    env = cli_env()
-    env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "hardener", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, input=(input or "").encode(), timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                                       proc.stderr.decode("utf-8", "replace"))
+    """The real command line, in-process (conftest.run_cli)."""
+    return run_cli(*args, cwd=cwd, env=env_extra, input=input)
 
 
 def corpus_samples(n: int = 6) -> list[Path]:
