@@ -488,6 +488,60 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
     raise typer.Exit(EXIT_FINDINGS if verdict.regressions else EXIT_CLEAN)
 
 
+@app.command("observe")
+def observe_command(path: Optional[str] = typer.Argument(None, help="A compose file or the folder of one project."),
+                    duration: float = typer.Option(60.0, "--duration", help="Seconds to watch the running stack."),
+                    files: Optional[List[str]] = FileOpt, runtime_files: Optional[List[str]] = RuntimeFileOpt,
+                    timeout: float = TimeoutOpt, settle: float = SettleOpt, pull: bool = PullOpt,
+                    output: Optional[str] = typer.Option(None, "--output", "-o", help="Where to save the observation "
+                                                         "(default: hardener-observed.json beside the first file)."),
+                    config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt):
+    """Start the project as written on the Docker engine (isolated as for verify), watch it run, and
+    save what each service needed: memory and pids peaks, CPU, paths written outside volumes, users,
+    listening ports, with the image each came from. Exit 0: saved; 2: it could not run."""
+    import json
+
+    from .runtime import CannotRun, observe
+
+    choice = _settings(None, None, False, config_file, isolated, _under(path, files))
+    options = _runtime_options(runtime_files, timeout, settle, pull, "observe")
+    try:
+        group = _one_project(path, choice)
+        doc = observe.observe(group, options, duration, choice.for_file)
+    except CannotRun as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("hardener: interrupted; the runs it started were removed", err=True)
+        raise typer.Exit(130) from None
+    target = output or os.path.join(os.path.dirname(os.path.abspath(group[0])), observe.FILE_NAME)
+    try:
+        observe.save(target, json.dumps(doc, indent=2) + "\n")
+    except OSError as exc:
+        _fail(f"{target}: cannot write the observation: {exc.strerror or exc}")
+    typer.echo(observe.render_text(doc), nl=False)
+    typer.echo(f"Saved {target}", err=True)
+
+
+def _runtime_options(runtime_files, timeout, settle, pull, word: str):
+    from .runtime import Options
+
+    for f in runtime_files or ():
+        if not os.path.isfile(f):
+            _fail(f"{f}: no such runtime file")
+    return Options(timeout=timeout, settle=settle, pull=pull,
+                   runtime_files=tuple(os.path.abspath(f) for f in runtime_files or ()),
+                   progress=lambda message: typer.echo(f"{word}: {message}", err=True),
+                   prefix=os.environ.get("HARDENER_VERIFY_PREFIX") or f"hardener-{word}")
+
+
+def _one_project(path, choice):
+    from .runtime.verify import select_project
+
+    _need_inputs([path] if path else None, choice.files)
+    groups = [list(choice.files)] if choice.files else _groups([path], choice)
+    return select_project(groups, None if choice.files or not os.path.isdir(path) else path)
+
+
 def _under(path, files):
     """--file paths, relative to PATH when PATH is a folder and they are not found from here."""
     if not files or not path or not os.path.isdir(path):
@@ -496,21 +550,12 @@ def _under(path, files):
 
 
 def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, write):
-    from .runtime import CannotRun, Options
-    from .runtime.verify import select_project, verify
+    from .runtime import CannotRun
+    from .runtime.verify import verify
 
-    _need_inputs([path] if path else None, choice.files)
-    for f in runtime_files or ():
-        if not os.path.isfile(f):
-            _fail(f"{f}: no such runtime file")
-    options = Options(timeout=timeout, settle=settle, pull=pull,
-                      runtime_files=tuple(os.path.abspath(f) for f in runtime_files or ()),
-                      progress=lambda message: typer.echo(f"verify: {message}", err=True),
-                      prefix=os.environ.get("HARDENER_VERIFY_PREFIX") or "hardener-verify")
+    options = _runtime_options(runtime_files, timeout, settle, pull, "verify")
     try:
-        groups = [list(choice.files)] if choice.files else _groups([path], choice)
-        group = select_project(groups, None if choice.files or not os.path.isdir(path) else path)
-        return verify(group, choice.for_file, options, unsafe, write)
+        return verify(_one_project(path, choice), choice.for_file, options, unsafe, write)
     except CannotRun as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

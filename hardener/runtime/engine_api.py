@@ -96,6 +96,40 @@ class Engine:
     def inspect(self, container_id: str) -> dict | None:
         return self._json(f"/containers/{container_id}/json", missing_ok=True)
 
+    def stats(self, container_id: str) -> dict | None:
+        """One sample of a container's resource use (memory, pids, cpu), without waiting for a second."""
+        return self._json(f"/containers/{container_id}/stats", {"stream": "false", "one-shot": "true"},
+                          missing_ok=True)
+
+    def changes(self, container_id: str) -> list[dict]:
+        """What the container changed in its own filesystem (`docker diff`): [{Path, Kind}], Kind 0
+        changed, 1 added, 2 deleted."""
+        return self._json(f"/containers/{container_id}/changes", missing_ok=True) or []
+
+    def top(self, container_id: str, ps_args: str = "-o pid,ppid,uid,gid,comm") -> dict:
+        """The container's processes as `ps` on the engine's host lists them: {Titles, Processes}."""
+        return self._json(f"/containers/{container_id}/top", {"ps_args": ps_args}, missing_ok=True) or {}
+
+    def archive(self, container_id: str, path: str, limit: int = 8 << 20) -> bytes | None:
+        """A tar of a path in the container (what is there now, image files included), or None when
+        it is missing or bigger than `limit` bytes."""
+        url = f"/containers/{container_id}/archive"
+        conn = self._connect()
+        try:
+            conn.request("GET", API + url + "?" + urllib.parse.urlencode({"path": path}), headers={"Host": "docker"})
+            resp = conn.getresponse()
+            if resp.status != 200:
+                return None
+            data = resp.read(limit + 1)
+            return None if len(data) > limit else data
+        except (OSError, http.client.HTTPException) as exc:
+            raise EngineError(f"no Docker engine answers at {self.host}: {exc}") from None
+        finally:
+            conn.close()
+
+    def image(self, name: str) -> dict | None:
+        return self._json(f"/images/{urllib.parse.quote(name, safe='')}/json", missing_ok=True)
+
     def logs(self, container_id: str, tail: int = 60) -> list[str]:
         """The last lines of a container's output (stdout and stderr)."""
         status, body = self._request("GET", f"/containers/{container_id}/logs",

@@ -188,6 +188,10 @@ class Run:
     def states(self) -> dict:
         return {name: s for name, (s, _) in self._states.items()}
 
+    def containers(self) -> dict:
+        """service -> ids of its containers (as last seen)."""
+        return {name: list(ids) for name, (_, ids) in self._states.items()}
+
 
 def proj_mask(line: str, secrets: list) -> str:
     for value in secrets:
@@ -255,9 +259,10 @@ def _shielded():
             signal.signal(sig, handler)
 
 
-def run_all(runs: list[Run], engine: Engine, options: Options, secrets: list) -> list[Run]:
+def run_all(runs: list[Run], engine: Engine, options: Options, secrets: list, during=None) -> list[Run]:
     """Prepare, start and watch these runs together until each service settles or the time is up,
-    then tear every one down (whatever happens) and delete their copies."""
+    then tear every one down (whatever happens) and delete their copies. `during(runs)` is called
+    once every service has settled (or the time is up), while the runs are still up."""
     say = options.progress
     try:
         with _teardown_signals():
@@ -286,6 +291,8 @@ def run_all(runs: list[Run], engine: Engine, options: Options, secrets: list) ->
                 say(f"time is up after {options.timeout:.0f}s: services still starting count as not working")
             for run in runs:
                 run.finish(engine, secrets)
+            if during is not None:
+                during(runs)
     except EngineError as exc:
         raise CannotRun(str(exc)) from None
     finally:
