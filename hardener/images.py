@@ -34,12 +34,24 @@ def _profiles() -> tuple[dict, dict]:
     return names, prefixes
 
 
+_OBSERVED: dict = {}  # repository name -> ImageProfile measured by `hardener observe` (runtime/derive.py)
+
+
+def use_observed(profiles: dict) -> None:
+    """Profiles measured on a running stack; they win over the shipped ones for their images."""
+    _OBSERVED.clear()
+    _OBSERVED.update(profiles)
+
+
 def profile(image_name: str) -> ImageProfile | None:
-    """The profile of an image repository name. Publisher families with their own conventions
-    ('bitnami/...' run as non-root) are matched by prefix before the last path part ('library/redis'
-    and 'docker.io/redis' are already reduced to 'redis' by Service.image_name)."""
+    """The profile of an image repository name: an observed one first (`use_observed`), then the
+    shipped ones. Publisher families with their own conventions ('bitnami/...' run as non-root) are
+    matched by prefix before the last path part ('library/redis' and 'docker.io/redis' are already
+    reduced to 'redis' by Service.image_name)."""
     if not image_name or "$" in image_name:
         return None
+    if image_name in _OBSERVED:
+        return _OBSERVED[image_name]
     names, prefixes = _profiles()
     if image_name in names:
         return names[image_name]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -97,6 +98,24 @@ def test_every_shared_stack_stays_healthy_after_plain_fix(engine_env, tmp_path, 
     original = states(report, "original")
     assert set(original.values()) == {"healthy"}, original
     assert states(report, "hardened") == original
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["fix", "fix-unsafe"])
+def test_common_configurations_of_known_images_stay_healthy(engine_env, tmp_path, unsafe):
+    """A proxy with its own configuration in front of an app, postgres init scripts, redis started with
+    a configuration file, mariadb's files bind-mounted from a folder the host user owns: every service
+    serves what its configuration says, as written and hardened (safe fixes, and unsafe ones too)."""
+    stack = writable_copy(FIXTURES / "common-configs", tmp_path / "common-configs")
+    if os.geteuid() == 0:
+        os.chown(stack / "mariadb-data", 1000, 1000)  # a host user's folder, not root's
+    proc, report = verify_json(engine_env, *(["--unsafe-fixes"] if unsafe else []), stack)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert set(states(report, "original").values()) == {"healthy"}, proc.stdout
+    assert states(report, "hardened") == states(report, "original")
+    assert sorted(os.listdir(stack / "mariadb-data")) == [".keep"]  # the runs wrote into their copies only
+    if unsafe:
+        assert {("CAP001", s) for s in ("proxy", "app", "db", "cache", "mariadb")} <= {
+            (f["rule"], f["service"]) for f in report["fixes"]}
 
 
 def test_fix_verify_on_unknown_images_keeps_what_works_and_says_what_it_dropped(engine_env, tmp_path):
@@ -228,6 +247,23 @@ def test_observe_records_memory_writes_users_and_ports_of_unknown_images(engine_
     assert not any(p.startswith("/var/lib/postgresql/data") for p in written["db"])  # a volume
     assert "/run/mysqld" in written["mariadb"]
     assert "app" in proc.stdout and "MEMORY PEAK" in proc.stdout
+
+    # then `fix --unsafe-fixes` reads the observation: the four servers under unknown names get
+    # cap_drop ALL and a read-only root with what they were seen to need, no limit below the peak...
+    proc = run_cli("fix", "--unsafe-fixes", stack, env=engine_env, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert f"hardener: using the observation {saved}" in proc.stderr
+    text = (stack / "compose.yaml").read_text()
+    from conftest import service_block
+
+    for name in ("web", "db", "cache", "mariadb"):
+        block = service_block(text, name)
+        assert "cap_drop:\n      - ALL" in block and "read_only: true" in block, block
+    limit = re.search(r"memory: (\d+)M", service_block(text, "app")).group(1)
+    assert int(limit) << 20 >= app["memory"]["peak_bytes"]
+    # ...and the stack as written now starts healthy
+    proc, report = verify_json(engine_env, "--select", "LOG001", stack)
+    assert set(states(report, "original").values()) == {"healthy"}, proc.stdout + proc.stderr
 
 
 def test_observe_a_stack_that_fails_as_written_exits_2_naming_the_service(engine_env, tmp_path):

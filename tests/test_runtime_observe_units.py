@@ -4,10 +4,16 @@ there, the users' pattern, and the CLI's one-line refusals."""
 from __future__ import annotations
 
 import io
+import json
+import re
 import tarfile
+
+import pytest
 
 from hardener.runtime.observe import (image_files, listening, memory_bytes, processes, service_tree, user_pattern,
                                       written_paths, _Samples)
+
+from hardener.runtime.derive import DROP_CAPS, ObservationError, derive, load, round_memory
 
 from conftest import put, run_cli, y
 
@@ -129,3 +135,88 @@ def test_observe_refuses_a_too_short_duration_and_a_missing_engine(tmp_path):
     assert proc.returncode == 2 and proc.stderr.startswith("hardener: error: no Docker engine answers at unix://")
     assert proc.stderr.count("\n") == 1
     assert not (tmp_path / "hardener-observed.json").exists()
+
+
+# ---- from an observation to image profiles (no engine)
+
+def observation(**services) -> dict:
+    return {"version": 1, "kind": "hardener-observed", "observed_at": "2026-12-06T21:00:00Z", "services": services}
+
+
+def observed_service(image, peak_mb, pattern, written=(), ports=()):
+    return {"image": image, "memory": {"peak_bytes": int(peak_mb * (1 << 20))},
+            "written_paths": [{"path": p, "in_image": True, "image_files": files} for p, files in written],
+            "users": {"pattern": pattern}, "listening": [{"port": p, "protocol": "tcp"} for p in ports]}
+
+
+def test_round_memory():
+    assert [round_memory(n << 20) for n in (1, 64, 65, 200, 1000, 1024, 1100, 1229, 3000)] == [
+        "64M", "64M", "128M", "256M", "1024M", "1G", "1.25G", "1.25G", "3G"]
+
+
+def test_derive_profiles_from_an_observation():
+    doc = observation(
+        web=observed_service("registry.example/mirror/nginx:1.22", 6, "root-drops",
+                             [("/var/cache/nginx", False), ("/etc/nginx/conf.d", True)], [80]),
+        db=observed_service("local/postgres:15-bookworm", 75, "root-drops", [("/run/postgresql", False)], [5432]),
+        app=observed_service("local/app:2", 820, "root", [("/var/lib/app", False)], [8080]),
+        api=observed_service("local/api:1", 1229, "non-root"),
+        api2=observed_service("local/api:1", 300, "non-root"),
+    )
+    found = derive(doc, "x.json")
+    web = found.profiles["mirror/nginx"]
+    assert web.cap_add == DROP_CAPS + ("NET_BIND_SERVICE",) and web.user is None and not web.default_non_root
+    assert web.writable == ("/tmp", "/var/cache/nginx")  # conf.d holds the image's files: never a tmpfs
+    assert web.memory == "128M"  # the floor
+    db = found.profiles["local/postgres"]
+    assert db.cap_add == DROP_CAPS and db.writable == ("/tmp", "/run/postgresql") and db.memory == "128M"
+    app = found.profiles["local/app"]
+    assert app.cap_add == () and app.memory == "1.25G"  # 820M x 1.5 = 1230M
+    api = found.profiles["local/api"]
+    assert api.default_non_root and api.memory == "2G"  # the highest peak of its services: 1229M x 1.5 = 1844M
+    assert any("not as tmpfs (the image has files there): /etc/nginx/conf.d" in n for n in found.notes)
+    assert any(n.startswith("local/app (app): memory 1.25G (observed peak 820M x 1.5)") for n in found.notes)
+
+
+def test_load_refuses_foreign_corrupt_and_future_files(tmp_path):
+    good = put(tmp_path, "good.json", json.dumps(observation()))
+    assert load(str(good))["kind"] == "hardener-observed"
+    for name, text, message in (
+            ("bad.json", "{not json", "not an observation file (invalid JSON"),
+            ("other.json", '{"version": 1, "runs": []}', "not an observation file (no kind"),
+            ("future.json", json.dumps({**observation(), "version": 9}), "observation version 9 is not supported")):
+        with pytest.raises(ObservationError, match=re.escape(message)):
+            load(str(put(tmp_path, name, text)))
+    with pytest.raises(ObservationError, match="cannot read the observation"):
+        load(str(tmp_path / "missing.json"))
+
+
+UNKNOWN = y(
+    "services:",
+    "  web:",
+    "    image: local/nginx:1.22-bookworm",
+)
+
+
+def test_check_and_fix_use_the_observation_beside_the_file(tmp_path):
+    put(tmp_path, "compose.yaml", UNKNOWN)
+    plain = run_cli("fix", "--diff", "--unsafe-fixes", str(tmp_path))
+    assert "cap_add" not in plain.stdout and "using the observation" not in plain.stderr
+    put(tmp_path, "hardener-observed.json", json.dumps(observation(
+        web=observed_service("local/nginx:1.22-bookworm", 300, "root-drops", [("/var/cache/nginx", False)], [80]))))
+    proc = run_cli("fix", "--diff", "--unsafe-fixes", str(tmp_path))
+    assert f"hardener: using the observation {tmp_path}/hardener-observed.json (2026-12-06T21:00:00Z):" in proc.stderr
+    assert "      - NET_BIND_SERVICE\n" in proc.stdout and "      - /var/cache/nginx\n" in proc.stdout
+    assert "memory: 512M" in proc.stdout  # 300M x 1.5 = 450M, rounded up
+    ignored = run_cli("fix", "--diff", "--unsafe-fixes", "--no-observed", str(tmp_path))
+    assert ignored.stdout == plain.stdout
+    assert (tmp_path / "compose.yaml").read_text() == UNKNOWN
+
+
+def test_a_corrupt_observation_is_one_line_and_nothing_is_written(tmp_path):
+    put(tmp_path, "compose.yaml", UNKNOWN)
+    bad = put(tmp_path, "elsewhere.json", "[1, 2]")
+    proc = run_cli("fix", "--unsafe-fixes", "--observed", str(bad), str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr == f"hardener: error: {bad}: not an observation file (no kind 'hardener-observed' with services)\n"
+    assert (tmp_path / "compose.yaml").read_text() == UNKNOWN

@@ -73,6 +73,11 @@ def as_text(v: Verdict, written: bool = False) -> str:
     else:
         lines.append(f"ok: {len(v.fixes)} fixes; {healthy} of {len(v.services)} services work hardened "
                      f"as they do as written ({v.seconds:.0f}s)")
+    for name, s in v.services.items():
+        if s["verdict"] == "not-judged":
+            why = "; ".join(s["original"].evidence[:2])
+            lines.append(f"not judged: {name} does not work as written ({s['original'].state.label()}"
+                         + (f": {why}" if why else "") + ")")
     return "\n".join(lines) + "\n"
 
 
