@@ -18,7 +18,7 @@ from .project import CannotRun
 from .states import REGRESSION, compare
 
 SCHEMA_VERSION = 1
-BATCH = 3  # bisect variants started together
+BATCH = 5  # bisect variants started together
 
 
 @dataclass(frozen=True)
