@@ -7,7 +7,8 @@ After an intended change of the output (a message, a rule's documentation, a new
     HARDENER_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py    # or --update-golden
 
 rewrites the files; review them with `git diff tests/golden/` before committing. The tool's version is
-written as <version> so that a release does not touch them.
+written as <version> and the checkout's folder as <repo>, so that neither a release nor another clone
+changes them.
 """
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ CASES.append(pytest.param(("fix", "--isolated", "--diff", "--unsafe-fixes", EXAM
                           id="fix-diff"))
 
 
+def normalized(output: str) -> str:
+    """The output with what depends on the machine or release replaced: the checkout's folder (SARIF's
+    base URI) and the tool's version."""
+    return (output.replace(REPO.as_uri() + "/", "file:///<repo>/").replace(str(REPO), "<repo>")
+            .replace(hardener.__version__, "<version>"))
+
+
 def updating(request) -> bool:
     return bool(request.config.getoption("update_golden") or os.environ.get("HARDENER_UPDATE_GOLDEN"))
 
@@ -40,7 +48,7 @@ def updating(request) -> bool:
 def test_output_matches_the_golden_file(request, args, name):
     proc = run_cli(*args, cwd=REPO)
     assert proc.returncode == 1, proc.stderr  # the example has findings: exit 1 in every format
-    output = proc.stdout.replace(hardener.__version__, "<version>")
+    output = normalized(proc.stdout)
     assert output, proc.stderr
     path = GOLDEN / name
     if updating(request):
