@@ -565,9 +565,10 @@ def _use_observation(paths, files, observed, no_observed):
     if path is None:
         return
     try:
-        found = derive.derive(derive.load(path), path)
+        doc = derive.load(path)
     except derive.ObservationError as exc:
         _fail(str(exc))
+    found = derive.derive(doc, path, current=derive.current_image_ids(doc))
     use_observed(found.profiles)
     typer.echo(f"hardener: using the observation {path} ({found.observed_at}):", err=True)
     for note in found.notes:

@@ -278,3 +278,22 @@ def test_observe_a_stack_that_fails_as_written_exits_2_naming_the_service(engine
     assert proc.stderr.splitlines()[-1] == ("hardener: error: service job does not work as written (exited(3): "
                                             "exit code 3; cannot open /data/app.db: Permission denied): nothing to observe")
     assert not (tmp_path / "hardener-observed.json").exists()
+
+
+def test_an_observation_of_an_older_image_is_reported_stale(engine_env, tmp_path):
+    """The engine has another image under the observed name now: the observation is not used for it."""
+    put(tmp_path, "compose.yaml", y("services:", "  web:", "    image: local/nginx:1.22-bookworm"))
+    current = Engine(engine_env["DOCKER_HOST"]).image_id("local/nginx:1.22-bookworm")
+    web = {"image": "local/nginx:1.22-bookworm", "image_id": current, "memory": {"peak_bytes": 300 << 20},
+           "written_paths": [{"path": "/var/cache/nginx", "in_image": True, "image_files": False}],
+           "users": {"pattern": "root-drops"}, "listening": [{"port": 80, "protocol": "tcp"}]}
+    doc = {"version": 1, "kind": "hardener-observed", "observed_at": "2026-12-06T21:00:00Z", "services": {"web": web}}
+    (tmp_path / "hardener-observed.json").write_text(json.dumps(doc))
+    fresh = run_cli("fix", "--diff", "--unsafe-fixes", tmp_path, env=engine_env)
+    assert "NET_BIND_SERVICE" in fresh.stdout and "stale" not in fresh.stderr
+    web["image_id"] = "sha256:" + "0" * 64
+    (tmp_path / "hardener-observed.json").write_text(json.dumps(doc))
+    stale = run_cli("fix", "--diff", "--unsafe-fixes", tmp_path, env=engine_env)
+    assert "local/nginx (web): stale, observed on image sha256:000000000000, the engine now has " \
+           f"{current[:19]}: not used (observe again)" in stale.stderr
+    assert "NET_BIND_SERVICE" not in stale.stdout

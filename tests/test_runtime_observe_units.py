@@ -220,3 +220,14 @@ def test_a_corrupt_observation_is_one_line_and_nothing_is_written(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == f"hardener: error: {bad}: not an observation file (no kind 'hardener-observed' with services)\n"
     assert (tmp_path / "compose.yaml").read_text() == UNKNOWN
+
+
+def test_an_observation_of_another_image_id_is_stale_and_left_out():
+    doc = observation(db={**observed_service("local/postgres:15", 75, "root-drops"), "image_id": "sha256:" + "a" * 64},
+                      web={**observed_service("local/nginx:1", 6, "root-drops"), "image_id": "sha256:" + "b" * 64})
+    found = derive(doc, current={"local/postgres:15": "sha256:" + "c" * 64, "local/nginx:1": "sha256:" + "b" * 64})
+    assert set(found.profiles) == {"local/nginx"}
+    assert found.notes[0] == ("local/postgres (db): stale, observed on image sha256:aaaaaaaaaaaa, the engine now "
+                              "has sha256:cccccccccccc: not used (observe again)")
+    assert set(derive(doc, current={"local/postgres:15": None}).profiles) == {"local/nginx", "local/postgres"}
+    assert set(derive(doc).profiles) == {"local/nginx", "local/postgres"}  # no engine: nothing to compare

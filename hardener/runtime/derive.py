@@ -76,15 +76,39 @@ def round_memory(n: int) -> str:
     return f"{quarters:g}G"
 
 
-def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: int = FLOOR) -> Derived:
+def current_image_ids(doc: dict, host: str | None = None, timeout: float = 2.0) -> dict | None:
+    """image reference -> the id the engine has for it now (None when it does not have it), for the
+    images an observation names; None when no engine answers (nothing can be said then)."""
+    from .engine_api import Engine, EngineError
+
+    try:
+        engine = Engine(host, timeout=timeout)
+        engine.ping()
+        refs = {str(s["image"]) for s in doc["services"].values() if isinstance(s, dict) and s.get("image")}
+        return {ref: engine.image_id(ref) for ref in sorted(refs)}
+    except EngineError:
+        return None
+
+
+def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: int = FLOOR,
+           current: dict | None = None) -> Derived:
+    """The profiles an observation gives. With `current` (image reference -> the id the engine has
+    now), an image observed under another id is stale: its profile is left out and a note says so."""
     from ..compose import repository_name
 
     by_image: dict = {}
+    notes = []
     for name, s in sorted(doc["services"].items()):
         if not isinstance(s, dict) or not s.get("image"):
             continue
-        by_image.setdefault(repository_name(str(s["image"])), []).append((name, s))
-    profiles, notes = {}, []
+        ref = str(s["image"])
+        now = (current or {}).get(ref)
+        if now and s.get("image_id") and now != s["image_id"]:
+            notes.append(f"{repository_name(ref)} ({name}): stale, observed on image {s['image_id'][:19]}, the "
+                         f"engine now has {now[:19]}: not used (observe again)")
+            continue
+        by_image.setdefault(repository_name(ref), []).append((name, s))
+    profiles = {}
     for image, services in sorted(by_image.items()):
         peaks = [((s.get("memory") or {}).get("peak_bytes") or 0) for _, s in services]
         peak = max(peaks)
