@@ -55,6 +55,8 @@ PullOpt = typer.Option(False, "--pull", help="verify: pull missing images (never
 ObservedOpt = typer.Option(None, "--observed", metavar="FILE",
                            help="Use this observation (hardener observe) instead of hardener-observed.json beside the input.")
 NoObservedOpt = typer.Option(False, "--no-observed", help="Ignore any observation file.")
+ImageFactsOpt = typer.Option(False, "--image-facts", help="Read the configuration of images present on the Docker "
+                             "engine to recognise unknown names built like a known image (never pulls).")
 
 
 def _version(value: bool):
@@ -355,7 +357,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           write_baseline: Optional[str] = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file."),
           statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt,
           jobs: int = JobsOpt, read_only: Optional[List[str]] = ReadOnlyOpt,
-          observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt):
+          observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
+          image_facts: bool = ImageFactsOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -365,7 +368,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     mode = _patch_mode(patch, unsafe_fixes)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     _need_inputs(paths, files)
-    _use_observation(paths, files, observed, no_observed)
+    _use_observation(paths, files, observed, no_observed, image_facts)
     results = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
@@ -407,7 +410,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         verify_run: bool = typer.Option(False, "--verify", help="Start the project as written and fixed on the "
                                         "Docker engine first; write only the fixes that keep every service working."),
         runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt, settle: float = SettleOpt,
-        pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt):
+        pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
+        image_facts: bool = ImageFactsOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
@@ -422,7 +426,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
-    _use_observation(paths, files, observed, no_observed)
+    _use_observation(paths, files, observed, no_observed, image_facts)
     if verify_run:
         paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes)
     results = _scan(paths, choice, True, quiet, jobs, edits=False)
@@ -481,7 +485,7 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
                    settle: float = SettleOpt, pull: bool = PullOpt, fmt: str = FormatOpt,
                    output: Optional[str] = OutputOpt, config_file: Optional[str] = ConfigOpt,
                    isolated: bool = IsolatedOpt, observed: Optional[str] = ObservedOpt,
-                   no_observed: bool = NoObservedOpt):
+                   no_observed: bool = NoObservedOpt, image_facts: bool = ImageFactsOpt):
     """Start the project as written and as `fix` would write it on the Docker engine (DOCKER_HOST), in
     temporary copies under fresh project names, and compare each service. Exit 0: every service that
     works as written works hardened; 1: a regression (the fixes responsible are named); 2: it could not
@@ -491,7 +495,7 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
     if fmt not in ("text", "json"):
         _fail(f"unknown format '{fmt}' for verify (choose from text, json)")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, _under(path, files))
-    _use_observation([path] if path else [], choice.files, observed, no_observed)
+    _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts)
     verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False)
     _emit(report.as_json(verdict) if fmt == "json" else report.as_text(verdict), output)
     raise typer.Exit(EXIT_FINDINGS if verdict.regressions else EXIT_CLEAN)
@@ -551,28 +555,33 @@ def _one_project(path, choice):
     return select_project(groups, None if choice.files or not os.path.isdir(path) else path)
 
 
-def _use_observation(paths, files, observed, no_observed):
-    """Image profiles measured by `hardener observe`: from --observed FILE, else hardener-observed.json
-    beside the first input; what they set is said on stderr."""
+def _use_observation(paths, files, observed, no_observed, image_facts=False):
+    """Image profiles measured by `hardener observe` (from --observed FILE, else hardener-observed.json
+    beside the first input) and, with --image-facts, read from the images on the engine; what they set
+    is said on stderr. An observation wins over image facts for the same image."""
     from .images import use_observed
     from .runtime import derive
 
     use_observed({})  # nothing left from an earlier run in this process
-    if no_observed:
-        return
+    profiles = {}
+    if image_facts:
+        from .runtime import facts
 
-    path = observed or derive.find_beside(list(files or ()) + list(paths or ()))
-    if path is None:
-        return
-    try:
-        doc = derive.load(path)
-    except derive.ObservationError as exc:
-        _fail(str(exc))
-    found = derive.derive(doc, path, current=derive.current_image_ids(doc))
-    use_observed(found.profiles)
-    typer.echo(f"hardener: using the observation {path} ({found.observed_at}):", err=True)
-    for note in found.notes:
-        typer.echo(f"  {note}", err=True)
+        profiles, notes = facts.engine_profiles()
+        for note in notes:
+            typer.echo(f"hardener: image facts: {note}", err=True)
+    path = None if no_observed else observed or derive.find_beside(list(files or ()) + list(paths or ()))
+    if path is not None:
+        try:
+            doc = derive.load(path)
+        except derive.ObservationError as exc:
+            _fail(str(exc))
+        found = derive.derive(doc, path, current=derive.current_image_ids(doc))
+        profiles.update(found.profiles)
+        typer.echo(f"hardener: using the observation {path} ({found.observed_at}):", err=True)
+        for note in found.notes:
+            typer.echo(f"  {note}", err=True)
+    use_observed(profiles)
 
 
 def _under(path, files):

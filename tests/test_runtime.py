@@ -297,3 +297,23 @@ def test_an_observation_of_an_older_image_is_reported_stale(engine_env, tmp_path
     assert "local/nginx (web): stale, observed on image sha256:000000000000, the engine now has " \
            f"{current[:19]}: not used (observe again)" in stale.stderr
     assert "NET_BIND_SERVICE" not in stale.stdout
+
+
+def test_image_facts_make_unknown_names_of_known_families_start_hardened(engine_env, tmp_path):
+    """Without running anything, --image-facts reads the local images' configuration: the four stand-ins
+    under local/... names are recognised (PG_MAJOR, NGINX_VERSION...), so `fix --unsafe-fixes` writes
+    their families' profiles, and the written stack starts healthy with cap_drop ALL and a read-only root."""
+    stack = writable_copy(FIXTURES / "local-images", tmp_path / "local-images")
+    proc = run_cli("fix", "--unsafe-fixes", "--image-facts", stack, env=engine_env, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    for line in ("local/postgres: built like postgres (PG_MAJOR)", "local/nginx: built like nginx (NGINX_VERSION)",
+                 "local/redis: built like redis (REDIS_VERSION)", "local/mariadb: built like mariadb"):
+        assert line in proc.stderr
+    text = (stack / "compose.yaml").read_text()
+    from conftest import service_block
+
+    for name in ("web", "db", "cache", "mariadb"):
+        block = service_block(text, name)
+        assert "cap_drop:\n      - ALL" in block and "read_only: true" in block, block
+    proc, report = verify_json(engine_env, "--select", "LOG001", stack)
+    assert set(states(report, "original").values()) == {"healthy"}, proc.stdout + proc.stderr

@@ -231,3 +231,32 @@ def test_an_observation_of_another_image_id_is_stale_and_left_out():
                               "has sha256:cccccccccccc: not used (observe again)")
     assert set(derive(doc, current={"local/postgres:15": None}).profiles) == {"local/nginx", "local/postgres"}
     assert set(derive(doc).profiles) == {"local/nginx", "local/postgres"}  # no engine: nothing to compare
+
+
+# ---- image facts (no engine: the image configuration as the engine returns it)
+
+def test_families_are_recognised_by_the_official_images_variables():
+    from hardener.images import profile
+    from hardener.runtime.facts import family, profile_from_config
+
+    pg = {"Env": ["PATH=/usr/bin", "PG_MAJOR=15", "PGDATA=/var/lib/postgresql/data"], "User": ""}
+    assert family(pg) == "postgres"
+    found, note = profile_from_config("mirror/db", pg)
+    assert found.cap_add == profile("postgres").cap_add and found.writable == profile("postgres").writable
+    assert note == "mirror/db: built like postgres (PG_MAJOR)"
+    assert family({"Env": ["NGINX_VERSION=1.22"]}) == "nginx"
+    assert family({"Env": ["MARIADB_MAJOR=10.11"]}) == "mariadb"
+    assert family({"Env": ["REDIS_VERSION=7.0"]}) == "redis"
+    app, note = profile_from_config("corp/api", {"Env": ["PATH=/bin"], "User": "10001:10001"})
+    assert app.default_non_root and note == "corp/api: runs as user 10001:10001 by default"
+    assert profile_from_config("corp/tool", {"Env": ["PATH=/bin"], "User": "root"}) == (None, None)
+    assert profile_from_config("corp/tool", {}) == (None, None)
+
+
+def test_image_facts_without_an_engine_change_nothing(tmp_path):
+    put(tmp_path, "compose.yaml", UNKNOWN)
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    plain = run_cli("fix", "--diff", "--unsafe-fixes", str(tmp_path), env=env)
+    facts = run_cli("fix", "--diff", "--unsafe-fixes", "--image-facts", str(tmp_path), env=env)
+    assert facts.stdout == plain.stdout
+    assert facts.stderr.startswith("hardener: image facts: image facts not read: no Docker engine answers at unix://")
