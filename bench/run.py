@@ -201,6 +201,67 @@ def generated_compose(services: int) -> str:
     return "\n".join(out) + "\n"
 
 
+BIG_SERVICES = 4000  # compose-lint refuses a file with more than 4,096 services
+_DIGEST = "@sha256:" + "0123456789abcdef" * 4
+
+
+def big_compose(services: int = BIG_SERVICES) -> str:
+    """One big, realistic project file: a mix of real images (datastores, web servers, app images, some
+    pinned by digest), published ports (some already on loopback), bind and named volumes, environment
+    as a mapping or a list, anchors for shared settings (merged with `<<`, a logging block used as an
+    alias), healthchecks, users, capabilities, read-only root file systems, networks and depends_on.
+    Part of it is already hardened, so that compose-lint grades every service of 4,000 without reaching
+    its limit of 20,000 findings (it stops grading there). Compose accepts the file as it is."""
+    images = ["postgres:16", "redis:7", "nginx:1.27", "mariadb:11", "registry.example.com/team/api:2.{m}" + _DIGEST,
+              "ghcr.io/example/worker:1.{m}" + _DIGEST, "python:3.12-slim", "node:20-alpine", "busybox:1.36",
+              "registry.example.com/team/web:3.{m}" + _DIGEST]
+    out = ["# generated for bench/run.py: one big project file",
+           "x-logging: &logging", "  driver: json-file", "  options:", "    max-size: 10m", "",
+           "x-common: &common", "  restart: unless-stopped", "  logging: *logging", "  security_opt:",
+           "    - no-new-privileges:true", "  environment:", "    TZ: UTC", "    LOG_FORMAT: json", "",
+           "x-limits: &limits", "  deploy:", "    resources:", "      limits:", "        memory: 256M",
+           "        cpus: '0.50'", "", "services:"]
+    for i in range(services):
+        image = images[i % len(images)].format(m=i % 10)
+        kind = i % 10
+        out += [f"  # service {i}: {image.split(':')[0].rsplit('/', 1)[-1]}", f"  svc{i}:"]
+        if i % 3 == 0:
+            out.append("    <<: *common")
+        elif i % 3 == 1:
+            out += ["    <<: [*common, *limits]"]
+        else:
+            out += [f"    restart: always  # {i}", "    logging: *logging"]
+        out.append(f"    image: {image}")
+        if kind in (0, 3):
+            out += ["    environment:", f"      - POSTGRES_DB=db{i}" if kind == 0 else f"      - MARIADB_DATABASE=db{i}",
+                    "      - PASSWORD_FILE=/run/secrets/db", "    volumes:", f"      - db{i % 50}:/var/lib/data",
+                    "    ports:", f"      - \"{20000 + i}:{5432 if kind == 0 else 3306}\""]
+        elif kind == 1:
+            out += ["    command: [\"redis-server\", \"--appendonly\", \"yes\"]", "    ports:",
+                    f"      - \"127.0.0.1:{20000 + i}:6379\""]
+        elif kind == 2:
+            out += ["    ports:", f"      - \"{20000 + i}:80\"", "    volumes:",
+                    f"      - ./site/{i}:/usr/share/nginx/html:ro", "      - ./nginx.conf:/etc/nginx/nginx.conf:ro",
+                    "    healthcheck:", "      test: [\"CMD\", \"wget\", \"-qO-\", \"http://localhost/\"]",
+                    "      interval: 30s"]
+        else:
+            out += ["    environment:", f"      APP_NAME: app{i}", "      LOG_LEVEL: ${LOG_LEVEL:-info}",
+                    f"      DATABASE_URL: postgres://app@svc{i - i % 10}/db{i - i % 10}",
+                    "    ports:", f"      - \"{20000 + i}:8080\"", "    volumes:",
+                    f"      - ./data/{i}:/var/lib/app", f"      - ./conf/app{i}.conf:/etc/app/app.conf:ro"]
+            if kind in (5, 7, 9):
+                out += ["    read_only: true", "    tmpfs:", "      - /tmp"]
+            if kind == 4:
+                out += ["    user: \"1000:1000\"", "    cap_drop:", "      - ALL", "    cap_add:", "      - NET_BIND_SERVICE"]
+            if kind == 5:
+                out += ["    networks:", "      - front", "      - back"]
+        if i % 10:
+            out += ["    depends_on:", f"      - svc{i - i % 10}"]
+    out += ["", "networks:", "  front: {}", "  back: {}", "", "volumes:"]
+    out += [f"  db{n}: {{}}" for n in range(min(50, services))]
+    return "\n".join(out) + "\n"
+
+
 # --------------------------------------------------------------------------- the run
 
 def digest(folder: Path) -> str:
@@ -239,6 +300,9 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--no-dclint", action="store_true", help="leave dclint out (it is much slower than the others)")
     ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--big-services", type=int, default=BIG_SERVICES,
+                    help=f"services in the one big file (default {BIG_SERVICES}; 0 leaves the big-file runs out)")
+    ap.add_argument("--big-reps", type=int, default=3, help="timed repetitions of each big-file run (default 3)")
     args = ap.parse_args(argv)
 
     if not args.corpus.is_dir():
@@ -276,7 +340,9 @@ def _bench(args, work: Path, hardener, compose_lint, dclint) -> int:
         shutil.copyfile(args.corpus / name, corpus / name)
     before = digest(corpus)
     print(f"\ncorpus: {len(names)} files, {sum((corpus / n).stat().st_size for n in names) / 1e6:.2f} MB, "
-          f"copied to {corpus}; {len(os.sched_getaffinity(0))} cores usable")
+          f"copied to {corpus}; {len(os.sched_getaffinity(0))} cores usable; load average (1, 5, 15 min) "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine slows every tool alike only "
+          f"roughly: compare ratios of one run, medians)")
 
     # compose-lint grades each file on its own (no override merge, no .env), and grades files whose
     # include/extends target is missing instead of stopping: the same work hardener does per file.
@@ -321,6 +387,8 @@ def _bench(args, work: Path, hardener, compose_lint, dclint) -> int:
         print("ERROR: a tool changed the corpus copy", file=sys.stderr)
         return 1
 
+    big = _big_file(args, work, env, hardener, compose_lint, cl_check) if args.big_services else []
+
     scaling = []
     if not args.no_scaling:
         sizes = [int(x) for x in args.sizes.split(",") if x]
@@ -343,14 +411,40 @@ def _bench(args, work: Path, hardener, compose_lint, dclint) -> int:
             scaling.append((n, row))
             print(f"  {n} services done", flush=True)
 
-    report(scenarios, startups, scaling, args)
-    bad = [s for s in scenarios + startups if any(x.code is not None and x.code not in s.ok_codes for x in s.samples)]
+    report(scenarios, startups, scaling, args, big)
+    print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bad = [s for s in scenarios + startups + big if any(x.code is not None and x.code not in s.ok_codes for x in s.samples)]
     for s in bad:
         print(f"WARNING: {s.name} exited with {sorted({x.code for x in s.samples})}", file=sys.stderr)
     return 0
 
 
-def report(scenarios, startups, scaling, args):
+def _big_file(args, work: Path, env, hardener, compose_lint, cl_check) -> list[Scenario]:
+    """Time check, fix --diff and compose-lint's check on one generated file of --big-services
+    services, alternating, and say whether compose-lint graded all of it."""
+    folder = work / "big"
+    folder.mkdir()
+    name = "compose.yaml"
+    (folder / name).write_text(big_compose(args.big_services))
+    size = (folder / name).stat().st_size
+    print(f"\none big file: {args.big_services} services, {size / 1e6:.2f} MB ({args.big_reps} repetitions, alternating)",
+          flush=True)
+    row = [Scenario("hardener check (big file)", hardener + ["check", name], folder),
+           Scenario("hardener fix --diff --unsafe-fixes (big file)", hardener + ["fix", "--diff", "--unsafe-fixes", name],
+                    folder)]
+    if compose_lint:
+        row.append(Scenario("compose-lint check (big file)", compose_lint + cl_check + [name], folder, (0, 1)))
+        proc = subprocess.run(compose_lint + cl_check + [name], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=args.timeout)
+        last = next((line for line in reversed(proc.stdout.splitlines()) if line.strip()), "")
+        stopped = "grading stopped" in proc.stdout + proc.stderr
+        print(f"  compose-lint exit {proc.returncode}: {last.strip()[:120]}"
+              + (" -- WARNING: it stopped grading part way (its finding limit)" if stopped else " (graded all of it)"))
+    timed_round_robin(row, args.big_reps, env, args.timeout, "big file")
+    return row
+
+
+def report(scenarios, startups, scaling, args, big=()):
     by = {s.name: s for s in scenarios + startups}
     cl = by.get("compose-lint check")
     print("\n" + "=" * 100)
@@ -381,6 +475,30 @@ def report(scenarios, startups, scaling, args):
             rows.append((f"hardener --version / {peer}", ratio(h_up, by[peer].median()), "", ""))
     for name, value, goal, met in rows:
         print(f"  {name:58} {value:>8} {goal:>9} {met}")
+
+    if big:
+        by_big = {s.name.split(" (")[0]: s for s in big}
+        print(f"\none big file ({args.big_services} services; medians of {args.big_reps}, peak of every run)")
+        print(f"  {'run':44} {'median s':>9} {'cpu s':>8} {'peak MB':>8}")
+        for s in big:
+            print(f"  {s.name:44} {fmt_s(s.median()):>9} {fmt_s(s.median_cpu()):>8} {s.peak_mb() or 0:8.1f}")
+        peer = by_big.get("compose-lint check")
+        if peer is not None:
+            p_m, p_mb = peer.median(), peer.peak_mb()
+            b_check, b_fix = by_big["hardener check"], by_big["hardener fix --diff --unsafe-fixes"]
+            rows = [("big file: hardener check / compose-lint check", ratio(b_check.median(), p_m), "<= 0.60x",
+                     _met(b_check.median(), p_m, 0.6)),
+                    ("big file: fix --diff --unsafe-fixes / compose-lint check", ratio(b_fix.median(), p_m), "<= 1.50x",
+                     _met(b_fix.median(), p_m, 1.5)),
+                    ("big file: peak MB, check / compose-lint check", ratio(b_check.peak_mb(), p_mb), "<= 1.00x",
+                     _met(b_check.peak_mb(), p_mb, 1.0)),
+                    ("big file: peak MB, fix --diff / compose-lint check", ratio(b_fix.peak_mb(), p_mb), "<= 1.00x",
+                     _met(b_fix.peak_mb(), p_mb, 1.0)),
+                    ("  cpu seconds: check / compose-lint check", ratio(b_check.median_cpu(), peer.median_cpu()), "", ""),
+                    ("  cpu seconds: fix --diff / compose-lint check", ratio(b_fix.median_cpu(), peer.median_cpu()), "",
+                     "")]
+            for name, value, goal, met in rows:
+                print(f"  {name:58} {value:>8} {goal:>9} {met}")
 
     if scaling:
         print("\nscaling (generated files; time per service should stay flat)")

@@ -17,8 +17,8 @@ from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
-from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, changed_paths, merge_inserts, parse,
-                       raw)
+from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, merge_inserts, parse,
+                       unexpected_changes)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 
@@ -318,10 +318,12 @@ def _joined(edits, taken):
 
 
 def _verify(before: Document, after: Document, edits) -> None:
+    """Refuse a result that differs from the original anywhere the edits did not declare. Subtrees
+    under the declared paths are not compared (whatever changes there is allowed); everything else
+    is compared node by node (`yamltext.unexpected_changes`)."""
     allowed = {tuple(p) for e in edits for p in e.paths}
-    for path in changed_paths(raw(before.root), raw(after.root)):
-        if not any(path[:n] in allowed for n in range(len(path) + 1)):
-            raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
+    for path in unexpected_changes(before.root, after.root, allowed):
+        raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
 
 
 def _identity(f: Finding):

@@ -74,20 +74,21 @@ class Seq(Node):
 
 
 class Map(Node):
-    __slots__ = ("pairs", "flow", "_index")
+    __slots__ = ("pairs", "flow", "_index", "_sources")
 
     def __init__(self, event, path):
         super().__init__(event, path)
         self.pairs: list[tuple[Node, Node]] = []
         self.flow = bool(event.flow_style)
         self._index: dict = {}  # key text -> (key node, value node), filled when the mapping closes
+        self._sources = ()  # the mappings merged in with "<<", in order, filled when the mapping closes
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
         return self._index.get(key)
 
     def get(self, key: str):
-        e = self.entry(key)
+        e = self._index.get(key)
         return e[1] if e else None
 
 
@@ -100,13 +101,14 @@ class Alias(Node):
 
 
 def deref(node):
-    return node.target if isinstance(node, Alias) else node
+    return node.target if type(node) is Alias else node
 
 
 def scalar_value(node):
     """The string value of a scalar (through an alias), or None for anything else or null."""
-    node = deref(node)
-    if isinstance(node, Scalar) and not node.is_null:
+    if type(node) is Alias:
+        node = node.target
+    if type(node) is Scalar and not node.is_null:
         return node.value
     return None
 
@@ -114,12 +116,10 @@ def scalar_value(node):
 def merged_entry(mapping: Map, key: str):
     """(key node, value node, own) for key, following ``<<`` merge keys as YAML does; own is False
     when the value comes from a merged mapping (editing it there would change every user)."""
-    e = mapping.entry(key)
+    e = mapping._index.get(key)
     if e:
         return e[0], e[1], True
-    if "<<" not in mapping._index:
-        return None  # nothing merged into this mapping
-    for source in _merge_sources(mapping):
+    for source in mapping._sources:  # empty unless something is merged into this mapping
         found = merged_entry(source, key)
         if found:
             return found[0], found[1], False
@@ -128,18 +128,18 @@ def merged_entry(mapping: Map, key: str):
 
 def merged_keys(mapping: Map) -> list[str]:
     keys = [k.value for k, _ in mapping.pairs if isinstance(k, Scalar) and k.value != "<<"]
-    for source in _merge_sources(mapping):
+    for source in mapping._sources:
         keys += [k for k in merged_keys(source) if k not in keys]
     return keys
 
 
-def _merge_sources(mapping: Map):
+def _find_merge_sources(mapping: Map) -> tuple:
     value = mapping.get("<<")
     if value is None:
-        return []
+        return ()
     value = deref(value)
     items = value.items if isinstance(value, Seq) else [value]
-    return [deref(i) for i in items if isinstance(deref(i), Map)]
+    return tuple(deref(i) for i in items if isinstance(deref(i), Map))
 
 
 # --------------------------------------------------------------------------- parsing
@@ -193,13 +193,13 @@ def parse(text: str, bom: bool = False) -> Document:
     could hurt us: duplicate keys, undefined aliases, several documents, alias bombs, deep nesting."""
     crlf, lf = text.count("\r\n"), text.count("\n")
     newline = "\r\n" if crlf and crlf * 2 >= lf else "\n"
-    root = _compose(text)
+    root, bomb = _compose(text)
     if isinstance(root, Scalar) and root.is_null:
         root = None  # "---" alone, or "~": an empty document
     if root is not None and not isinstance(root, Map):
         raise YamlInputError("the top level of a compose file must be a mapping", root.line + 1, root.col + 1)
-    if root is not None and "*" in text:  # without an alias there is nothing to expand
-        _check_expansion(root)
+    if root is not None and bomb is not None:
+        raise YamlInputError("aliases expand to more than a million nodes (an alias bomb?)", bomb.line + 1, bomb.col + 1)
     return Document(text=text, root=root, newline=newline, bom=bom)
 
 
@@ -216,54 +216,101 @@ def _events(text):
     yield from YAML(typ="base", pure=True).parse(text)  # pragma: no cover
 
 
-_SKIPPED = (_ev.StreamStartEvent, _ev.StreamEndEvent, _ev.DocumentEndEvent)
-_CLOSING = (_ev.MappingEndEvent, _ev.SequenceEndEvent)
+_new = object.__new__
+_ScalarEvent, _AliasEvent = _ev.ScalarEvent, _ev.AliasEvent
+_SeqStart, _MapStart = _ev.SequenceStartEvent, _ev.MappingStartEvent
+_SeqEnd, _MapEnd, _DocStart = _ev.SequenceEndEvent, _ev.MappingEndEvent, _ev.DocumentStartEvent
 
 
 def _compose(text):
+    """(root node, the first collection whose alias-expanded size passes MAX_EXPANDED_NODES or None).
+
+    One pass over the parser's events. Each open collection is a stack entry [node, pending key,
+    expanded size]; a node's size (itself plus its children, an alias counting as its target) is added
+    to its parent's when it is attached, so an alias bomb is measured without being expanded."""
     anchors: dict[str, Node] = {}
-    stack: list = []  # open containers; a Map holds a pending key in the tuple's second slot
+    sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
+    limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
+    bomb = None
+    stack: list = []  # open collections: [node, pending key of a Map, expanded size]
     root = None
     documents = 0
     try:
         for event in _events(text):
             kind = type(event)
-            if kind is _ev.ScalarEvent:
-                node = Scalar(event, _child_path(stack))
-            elif kind in _CLOSING:
-                node = stack.pop()[0]
+            if kind is _ScalarEvent:
+                node = _new(Scalar)
+                node.value, node.style = event.value, event.style or ""
+                node.tag = event.tag
+                size = 1
+            elif kind is _MapEnd or kind is _SeqEnd:
+                top = stack.pop()
+                node = top[0]
                 node.end = event.end_mark.index
-                if kind is _ev.MappingEndEvent:
+                if kind is _MapEnd:
                     _index_keys(node)
                 if not node.flow and (node.anchor or node.tag):
                     _locate_block(text, node)
+                size = top[2]
+                if limit is not None:
+                    if node.anchor:
+                        sizes[id(node)] = size
+                    if size > limit and bomb is None:
+                        bomb = node
+                if stack:
+                    stack[-1][2] += size
                 continue
-            elif kind is _ev.DocumentStartEvent:
+            elif kind is _AliasEvent:
+                node = _alias(event, anchors, stack)
+                size = sizes.get(id(node.target), 1)
+            elif kind is _MapStart or kind is _SeqStart:
+                if kind is _MapStart:
+                    node = _new(Map)
+                    node.pairs, node._index, node._sources = [], {}, ()
+                else:
+                    node = _new(Seq)
+                    node.items = []
+                node.flow = bool(event.flow_style)
+                node.tag = event.tag
+                size = 0  # added when the collection closes
+            elif kind is _DocStart:
                 documents += 1
                 if documents > 1:
                     m = event.start_mark
                     raise YamlInputError("more than one YAML document in a compose file", m.line + 1, m.column + 1)
                 continue
-            elif kind in _SKIPPED:
+            else:  # stream start and end, document end
                 continue
-            elif kind is _ev.AliasEvent:
-                node = _alias(event, _child_path(stack), anchors, stack)
-            elif kind is _ev.SequenceStartEvent:
-                node = Seq(event, _child_path(stack))
-            else:
-                node = Map(event, _child_path(stack))
-            if node.anchor and kind is not _ev.AliasEvent:
-                anchors[node.anchor] = node
+            mark = event.start_mark
+            node.start, node.end = mark.index, event.end_mark.index
+            node.line, node.col = mark.line, mark.column
+            anchor = node.anchor = event.anchor
             if stack:
-                parent = stack[-1][0]
+                top = stack[-1]
+                parent = top[0]
                 node.in_flow = parent.flow or parent.in_flow
-                _attach(stack, node)
+                if type(parent) is Seq:
+                    node.path = parent.path + (len(parent.items),)
+                    parent.items.append(node)
+                elif top[1] is None:
+                    node.path = parent.path + ("<key>",)
+                    top[1] = node
+                else:
+                    key = top[1]
+                    node.path = parent.path + ((key.value if type(key) is Scalar else "<key>"),)
+                    parent.pairs.append((key, node))
+                    top[1] = None
+                top[2] += size
             else:
+                node.in_flow = False
+                node.path = ()
                 root = node
-            if kind is _ev.SequenceStartEvent or kind is _ev.MappingStartEvent:
+            if anchor and kind is not _AliasEvent:
+                anchors[anchor] = node
+            if kind is _MapStart or kind is _SeqStart:
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
-                stack.append([node, None])
+                stack.append([node, None, 1])
     except ReaderError as exc:  # a character YAML does not allow; libyaml reports a byte offset
         index = len(text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
         line = text.count("\n", 0, index) + 1
@@ -276,18 +323,20 @@ def _compose(text):
         raise YamlInputError(f"invalid YAML: {message}", mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
     except YAMLError as exc:
         raise YamlInputError("invalid YAML: " + " ".join(str(exc).split())) from None
-    return root
+    return root, bomb
 
 
-def _alias(event, path, anchors, stack):
+def _alias(event, anchors, stack):
     target = anchors.get(event.anchor)
     m = event.start_mark
     if target is None:
         raise YamlInputError(f"undefined alias *{event.anchor}", m.line + 1, m.column + 1)
-    if any(open_node is target for open_node, _ in stack):
+    if any(entry[0] is target for entry in stack):
         raise YamlInputError(f"alias *{event.anchor} refers to a node that contains it (a cycle)",
                              m.line + 1, m.column + 1)
-    return Alias(event, path, target)
+    node = _new(Alias)
+    node.name, node.target, node.tag = event.anchor, target, None
+    return node
 
 
 def _locate_block(text, node):
@@ -303,30 +352,6 @@ def _locate_block(text, node):
             node.line, node.col = first.line, dash - _line_start(text, first.start)
 
 
-def _child_path(stack):
-    if not stack:
-        return ()
-    parent, pending_key = stack[-1]
-    if isinstance(parent, Seq):
-        return parent.path + (len(parent.items),)
-    if pending_key is None:
-        return parent.path + ("<key>",)
-    key = pending_key.value if isinstance(pending_key, Scalar) else "<key>"
-    return parent.path + (key,)
-
-
-def _attach(stack, node):
-    top = stack[-1]
-    parent = top[0]
-    if isinstance(parent, Seq):
-        parent.items.append(node)
-    elif top[1] is None:
-        top[1] = node
-    else:
-        parent.pairs.append((top[1], node))
-        top[1] = None
-
-
 def _index_keys(mapping: Map):
     """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the keys for entry()."""
     index = {}
@@ -338,34 +363,8 @@ def _index_keys(mapping: Map):
                                      key.line + 1, key.col + 1)
             index[key.value] = (key, value)
     mapping._index = index
-
-
-def _check_expansion(root):
-    """Count the nodes the tree would have with every alias expanded, without expanding it: each
-    distinct node is sized once, after its children (an iterative post-order, safe on any depth)."""
-    size: dict[int, int] = {}
-    todo = [(deref(root), False)]
-    while todo:
-        node, children_done = todo.pop()
-        if id(node) in size:
-            continue
-        kids = [deref(c) for c in _children(node)]
-        if not children_done:
-            todo.append((node, True))
-            todo.extend((k, False) for k in kids if id(k) not in size)
-            continue
-        total = 1 + sum(size.get(id(k), 1) for k in kids)
-        if total > MAX_EXPANDED_NODES:
-            raise YamlInputError("aliases expand to more than a million nodes (an alias bomb?)", node.line + 1, node.col + 1)
-        size[id(node)] = total
-
-
-def _children(node):
-    if isinstance(node, Map):
-        return [n for pair in node.pairs for n in pair]
-    if isinstance(node, Seq):
-        return node.items
-    return []
+    if "<<" in index:
+        mapping._sources = _find_merge_sources(mapping)
 
 
 def _measure_layout(root):
@@ -429,6 +428,65 @@ def changed_paths(before, after, path=()):
     return [] if before == after else [path]
 
 
+def unexpected_changes(before, after, allowed) -> list[tuple]:
+    """The paths at which two node trees differ outside the allowed paths: what
+    ``changed_paths(raw(before), raw(after))`` reports that no allowed path covers (a path is covered
+    by itself and by any prefix of it), found by walking both trees side by side instead of building
+    two pictures of the whole document. A subtree under an allowed path is not visited at all, so the
+    cost is one cheap comparison per node outside the edited places. Same notion of a change as
+    `raw`: values, tags, keys, lengths and alias names, not layout or anchors."""
+    out: list = []
+    if () not in allowed:
+        _walk(before, after, (), allowed, out)
+    return out
+
+
+def _walk(a, b, path, allowed, out):
+    ta, tb = type(a), type(b)
+    if ta is Scalar and tb is Scalar:
+        if a.value != b.value or (a.tag or None) != (b.tag or None):
+            out.append(path)
+        return
+    if ta is Map and tb is Map and a.tag is None and b.tag is None:
+        ka, kb = _keyed(a), _keyed(b)
+        for k, va in ka.items():
+            vb = kb.get(k, _MISSING)
+            sub = path + (k,)
+            if vb is _MISSING:
+                if sub not in allowed:
+                    out.append(sub)
+            elif sub not in allowed:
+                _walk(va, vb, sub, allowed, out)
+        for k in kb.keys() - ka.keys():
+            sub = path + (k,)
+            if sub not in allowed:
+                out.append(sub)
+        return
+    if ta is Seq and tb is Seq and a.tag is None and b.tag is None and len(a.items) == len(b.items):
+        for i, (ia, ib) in enumerate(zip(a.items, b.items)):
+            sub = path + (i,)
+            if sub not in allowed:
+                _walk(ia, ib, sub, allowed, out)
+        return
+    if ta is Alias and tb is Alias:
+        if a.name != b.name:
+            out.append(path)
+        return
+    if raw(a) != raw(b):  # different kinds, tags or lengths: compared as `raw` pictures
+        out.append(path)
+
+
+_MISSING = object()
+
+
+def _keyed(mapping: Map) -> dict:
+    """A mapping's values by key text, as `raw` keys them (the parse-time index when every key is a
+    plain scalar, which is nearly always)."""
+    if len(mapping._index) == len(mapping.pairs):
+        return {k: pair[1] for k, pair in mapping._index.items()}
+    return {_key_text(k): v for k, v in mapping.pairs}
+
+
 # --------------------------------------------------------------------------- edits
 
 class Edit:
@@ -452,14 +510,12 @@ class Edit:
     def __setattr__(self, name, value):
         raise AttributeError(f"Edit is immutable: cannot set {name}")
 
-    def _key(self):
-        return (self.start, self.end, self.text, self.paths)
+    def __eq__(self, other):  # the text (which may need rendering) is compared last
+        return self is other or (isinstance(other, Edit) and self.start == other.start and self.end == other.end
+                                 and self.paths == other.paths and self.text == other.text)
 
-    def __eq__(self, other):
-        return isinstance(other, Edit) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash(self._key())
+    def __hash__(self):  # without the text: equal edits still hash alike, and nothing is rendered
+        return hash((self.start, self.end, self.paths))
 
     def __repr__(self):
         return f"Edit(start={self.start!r}, end={self.end!r}, text={self.text!r}, paths={self.paths!r})"
