@@ -421,6 +421,11 @@ def _reach_index(services) -> dict:
 
 
 def _index_uses(name: str, root, index: dict) -> None:
+    # The service's own mapping is recorded first, with nothing hidden: reach() then hits the service
+    # for every path under it, so a node under that path needs no entry of its own for this service.
+    # Only the nodes it uses elsewhere (anchors, merge sources) are recorded; the walk is the same.
+    own = deref(root).path
+    depth = len(own)
     seen, todo = set(), [(root, frozenset())]
     while todo:
         node, hidden = todo.pop()
@@ -428,7 +433,12 @@ def _index_uses(name: str, root, index: dict) -> None:
         if (id(node), hidden) in seen:
             continue
         seen.add((id(node), hidden))
-        index.setdefault(node.path, set()).add((name, hidden))
+        path = node.path
+        if len(path) <= depth or path[:depth] != own:
+            users = index.get(path)
+            if users is None:
+                users = index[path] = set()
+            users.add((name, hidden))
         if isinstance(node, Map):
             # only the values the service really uses: a key it overrides is not reached through
             # the anchor; the merge sources themselves count (a key added there is inherited), except

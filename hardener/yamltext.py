@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
 try:  # the C parser is ~30x faster; the pure-Python parser gives the same events and marks
     from ruamel.yaml.cyaml import CParser as _Parser
@@ -171,6 +172,23 @@ class Document:
             self._layout.update(_measure_layout(self.root))
         return self._layout
 
+    @property
+    def layout(self) -> "Layout":
+        """The file's conventions alone, for an edit rendered later: it does not keep the tree alive."""
+        style = self._style()
+        if "layout" not in style:
+            style["layout"] = Layout(style["step"], style["seq"], style["quote"])
+        return style["layout"]
+
+
+class Layout:
+    """A document's conventions for new lines (what `render_block` and `render_item` read of it)."""
+
+    __slots__ = ("indent_step", "seq_offset", "quote")
+
+    def __init__(self, indent_step: int, seq_offset: int, quote: str):
+        self.indent_step, self.seq_offset, self.quote = indent_step, seq_offset, quote
+
 
 def decode(data: bytes) -> tuple[str, bool]:
     """Text of a file's bytes (UTF-8, optional BOM); raises YamlInputError on anything else."""
@@ -232,7 +250,7 @@ def _compose(text):
     sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
     limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
     bomb = None
-    stack: list = []  # open collections: [node, pending key of a Map, expanded size]
+    stack: list = []  # open collections: [node, pending key of a Map, expanded size, path of its keys]
     root = None
     documents = 0
     try:
@@ -293,7 +311,10 @@ def _compose(text):
                     node.path = parent.path + (len(parent.items),)
                     parent.items.append(node)
                 elif top[1] is None:
-                    node.path = parent.path + ("<key>",)
+                    key_path = top[3]  # every key of a mapping shares one path tuple
+                    if key_path is None:
+                        key_path = top[3] = parent.path + ("<key>",)
+                    node.path = key_path
                     top[1] = node
                 else:
                     key = top[1]
@@ -310,7 +331,7 @@ def _compose(text):
             if kind is _MapStart or kind is _SeqStart:
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
-                stack.append([node, None, 1])
+                stack.append([node, None, 1, None])
     except ReaderError as exc:  # a character YAML does not allow; libyaml reports a byte offset
         index = len(text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
         line = text.count("\n", 0, index) + 1
@@ -355,13 +376,14 @@ def _locate_block(text, node):
 def _index_keys(mapping: Map):
     """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the keys for entry()."""
     index = {}
-    for key, value in mapping.pairs:
-        if isinstance(key, Scalar):
+    for pair in mapping.pairs:  # the index holds the pairs' own tuples: no second tuple per entry
+        key = pair[0]
+        if type(key) is Scalar:
             if key.value in index:
                 first = index[key.value][0]
                 raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {first.line + 1})",
                                      key.line + 1, key.col + 1)
-            index[key.value] = (key, value)
+            index[key.value] = pair
     mapping._index = index
     if "<<" in index:
         mapping._sources = _find_merge_sources(mapping)
@@ -664,7 +686,7 @@ def flow_text(doc: Document, text: str, flow: bool):
     return Verbatim(quoted(text, doc.quote)) if flow and ":" in text else text
 
 
-def render_block(key, value, indent: int, doc: Document) -> list[str]:
+def render_block(key, value, indent: int, doc: Document | Layout) -> list[str]:
     """Lines (without newlines) writing key: value in block style at the given column."""
     pad = " " * indent
     if isinstance(value, dict):
@@ -680,7 +702,7 @@ def render_block(key, value, indent: int, doc: Document) -> list[str]:
     return [f"{pad}{key}: {scalar_text(value, doc.quote)}"]
 
 
-def render_item(item, indent: int, doc: Document) -> list[str]:
+def render_item(item, indent: int, doc: Document | Layout) -> list[str]:
     pad = " " * indent
     if isinstance(item, dict):
         inner = []
@@ -711,8 +733,15 @@ def add_entries(doc: Document, mapping: Map, entries: dict) -> Edit | None:
         return None
     indent = mapping.pairs[0][0].col
     at = _after_line_of(doc.text, content_end(mapping))
-    return Edit(at, at, paths=path, render=lambda: _block_text(
-        line for k, v in entries.items() for line in render_block(k, v, indent, doc)))
+    return Edit(at, at, paths=path, render=partial(_entries_text, entries, indent, doc.layout))
+
+
+def _entries_text(entries: dict, indent: int, layout) -> str:
+    return _block_text(line for k, v in entries.items() for line in render_block(k, v, indent, layout))
+
+
+def _items_text(items: list, indent: int, layout) -> str:
+    return _block_text(line for item in items for line in render_item(item, indent, layout))
 
 
 def _block_text(lines) -> str:
@@ -746,8 +775,7 @@ def add_items(doc: Document, seq: Seq, items: list) -> Edit | None:
     if not seq.items:
         return None
     at = _after_line_of(doc.text, content_end(seq))
-    return Edit(at, at, paths=(seq.path,), render=lambda: _block_text(
-        line for item in items for line in render_item(item, seq.col, doc)))
+    return Edit(at, at, paths=(seq.path,), render=partial(_items_text, items, seq.col, doc.layout))
 
 
 def fill_null(doc: Document, key: Scalar, value_node: Scalar, value) -> Edit | None:
