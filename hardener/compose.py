@@ -426,7 +426,7 @@ def _index_uses(name: str, root, index: dict) -> None:
     # Only the nodes it uses elsewhere (anchors, merge sources) are recorded; the walk is the same.
     own = deref(root).path
     depth = len(own)
-    seen, todo = set(), [(root, frozenset())]
+    seen, todo = set(), [(root, _NO_KEYS)]
     while todo:
         node, hidden = todo.pop()
         node = deref(node)
@@ -439,15 +439,22 @@ def _index_uses(name: str, root, index: dict) -> None:
             if users is None:
                 users = index[path] = set()
             users.add((name, hidden))
+        if path[:depth] == own and not getattr(node, "shares", True):
+            continue  # the service's own nodes, no alias or merge key inside: nothing more to record
         if isinstance(node, Map):
             # only the values the service really uses: a key it overrides is not reached through
             # the anchor; the merge sources themselves count (a key added there is inherited), except
             # the keys the merging mapping (or a mapping merging it) writes itself
-            todo.extend((merged_entry(node, k)[1], frozenset()) for k in merged_keys(node) if k not in hidden)
-            shadowed = hidden | {k.value for k, _ in node.pairs if isinstance(k, Scalar) and k.value != "<<"}
-            todo.extend((source, shadowed) for source in _merge_source_nodes(node))
+            todo.extend((merged_entry(node, k)[1], _NO_KEYS) for k in merged_keys(node) if k not in hidden)
+            sources = _merge_source_nodes(node)
+            if sources:
+                shadowed = hidden | {k.value for k, _ in node.pairs if isinstance(k, Scalar) and k.value != "<<"}
+                todo.extend((source, shadowed) for source in sources)
         elif isinstance(node, Seq):
-            todo.extend((item, frozenset()) for item in node.items)
+            todo.extend((item, _NO_KEYS) for item in node.items)
+
+
+_NO_KEYS = frozenset()  # one shared empty set: CPython makes a new object for every frozenset()
 
 
 def _all_nodes(root):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 
 try:  # the C parser is ~30x faster; the pure-Python parser gives the same events and marks
     from ruamel.yaml.cyaml import CParser as _Parser
@@ -66,16 +65,17 @@ class Scalar(Node):
 
 
 class Seq(Node):
-    __slots__ = ("items", "flow")
+    __slots__ = ("items", "flow", "shares")
 
     def __init__(self, event, path):
         super().__init__(event, path)
         self.items: list[Node] = []
         self.flow = bool(event.flow_style)
+        self.shares = False  # an alias or a merge key somewhere inside (set when the sequence closes)
 
 
 class Map(Node):
-    __slots__ = ("pairs", "flow", "_index", "_sources")
+    __slots__ = ("pairs", "flow", "_index", "_sources", "shares")
 
     def __init__(self, event, path):
         super().__init__(event, path)
@@ -83,6 +83,7 @@ class Map(Node):
         self.flow = bool(event.flow_style)
         self._index: dict = {}  # key text -> (key node, value node), filled when the mapping closes
         self._sources = ()  # the mappings merged in with "<<", in order, filled when the mapping closes
+        self.shares = False  # an alias or a merge key somewhere inside (set when the mapping closes)
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
@@ -248,9 +249,10 @@ def _compose(text):
     to its parent's when it is attached, so an alias bomb is measured without being expanded."""
     anchors: dict[str, Node] = {}
     sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
+    key_texts: dict[str, str] = {}
     limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
     bomb = None
-    stack: list = []  # open collections: [node, pending key of a Map, expanded size, path of its keys]
+    stack: list = []  # open collections: [node, pending key of a Map, expanded size, path of its keys, shares]
     root = None
     documents = 0
     try:
@@ -265,8 +267,11 @@ def _compose(text):
                 top = stack.pop()
                 node = top[0]
                 node.end = event.end_mark.index
+                shares = top[4]
                 if kind is _MapEnd:
                     _index_keys(node)
+                    shares = shares or "<<" in node._index
+                node.shares = shares
                 if not node.flow and (node.anchor or node.tag):
                     _locate_block(text, node)
                 size = top[2]
@@ -276,11 +281,16 @@ def _compose(text):
                     if size > limit and bomb is None:
                         bomb = node
                 if stack:
-                    stack[-1][2] += size
+                    parent = stack[-1]
+                    parent[2] += size
+                    if shares:
+                        parent[4] = True
                 continue
             elif kind is _AliasEvent:
                 node = _alias(event, anchors, stack)
                 size = sizes.get(id(node.target), 1)
+                if stack:
+                    stack[-1][4] = True  # its collection shares a node
             elif kind is _MapStart or kind is _SeqStart:
                 if kind is _MapStart:
                     node = _new(Map)
@@ -311,6 +321,8 @@ def _compose(text):
                     node.path = parent.path + (len(parent.items),)
                     parent.items.append(node)
                 elif top[1] is None:
+                    if kind is _ScalarEvent:  # keys repeat from service to service: keep one copy of each
+                        node.value = key_texts.setdefault(node.value, node.value)
                     key_path = top[3]  # every key of a mapping shares one path tuple
                     if key_path is None:
                         key_path = top[3] = parent.path + ("<key>",)
@@ -331,7 +343,7 @@ def _compose(text):
             if kind is _MapStart or kind is _SeqStart:
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
-                stack.append([node, None, 1, None])
+                stack.append([node, None, 1, None, False])
     except ReaderError as exc:  # a character YAML does not allow; libyaml reports a byte offset
         index = len(text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
         line = text.count("\n", 0, index) + 1
@@ -393,18 +405,24 @@ def _measure_layout(root):
     """The file's own conventions for new lines: indentation step, dash offset, quote character."""
     steps, offsets, quotes = Counter(), Counter(), Counter()
     todo = [root] if root is not None else []
-    while todo:
-        node = todo.pop()
-        if isinstance(node, Map) and not node.flow:
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    while todo:  # the order of the walk decides ties between equally common conventions: keep it
+        node = pop()
+        kind = type(node)
+        if kind is Map:
+            if node.flow:
+                continue
             for k, v in node.pairs:
-                if isinstance(v, Map) and not v.flow and v.line > k.line:
-                    steps[v.col - k.col] += 1
-                elif isinstance(v, Seq) and not v.flow and v.line > k.line:
+                kind = type(v)
+                if kind is Map:
+                    if not v.flow and v.line > k.line:
+                        steps[v.col - k.col] += 1
+                elif kind is Seq and not v.flow and v.line > k.line:
                     offsets[v.col - k.col] += 1
-                todo.append(v)
-        elif isinstance(node, Seq):
-            todo.extend(node.items)
-        elif isinstance(node, Scalar) and node.style in ("'", '"'):
+                push(v)
+        elif kind is Seq:
+            extend(node.items)
+        elif kind is Scalar and (node.style == "'" or node.style == '"'):
             quotes[node.style] += 1
     step = next((s for s, _ in steps.most_common() if s > 0), 2)
     seq = next((o for o, _ in offsets.most_common() if o >= 0), step)
@@ -524,8 +542,9 @@ class Edit:
 
     @property
     def text(self) -> str:
-        if self._render is not None:
-            object.__setattr__(self, "_text", self._render())
+        render = self._render
+        if render is not None:  # a callable, or (function, *arguments): a tuple is the smaller of the two
+            object.__setattr__(self, "_text", render[0](*render[1:]) if type(render) is tuple else render())
             object.__setattr__(self, "_render", None)
         return self._text
 
@@ -733,7 +752,7 @@ def add_entries(doc: Document, mapping: Map, entries: dict) -> Edit | None:
         return None
     indent = mapping.pairs[0][0].col
     at = _after_line_of(doc.text, content_end(mapping))
-    return Edit(at, at, paths=path, render=partial(_entries_text, entries, indent, doc.layout))
+    return Edit(at, at, paths=path, render=(_entries_text, entries, indent, doc.layout))
 
 
 def _entries_text(entries: dict, indent: int, layout) -> str:
@@ -775,7 +794,7 @@ def add_items(doc: Document, seq: Seq, items: list) -> Edit | None:
     if not seq.items:
         return None
     at = _after_line_of(doc.text, content_end(seq))
-    return Edit(at, at, paths=(seq.path,), render=partial(_items_text, items, seq.col, doc.layout))
+    return Edit(at, at, paths=(seq.path,), render=(_items_text, items, seq.col, doc.layout))
 
 
 def fill_null(doc: Document, key: Scalar, value_node: Scalar, value) -> Edit | None:
