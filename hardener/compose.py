@@ -426,6 +426,7 @@ def _index_uses(name: str, root, index: dict) -> None:
     # Only the nodes it uses elsewhere (anchors, merge sources) are recorded; the walk is the same.
     own = deref(root).path
     depth = len(own)
+    plain = (name, _NO_KEYS)  # one tuple for every node this service uses with nothing hidden
     seen, todo = set(), [(root, _NO_KEYS)]
     while todo:
         node, hidden = todo.pop()
@@ -438,7 +439,7 @@ def _index_uses(name: str, root, index: dict) -> None:
             users = index.get(path)
             if users is None:
                 users = index[path] = set()
-            users.add((name, hidden))
+            users.add(plain if hidden is _NO_KEYS else (name, hidden))
         if path[:depth] == own and not getattr(node, "shares", True):
             continue  # the service's own nodes, no alias or merge key inside: nothing more to record
         if isinstance(node, Map):

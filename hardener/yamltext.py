@@ -250,6 +250,7 @@ def _compose(text):
     anchors: dict[str, Node] = {}
     sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
     key_texts: dict[str, str] = {}
+    line_numbers: dict[int, int] = {}
     limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
     bomb = None
     stack: list = []  # open collections: [node, pending key of a Map, expanded size, path of its keys, shares]
@@ -311,7 +312,8 @@ def _compose(text):
                 continue
             mark = event.start_mark
             node.start, node.end = mark.index, event.end_mark.index
-            node.line, node.col = mark.line, mark.column
+            line = mark.line
+            node.line, node.col = line_numbers.setdefault(line, line), mark.column  # one int per line
             anchor = node.anchor = event.anchor
             if stack:
                 top = stack[-1]
@@ -883,18 +885,30 @@ def add_under(doc: Document, mapping: Map, keys: list[str], entries: dict) -> Ed
     node = mapping
     for i, k in enumerate(keys):
         found = node.entry(k)
-        nested = entries
-        for inner in reversed(keys[i + 1:]):
-            nested = {inner: nested}
         if found is None:
-            return add_entries(doc, node, {k: nested})
+            if type(node) is Map and not node.flow and node.pairs:  # the usual case: nest when rendered
+                at = _after_line_of(doc.text, content_end(node))
+                return Edit(at, at, paths=(node.path + (k,),),
+                            render=(_nested_text, k, tuple(keys[i + 1:]), entries, node.pairs[0][0].col, doc.layout))
+            return add_entries(doc, node, {k: _nested(keys[i + 1:], entries)})
         key_node, value = found
         if isinstance(value, Scalar) and value.is_null:
-            return fill_null(doc, key_node, value, nested)
+            return fill_null(doc, key_node, value, _nested(keys[i + 1:], entries))
         if not isinstance(value, Map):
             return None
         node = value
     return add_entries(doc, node, entries)
+
+
+def _nested(keys, entries: dict) -> dict:
+    """{keys[0]: {keys[1]: ... entries}}: the levels add_under writes."""
+    for inner in reversed(keys):
+        entries = {inner: entries}
+    return entries
+
+
+def _nested_text(key: str, keys: tuple, entries: dict, indent: int, layout) -> str:
+    return _entries_text({key: _nested(keys, entries)}, indent, layout)
 
 
 _DASH = re.compile(r"[ \t]*-[ \t]+")
