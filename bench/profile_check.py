@@ -73,13 +73,24 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--fix", action="store_true", help="profile `fix --diff --unsafe-fixes` instead of `check`")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--big", type=int, default=0, metavar="N",
+                    help="profile one generated file of N services (run.py's big file) instead of the corpus")
+    ap.add_argument("--memory", action="store_true",
+                    help="also trace allocations (tracemalloc): peak, and the lines holding the most at the end")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="hardener-profile-"))
     try:
-        names = sorted(p.name for p in args.corpus.iterdir() if p.is_file())
-        for name in names:
-            shutil.copyfile(args.corpus / name, work / name)
+        if args.big:
+            sys.path.insert(0, str(HERE))
+            from run import big_compose
+
+            names = ["compose.yaml"]
+            (work / names[0]).write_text(big_compose(args.big))
+        else:
+            names = sorted(p.name for p in args.corpus.iterdir() if p.is_file())
+            for name in names:
+                shutil.copyfile(args.corpus / name, work / name)
         command = ["fix", "--diff", "--unsafe-fixes"] if args.fix else ["check"]
         hardener = [sys.executable, "-m", "hardener"]
 
@@ -165,9 +176,53 @@ def main(argv=None) -> int:
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
         text = out.getvalue()
         print(text[text.index("   ncalls"):].rstrip() if "   ncalls" in text else text)
+
+        if args.memory:
+            memory(command, names, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def memory(command, names, work) -> None:
+    """The same command once more under tracemalloc: the traced peak, and the source lines whose
+    allocations are still held when the engine has the results (nodes, findings, edits...)."""
+    import tracemalloc
+
+    from hardener import cli, engine
+
+    held = []
+    process_project = engine.process_project
+
+    def traced(*a, **k):
+        out = process_project(*a, **k)
+        if not held:
+            held.append(tracemalloc.take_snapshot())
+        return out
+
+    engine.process_project = traced
+    old_argv, old_cwd = sys.argv, os.getcwd()
+    sys.argv = ["hardener", *command, "--jobs", "1", *names]
+    os.chdir(work)
+    tracemalloc.start()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                cli.main()
+            except SystemExit:
+                pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        engine.process_project = process_project
+        sys.argv = old_argv
+        os.chdir(old_cwd)
+    print(f"\n== 4. memory: traced peak {peak / 1e6:.1f} MB (interpreter and imports not included)")
+    if held:
+        print("  held when the results were ready, by source line:")
+        for stat in held[0].statistics("lineno")[:20]:
+            frame = stat.traceback[0]
+            print(f"    {stat.size / 1e6:7.2f} MB {stat.count:8} blocks  {frame.filename.split('/hardener/')[-1]}:{frame.lineno}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from conftest import y
 from hardener.yamltext import (Alias, EditConflict, Edit, Map, Scalar, Seq, YamlInputError, Verbatim, add_entries,
                                add_items, add_under, apply_edits, changed_paths, decode, deref, fill_null,
                                merged_entry, merged_keys, parse, plain_safe, raw, remove_entry, replace_scalar,
-                               merge_inserts, scalar_text)
+                               merge_inserts, scalar_text, unexpected_changes)
 
 
 def edited(text: str, make) -> str:
@@ -174,6 +174,68 @@ def test_changed_paths_reports_shallowest_difference():
     after = {"a": {"b": 2, "c": [1, 2, 3]}, "e": 1}
     assert sorted(changed_paths(before, after)) == [("a", "b"), ("a", "c"), ("d",), ("e",)]
     assert changed_paths(before, before) == []
+
+
+def _outside(before: str, after: str, allowed) -> list:
+    """What the old verification reported: raw pictures compared, then the allowed paths taken out."""
+    paths = changed_paths(raw(parse(before).root), raw(parse(after).root))
+    return sorted(p for p in paths if not any(p[:n] in allowed for n in range(len(p) + 1)))
+
+
+@pytest.mark.parametrize("before, after, allowed", [
+    # a value changed outside the declared place is caught, even next to a declared change
+    (y("a:", "  b: 1", "  c: 2"), y("a:", "  b: 5", "  c: 3"), {("a", "b")}),
+    # keys added or removed outside, a list that grew, an item changed in a list of the same length
+    (y("a: 1", "b: 2"), y("a: 1", "c: 2"), set()),
+    (y("l: [1, 2]", "m: [1, 2]"), y("l: [1, 2, 3]", "m: [1, 9]"), set()),
+    # a tag or an alias name is a change; a declared subtree may change any way it likes
+    (y("x: &a 1", "y: *a", "t: !!str 1"), y("x: &b 1", "y: *b", "t: 1"), set()),
+    (y("s:", "  k: 1"), y("s:", "  k: [1, 2]", "  j: {x: 1}"), {("s",)}),
+    # a tagged collection is compared whole (raw gives it as (tag, value))
+    (y("c: !t {a: 1, b: 2}"), y("c: !t {a: 1, b: 3}"), {("c", "a")}),
+    (y("a: 1"), y("a: 1"), set()),
+])
+def test_unexpected_changes_agrees_with_the_raw_comparison(before, after, allowed):
+    found = sorted(unexpected_changes(parse(before).root, parse(after).root, allowed))
+    assert found == _outside(before, after, allowed)
+    if before != after and allowed != {("s",)}:
+        assert found, "a change outside the declared paths went unnoticed"
+
+
+def test_a_bad_edit_is_caught_even_with_a_good_one_beside_it():
+    """Verification skips what the edits declared, never more: an edit that changes b while declaring
+    a is refused although another edit really does change a."""
+    text = y("a: 1", "b: 2", "c: 3")
+    doc = parse(text)
+    good, bad = Edit(3, 4, "5", (("a",),)), Edit(8, 9, "7", (("a",),))
+    new = parse(apply_edits(doc, [good, bad]))
+    assert unexpected_changes(doc.root, new.root, {("a",)}) == [("b",)]
+    assert unexpected_changes(doc.root, parse(apply_edits(doc, [good])).root, {("a",)}) == []
+
+
+def test_collections_know_whether_they_share_a_node():
+    doc = parse(y("x: &base {a: 1}", "s:", "  one:", "    <<: *base", "  two:", "    env: [1, 2]", "  three:",
+                  "    list:", "      - *base"))
+    services = doc.root.get("s")
+    assert services.shares and doc.root.shares
+    assert services.get("one").shares and services.get("three").shares
+    assert not services.get("two").shares and not services.get("two").get("env").shares
+    assert not doc.root.get("x").shares
+
+
+def test_a_rendered_later_edit_does_not_keep_the_document():
+    """add_entries keeps the file's layout for rendering, not the document (a fix pass may then let
+    the old tree go)."""
+    import gc
+    import weakref
+
+    doc = parse(y("s:", "    a: 1"))
+    edit = add_under(doc, doc.root.get("s"), ["deploy", "resources"], {"pids": 10})
+    ref = weakref.ref(doc)
+    del doc
+    gc.collect()
+    assert ref() is None
+    assert edit.text == "    deploy:\n        resources:\n            pids: 10\n"
 
 
 # --------------------------------------------------------------------------- apply_edits
