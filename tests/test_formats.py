@@ -491,8 +491,9 @@ def test_markdown_hostile_text_stays_inert(tmp_path):
     html = _markdown_html(md)
     # no markup from the file survives as markup
     assert "<script" not in html and "<img" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
-    assert html.count("<details>") == html.count("</details>") == len(r.findings)
-    assert md.count("<details>") == len(r.findings)
+    rules_hit = {f.rule_id for f in r.findings}
+    assert html.count("<details>") == html.count("</details>") == len(rules_hit)  # one explanation per rule
+    assert md.count("<details>") == len(rules_hit)
     # the diff block is fenced longer than any backtick run in it and holds the whole diff
     fence = re.search(r"^(`{3,})diff$", md, re.M).group(1)
     assert len(fence) > 3
@@ -502,7 +503,8 @@ def test_markdown_hostile_text_stays_inert(tmp_path):
     # tables keep their column count though names contain '|'
     for row in re.findall(r"^\|.*\|$", md, re.M):
         cells = re.split(r"(?<!\\)\|", row)
-        assert len(cells) in (4, 5), row
+        assert len(cells) in (4, 5, 8), row
+    assert html.count("<tr>") == len(r.findings) + 6 + 1 + len(_common.branches_hit(r.findings)) + 1
     # no mention pings, no live links from the file
     outside_code = re.sub(r"<code>.*?</code>|<pre>.*?</pre>", "", html, flags=re.S)
     assert "a|b`c`@\u200bteam" in outside_code and "@team" not in outside_code and "@octocat" not in outside_code
@@ -529,10 +531,12 @@ def test_markdown_clean_and_too_long(tmp_path):
     assert "No risky settings found." in clean
     r = check_result(_dirty(tmp_path))
     patch = patch_for(tmp_path / "compose.yaml")
-    md = render("markdown", [r], rules=rule_infos(), patches=[patch], max_chars=8000)
-    assert len(md) <= 8000 and "```diff" not in md and "too long for a comment" in md
+    full = render("markdown", [r], rules=rule_infos(), patches=[patch])
+    limit = len(full) - 100
+    md = render("markdown", [r], rules=rule_infos(), patches=[patch], max_chars=limit)
+    assert len(md) <= limit and "```diff" in md and "<details>" not in md and "**Rules:**" in md
     tiny = render("markdown", [r], rules=rule_infos(), patches=[patch], max_chars=2500)
-    assert len(tiny) <= 2500
+    assert len(tiny) <= 2500 and "too long for a comment" in tiny
 
 
 # --------------------------------------------------------------------------- suggestions

@@ -79,6 +79,12 @@ def by_service(findings) -> list[tuple[str | None, list]]:
     return list(groups.items())
 
 
+def sorted_findings(results, cwd: str | None = None) -> list[tuple[str, object]]:
+    """(shown path, finding) of every result, most severe first, then by file, line, column and rule."""
+    located = [(display_path(r.path, cwd), f) for r in results for f in r.findings]
+    return sorted(located, key=lambda p: (-p[1].severity.rank, p[0], p[1].line, p[1].column, p[1].rule_id))
+
+
 def by_file(results) -> list[tuple[str, list]]:
     out = []
     for r in results:
@@ -162,8 +168,40 @@ _MD_SPECIAL = set("\\`*_[]<>|#!~&$")
 _ZWSP = "\u200b"
 
 
+# Characters a report never passes on raw: C0 and C1 controls (ESC, BEL, ...; tab and line ends are
+# handled by each context), DEL, the Unicode line and paragraph separators (U+0085, U+2028, U+2029 end a
+# line for some readers) and the bidirectional overrides and isolates that reorder what a reviewer sees
+# ("Trojan Source").
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def _hidden(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029" or ch in _BIDI
+
+
+def visible(text, keep: str = "") -> str:
+    """The text with every control, line-separator and bidi character (except those in `keep`) written
+    as a visible escape (`\\x1b`, `\\u202e`): a file cannot send a terminal sequence, end a line where a
+    reader does not expect it, or reorder the text around it."""
+    text = str(text)
+    if text.isprintable() and not any(ch in _BIDI for ch in text):
+        return text
+    return "".join(_escape_char(ch) if _hidden(ch) and ch not in keep else ch for ch in text)
+
+
+def _escape_char(ch: str) -> str:
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
 def one_line(text: str) -> str:
-    return " ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    """One line of visible text: line ends become spaces, other control characters escapes."""
+    return visible(" ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")))
+
+
+def block(text: str) -> str:
+    """A multi-line text (a diff) with LF line ends and every other control character made visible."""
+    return visible(str(text).replace("\r\n", "\n").replace("\r", "\n"), keep="\n\t")
 
 
 def no_mention(text: str) -> str:

@@ -4,16 +4,20 @@ runner turns into annotations on the pull request's changed files.
     ::error file=compose.yaml,line=12,col=3,title=CAP001 cap-drop-all::service 'web' keeps ...
 
 Values are escaped as the runner expects: in the message '%', CR and LF; in properties also ':' and ','.
+Every other control character (ESC, BEL, ...), the Unicode line separators and the bidi overrides are
+written as visible escapes (`\\x1b`) first: the runner reads a command per line, so text from a compose
+file can neither end the line and start a command of its own (`::stop-commands::`, `::add-mask::`)
+nor drive the log viewer's terminal emulation.
 """
 from __future__ import annotations
 
-from ._common import display_path
+from ._common import display_path, visible
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text, keep="\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -12,7 +12,7 @@ import re
 from .. import __version__
 from . import DEFAULT_RULES_URL, rule_url
 from ._common import (all_findings, by_service, display_path, errors, no_mention, node_status,
-                      severity_counts)
+                      severity_counts, visible)
 
 STATE_LABELS = {"open": "open", "mitigated": "mitigated", "host": "host only", "unchecked": "not checked"}
 
@@ -126,7 +126,17 @@ def environment():
     from .templating import loader
 
     return jinja2.Environment(loader=loader(), autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
+                              undefined=jinja2.StrictUndefined, finalize=_finalize)
+
+
+def _finalize(value):
+    """Every string from the compose file gets its control characters made visible before jinja2
+    escapes it (autoescape handles <, >, &, quotes; an ESC or a bidi override would pass through)."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value, keep="\t")
+    return value
 
 
 def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None, **_) -> str:
