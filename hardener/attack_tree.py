@@ -2,6 +2,9 @@
 
 Ratings are the tree's own (likelihood, impact, effort, skill, detection difficulty); where the tree
 gives two values ("Medium (if updates are neglected) / Low ...") both are kept, shortened.
+
+Branch 6 is hardener's own addition (`seed=False`): the seed tree has no supply-chain node, and an
+unpinned image (IMG001) is not an unpatched host kernel (1.1.1), which only the host audit sees.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class AttackNode:
     high_risk: bool = True
     critical: bool = False
     where: str = "compose"  # "compose": visible in a compose file; "host": only on the host
+    seed: bool = True  # a node of the seed attack tree (False: added by hardener)
 
 
 BRANCHES = {
@@ -29,6 +33,7 @@ BRANCHES = {
     "3": "Denial of service",
     "4": "Data exfiltration",
     "5": "Privilege escalation inside the container",
+    "6": "Supply chain (added by hardener; not in the seed tree)",
 }
 
 NODES: dict[str, AttackNode] = {n.id: n for n in (
@@ -59,6 +64,8 @@ NODES: dict[str, AttackNode] = {n.id: n for n in (
                critical=True),
     AttackNode("5.2.1", "Excessive capabilities granted", "5", "Medium", "Medium", "Low", "Intermediate",
                "Medium"),
+    AttackNode("6.1.1", "Unpinned or re-pointable image (unknown patch level, tag moved by its publisher)", "6",
+               "Medium", "High", "Low (for whoever controls the tag)", "Intermediate", "Hard", seed=False),
 )}
 
 

@@ -32,7 +32,7 @@ IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration
 ReportFormatOpt = typer.Option("text", "--format", "-f",
                                help="Report format: text, json, sarif, github, markdown, html or suggestions.")
 DiffFormatOpt = typer.Option("text", "--format", "-f",
-                             help="With --diff: text (a unified diff), markdown, html or suggestions.")
+                             help="With --diff: text (a unified diff), json, markdown, html or suggestions.")
 StatisticsOpt = typer.Option(False, "--statistics", help="Print how many findings each rule has instead of the findings.")
 PatchOpt = typer.Option(None, "--patch", metavar="[safe|unsafe|none]",
                         help="The patch markdown, html and suggestions propose (default: unsafe with --unsafe-fixes, else safe).")
@@ -358,7 +358,10 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt,
           jobs: int = JobsOpt, read_only: Optional[List[str]] = ReadOnlyOpt,
           observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
-          image_facts: bool = ImageFactsOpt):
+          image_facts: bool = ImageFactsOpt,
+          report_url: Optional[str] = typer.Option(None, "--report-url", envvar="HARDENER_REPORT_URL",
+                                                   help="Where the full report is; a Markdown comment too long "
+                                                   "for GitHub links to it for the findings it leaves out.")):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -391,7 +394,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
-                      patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL)
+                      patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
+                      projects=_groups(paths, choice) if patches else None)
     _emit(text, output)
     raise typer.Exit(_exit_code(results, False, exit_zero))
 
@@ -436,7 +440,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         # next to the patch of this run
         found = _rerun(paths, results, choice, False, jobs, edits=fmt in EDIT_FORMATS) + [r for r in results if r.status is Status.ERROR]
         _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
-                     patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL),
+                     patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL,
+                     projects=_groups(paths, choice)),
               output)
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero))

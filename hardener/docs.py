@@ -59,14 +59,16 @@ def attack_tree_page() -> str:
     lines = ["# The attack tree and the rules that answer it", "",
              "hardener's threat model is the seed attack tree. Every node maps to at least one rule "
              "(compose files) or host check (`hardener host`); `hardener explain ID` tells the attack, "
-             "its ratings, the mitigation and what the fix changes.", ""]
+             "its ratings, the mitigation and what the fix changes. Nodes marked *(added)* are not in the "
+             "seed tree: hardener adds them for risks the seed tree has no place for.", ""]
     for branch, title in BRANCHES.items():
         lines += [f"## {branch}. {title}", "", "| node | name | where | rules |", "| --- | --- | --- | --- |"]
         for node in NODES.values():
             if node.branch != branch:
                 continue
             ids = ", ".join(f"[{r.ID}](rules/{r.ID}.md) {r.NAME}" for r in checks if node.id in r.ATTACK_TREE)
-            lines.append(f"| {node.id} | {node.name} | {node.where} | {ids} |")
+            name = node.name if node.seed else f"{node.name} *(added)*"
+            lines.append(f"| {node.id} | {name} | {node.where} | {ids} |")
         lines.append("")
     return "\n".join(lines)
 

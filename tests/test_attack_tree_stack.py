@@ -9,7 +9,7 @@ from hardener.attack_tree import NODES
 
 STACK = Path(__file__).parent / "fixtures" / "insecure-stack"
 HOST = Path(__file__).parent / "fixtures" / "host"
-COMPOSE_NODES = {n.id for n in NODES.values() if n.where == "compose"}
+COMPOSE_NODES = {n.id for n in NODES.values() if n.where == "compose" and n.seed}
 HOST_NODES = {"1.1.1", "1.2.1", "1.2.2", "1.3.2"}
 
 

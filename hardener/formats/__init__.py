@@ -5,7 +5,12 @@ What a format may need besides the results is handed in by the CLI as plain data
 - ``rules``: a list of `RuleInfo` (the rules that ran: id, name, severity, attack-tree ids, docstring);
 - ``patches``: a list of `Patch` (per file: the original text, the fixed text and their unified diff),
   for the review formats that show the proposed change (markdown, html, suggestions);
-- ``rules_url``: where the per-rule documentation pages live (SARIF helpUri, links in Markdown/HTML).
+- ``rules_url``: where the per-rule documentation pages live (SARIF helpUri, links in Markdown/HTML);
+- ``projects``: the groups of paths read together as one project, in merge order (the effective-model
+  comparison of markdown, html and json under `fix --diff` needs them; without them files are grouped
+  as a folder scan groups them);
+- ``report_url``: where the full report is (the Markdown comment links to it when it must leave
+  findings out).
 
 Every module has ``render(results, **options) -> str`` and ignores options it does not use. Modules are
 imported only when their format is asked for (jinja2 is loaded by markdown and html only).
@@ -17,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 FORMATS = ("text", "json", "sarif", "github", "markdown", "html", "suggestions")
-DIFF_FORMATS = ("text", "markdown", "html", "suggestions")  # what `fix --diff --format` offers
+DIFF_FORMATS = ("text", "json", "markdown", "html", "suggestions")  # what `fix --diff --format` offers
 PATCH_FORMATS = frozenset({"markdown", "html", "suggestions"})  # formats that show the proposed patch
 DEFAULT_RULES_URL = "https://github.com/hardener-dev/hardener/blob/main/docs/rules/"
 

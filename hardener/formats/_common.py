@@ -245,3 +245,38 @@ def html_text(text) -> str:
     import html
 
     return no_mention(html.escape(one_line(text), quote=True))
+
+
+# --------------------------------------------------------------------------- what Docker will run differently
+
+def effective_changes(results, patches, cwd: str | None = None, projects=None) -> list[dict]:
+    """Per project file and service, the effective settings the patches change (hardener.effective):
+    [{"file", "files", "service", "changes": [{"path", "before"?, "after"?}]}]. `projects` are the
+    groups of paths the CLI read together (merge order); without them files are grouped the way a
+    folder scan groups them (a base file with the override file beside it)."""
+    changed = {p.path: p for p in patches if p.before != p.after}
+    if not changed:
+        return []
+    from .. import effective
+    from ..discovery import group_projects
+
+    before = {r.path: r.original for r in results if r.original is not None}
+    for path, p in changed.items():
+        before.setdefault(path, p.before)
+    after = {path: p.after for path, p in changed.items()}
+    named = lambda path: "<stdin>" if path == "-" else path  # noqa: E731
+    groups = [[named(p) for p in group] for group in projects] if projects else group_projects(list(before))
+    out = []
+    for group in groups:
+        if not any(path in changed for path in group):
+            continue
+        try:
+            found = effective.project_changes(group, before, after)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot be built must not cost the report
+            out.append({"file": display_path(group[0], cwd), "files": [display_path(p, cwd) for p in group],
+                        "service": None, "changes": [], "error": str(exc)})
+            continue
+        for service, rows in found.items():
+            out.append({"file": display_path(group[0], cwd), "files": [display_path(p, cwd) for p in group],
+                        "service": service, "changes": [c.as_dict() for c in rows]})
+    return out

@@ -11,8 +11,8 @@ import re
 
 from .. import __version__
 from . import DEFAULT_RULES_URL, rule_url
-from ._common import (all_findings, by_service, display_path, errors, no_mention, node_status,
-                      severity_counts, visible)
+from ._common import (all_findings, by_service, display_path, effective_changes, errors, no_mention,
+                      node_status, severity_counts, visible)
 
 STATE_LABELS = {"open": "open", "mitigated": "mitigated", "host": "host only", "unchecked": "not checked"}
 
@@ -57,7 +57,23 @@ def diff_lines(diff: str) -> list[tuple[str, str]]:
     return out
 
 
-def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None) -> dict:
+def _effective_view(changes) -> list[dict]:
+    import json
+
+    def show(change, key):
+        if key not in change:
+            return None
+        value = change[key]
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    return [{"file": item["file"], "service": item["service"],
+             "rows": [{"path": c["path"], "before": show(c, "before"), "after": show(c, "after")}
+                      for c in item["changes"]]}
+            for item in changes if item["changes"]]
+
+
+def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None,
+            projects=None) -> dict:
     from ..attack_tree import BRANCHES, NODES
 
     info = {r.id: r for r in rules}
@@ -116,6 +132,7 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
         "mitigated_nodes": sum(s == "mitigated" for s in state.values()),
         "errors": [{"path": display_path(r.path, cwd), "message": r.error} for r in errors(results)],
         "patches": shown_patches,
+        "effective": _effective_view(effective_changes(results, patches, cwd, projects)) if patches else [],
         "patch_mode": patch_mode,
     }
 
@@ -139,11 +156,12 @@ def _finalize(value):
     return value
 
 
-def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None, **_) -> str:
+def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None, projects=None,
+           **_) -> str:
     from .templating import read
 
     env = environment()
-    ctx = context(results, rules, patches, rules_url, patch_mode, cwd)
+    ctx = context(results, rules, patches, rules_url, patch_mode, cwd, projects)
     css = read("report.css")
     if "</" in css:  # the stylesheet is ours, but it must not be able to close the <style> element
         raise ValueError("report.css must not contain '</'")

@@ -1,4 +1,7 @@
-"""JSON: {"version", "tool", "findings": [...], "errors": [...], "summary": {...}}; schema version 1."""
+"""JSON: {"version", "tool", "findings": [...], "errors": [...], "summary": {...}}; schema version 1.
+
+Under `fix --diff` (when the CLI hands over the patches) two more keys: "patches" (per file its
+unified diff) and "effective_changes" (per service, what Docker will run differently)."""
 from __future__ import annotations
 
 import json
@@ -27,7 +30,7 @@ def finding_data(f) -> dict:
     }
 
 
-def render(results, **_) -> str:
+def render(results, patches=None, cwd=None, projects=None, **_) -> str:
     findings = [finding_data(f) for r in results for f in r.findings]
     fixed = [finding_data(f) for r in results for f in r.fixed]
     errors = [{"file": r.path, "message": r.error} for r in results if r.status is Status.ERROR]
@@ -46,4 +49,9 @@ def render(results, **_) -> str:
             "errors": len(errors),
         },
     }
+    if patches is not None:
+        from ._common import effective_changes
+
+        doc["patches"] = [{"file": p.path, "diff": p.diff} for p in patches if p.diff]
+        doc["effective_changes"] = effective_changes(results, patches, cwd, projects)
     return json.dumps(doc, indent=2) + "\n"

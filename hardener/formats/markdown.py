@@ -153,7 +153,11 @@ def _hidden(rows) -> list[tuple[str, int]]:
 
 
 def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None,
-           max_chars: int = MAX_CHARS, effective=None, report_url=None, **_) -> str:
+           max_chars: int = MAX_CHARS, effective=None, report_url=None, projects=None, **_) -> str:
+    if effective is None and patches:
+        from ._common import effective_changes
+
+        effective = effective_changes(results, patches, cwd, projects)
     env = environment()
     template = env.get_template("comment.md.j2")
     ctx = context(results, rules, patches, rules_url, patch_mode, cwd, effective=effective, report_url=report_url)

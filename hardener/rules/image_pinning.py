@@ -9,8 +9,9 @@ reported. Nothing is looked up on the network.
 **Why it matters.** `latest` is whatever the registry holds at the moment of the pull: two hosts, or
 two pulls a week apart, run different software, and nobody can tell from the file which patch level is
 deployed or whether a fixed vulnerability is really fixed. Patch currency needs a version you can see
-and move on purpose (attack tree 1.1.1: keep what runs up to date, and small). A digest goes further:
-a tag can be re-pointed by whoever controls the repository, a digest cannot.
+and move on purpose. A digest goes further: a tag can be re-pointed by whoever controls the
+repository, a digest cannot. This is a supply-chain risk (attack tree 6.1.1, a node hardener adds to
+the seed tree), not a breakout: the host kernel's patch level (1.1.1) is `hardener host`'s to judge.
 
 **Example.**
 
@@ -38,7 +39,7 @@ from .base import finding, option
 
 ID = "IMG001"
 NAME = "unpinned-image"
-ATTACK_TREE = ("1.1.1",)
+ATTACK_TREE = ("6.1.1",)
 SEVERITY = Severity.LOW
 CONFIDENCE = Confidence.HIGH
 FIX = Applicability.NONE
