@@ -30,7 +30,7 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="Print findings only, no su
 ConfigOpt = typer.Option(None, "--config", help="Use this pyproject.toml or .hardener.yaml instead of searching upward.")
 IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration file.")
 ReportFormatOpt = typer.Option("text", "--format", "-f",
-                               help="Report format: text, json, sarif, github, markdown, html or suggestions.")
+                               help="Report format: text, json, sarif, github, gitlab, markdown, html or suggestions.")
 DiffFormatOpt = typer.Option("text", "--format", "-f",
                              help="With --diff: text (a unified diff), json, markdown, html or suggestions.")
 StatisticsOpt = typer.Option(False, "--statistics", help="Print how many findings each rule has instead of the findings.")

@@ -21,12 +21,12 @@ import importlib
 import re
 from dataclasses import dataclass
 
-FORMATS = ("text", "json", "sarif", "github", "markdown", "html", "suggestions")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "markdown", "html", "suggestions")
 DIFF_FORMATS = ("text", "json", "markdown", "html", "suggestions")  # what `fix --diff --format` offers
 PATCH_FORMATS = frozenset({"markdown", "html", "suggestions"})  # formats that show the proposed patch
 DEFAULT_RULES_URL = "https://github.com/hardener-dev/hardener/blob/main/docs/rules/"
 
-_MODULES = {"text": "text", "json": "json_format", "sarif": "sarif", "github": "github",
+_MODULES = {"text": "text", "json": "json_format", "sarif": "sarif", "github": "github", "gitlab": "gitlab",
             "markdown": "markdown", "html": "html", "suggestions": "suggestions"}
 
 
