@@ -15,7 +15,7 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=No
                   help="Find risky settings in Docker Compose files and fix them in place.")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-EDIT_FORMATS = ("sarif", "suggestions")  # the report formats that show each fix's own edits
+EDIT_FORMATS = ("sarif", "suggestions", "html")  # the report formats that show each fix's own edits (html: beside its findings)
 
 PathsArg = typer.Argument(None, help="Compose files or folders to search; '-' reads standard input.")
 FileOpt = typer.Option(None, "--file", help="Compose files read together as one project, in merge order "

@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/doc_images.py
 
-html-report.png is the HTML review page as hardener writes it; markdown-comment.png is the Markdown
-PR comment rendered by markdown-it-py (CommonMark + tables, as close to GitHub as is easy offline).
+html-report.png and html-report-phone.png are the HTML review page as hardener writes it, at a
+desktop width (1280 px) and a phone width (390 px); markdown-comment.png is the Markdown PR comment
+rendered by markdown-it-py (CommonMark + tables, as close to GitHub as is easy offline).
 Needs Debian's `chromium` package; markdown-it-py comes with typer's dependencies.
 """
 from __future__ import annotations
@@ -58,7 +59,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp, "report.html")
         page.write_text(hardener("check", "--format", "html", "--patch", "unsafe", EXAMPLE), encoding="utf-8")
-        screenshot(browser, page, IMAGES / "html-report.png", "1280,2000")
+        screenshot(browser, page, IMAGES / "html-report.png", "1280,2400")
+        screenshot(browser, page, IMAGES / "html-report-phone.png", "390,4800")
 
         from markdown_it import MarkdownIt
 

@@ -621,16 +621,29 @@ def test_html_escapes_and_is_self_contained(tmp_path):
     assert page.startswith("<!DOCTYPE html>")
     parser = _Tags()
     parser.feed(page)
-    assert not {"script", "img", "link", "iframe", "object", "embed", "base", "form"} & set(parser.tags)
+    assert not {"img", "link", "iframe", "object", "embed", "base"} & set(parser.tags)
+    # one script: ours (the filters), allowed by its hash and nothing else; the filter form submits nowhere
+    assert parser.tags.count("script") == 1 and parser.tags.count("form") == 1
+    from hardener.formats.templating import read
+
+    script = read("report.js")
+    assert f"<script>{script}</script>" in page
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page and "'unsafe-inline'" not in page.split("script-src")[1][:80]
     names = {name for name, _ in parser.attrs}
     assert not {"src", "srcset", "style", "action"} & names and not any(n.startswith("on") for n in names)
     assert "url(" not in parser.style and "@import" not in parser.style
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert parser.tags.count("details") == len(r.findings)
     assert "default-src 'none'" in page
-    # links only go to the rule documentation
+    # links only go to the rule documentation and to the page's own sections
     hrefs = {value for name, value in parser.attrs if name == "href"}
-    assert hrefs <= {DEFAULT_RULES_URL + f"{i}.md" for i in CORE_IDS}
+    assert {h for h in hrefs if not h.startswith("#")} <= {DEFAULT_RULES_URL + f"{i}.md" for i in CORE_IDS}
+    ids = {value for name, value in parser.attrs if name == "id"}
+    assert {h[1:] for h in hrefs if h.startswith("#")} <= ids
 
 
 def test_html_attack_tree_states(tmp_path):
@@ -674,6 +687,7 @@ def test_html_renders_in_headless_chromium(tmp_path):
                               capture_output=True, timeout=120)
         dom = dump.stdout.decode("utf-8", "replace")
         assert "hardener review" in dom and "Attack tree" in dom and "Proposed patch" in dom
+        assert "Findings by service" in dom and 'id="contents"' in dom
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -759,7 +773,8 @@ def test_templates_are_package_data():
     assert "*.j2" in data and "*.css" in data
     from hardener.formats.templating import read
 
-    for name in ("comment.md.j2", "report.html.j2", "report.css"):
+    assert "*.js" in data
+    for name in ("comment.md.j2", "report.html.j2", "report.css", "report.js"):
         assert (REPO / "templates" / name).exists() and read(name)
 
 

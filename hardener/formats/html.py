@@ -1,6 +1,9 @@
-"""One self-contained HTML review page: summary, the attack tree with the nodes this stack leaves open
-or mitigates, the findings per file and service (explanations in <details>), and the proposed patch as
-a diff coloured by line. Inline CSS only: no scripts, fonts, images or other external resources.
+"""One self-contained HTML review page: a contents list, the summary, the attack tree with the nodes
+this stack leaves open or mitigates, the findings per file and service (explanations in <details>)
+with, beside them, the hunks of the patch that fix them and what Docker will run differently for that
+service, and the whole proposed patch coloured by line. Inline CSS, and one small inline script for
+the severity and rule filters, allowed by its hash in the page's Content-Security-Policy (everything
+is readable without it); no fonts, images or other external resources.
 
 The template runs with jinja2 autoescape on, so every value from the compose file is escaped; the only
 Markup built here is the rule documentation, which is escaped first and then given <code>/<strong>.
@@ -57,6 +60,44 @@ def diff_lines(diff: str) -> list[tuple[str, str]]:
     return out
 
 
+def _hunk_lines(hunk) -> list[tuple[str, str]]:
+    """A suggestion hunk as diff lines: context kept where the replacement repeats the original."""
+    import difflib
+
+    old = hunk["original"].replace("\r\n", "\n").splitlines()
+    new = hunk["replacement"].replace("\r\n", "\n").splitlines()
+    out = [("hunk", f"@@ line {hunk['start_line']}" + (f"-{hunk['end_line']}" if hunk["end_line"] > hunk["start_line"]
+                                                     else "") + " @@")]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += [("ctx", " " + line) for line in old[i1:i2]]
+            continue
+        out += [("del", "-" + line) for line in old[i1:i2]]
+        out += [("add", "+" + line) for line in new[j1:j2]]
+    return out
+
+
+def _hunks_by_service(result, patch, patch_mode) -> tuple[dict, list]:
+    """The patch of one file in hunks, each placed beside the findings it fixes: {service: [hunk]} and
+    the hunks no finding of this report explains (a later fix pass, another file's anchor)."""
+    from .suggestions import _attribute, _line_spans, hunks
+
+    findings = [f for f in result.findings if f.fix is not None and f.fix.edits
+                and (patch_mode == "unsafe" or f.fix.applicability.value == "safe")]
+    spans = _line_spans(patch.before)
+    by_service: dict = {}
+    other = []
+    for h in hunks(patch.before, patch.after):
+        fixes = _attribute(h, spans, findings)
+        view = {"lines": _hunk_lines(h), "rules": sorted({f.rule_id for f in fixes}),
+                "also": sorted({s for f in fixes for s in f.fix.reach} - {fixes[0].service} if fixes else set())}
+        if fixes:
+            by_service.setdefault(fixes[0].service, []).append(view)
+        else:
+            other.append(view)
+    return by_service, other
+
+
 def _effective_view(changes) -> list[dict]:
     import json
 
@@ -91,12 +132,23 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
         open_count = sum(n["state"] == "open" for n in nodes)
         tree.append({"id": branch_id, "name": branch_name, "nodes": nodes, "open": open_count})
 
-    files = []
+    effective = _effective_view(effective_changes(results, patches, cwd, projects)) if patches else []
+    effective_by = {(e["file"], e["service"]): e["rows"] for e in effective}
+    patch_by_path = {p.path: p for p in patches if p.before != p.after}
+    files, counter = [], 0
     for r in results:
-        if not r.findings:
+        shown = display_path(r.path, cwd)
+        groups = dict(by_service(sorted(r.findings, key=lambda f: (-f.severity.rank, f.line, f.column))))
+        for file, service in effective_by:
+            if file == shown and service not in groups:
+                groups[service] = []
+        if not groups:
             continue
+        patch = patch_by_path.get(r.path)
+        hunks, other = _hunks_by_service(r, patch, patch_mode) if patch else ({}, [])
         services = []
-        for service, group in by_service(r.findings):
+        for service, group in groups.items():
+            counter += 1
             items = []
             for f in group:
                 rule = info.get(f.rule_id)
@@ -108,8 +160,10 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
                     "url": rule_url(rules_url, f.rule_id),
                     "nodes": [(n, NODES[n].name if n in NODES else n) for n in f.attack_tree],
                 })
-            services.append({"name": service, "findings": items})
-        files.append({"path": display_path(r.path, cwd), "services": services, "count": len(r.findings)})
+            services.append({"name": service, "anchor": f"svc-{counter}", "findings": items,
+                             "hunks": hunks.get(service, []), "effective": effective_by.get((shown, service), []),
+                             "worst": group[0].severity.value if group else None})
+        files.append({"path": shown, "services": services, "count": len(r.findings), "other_hunks": other})
 
     shown_patches = []
     for p in patches:
@@ -132,7 +186,8 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
         "mitigated_nodes": sum(s == "mitigated" for s in state.values()),
         "errors": [{"path": display_path(r.path, cwd), "message": r.error} for r in errors(results)],
         "patches": shown_patches,
-        "effective": _effective_view(effective_changes(results, patches, cwd, projects)) if patches else [],
+        "effective": effective,
+        "rule_filter": sorted({(f.rule_id, f.rule_name) for f in findings}),
         "patch_mode": patch_mode,
     }
 
@@ -158,13 +213,20 @@ def _finalize(value):
 
 def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None, projects=None,
            **_) -> str:
+    import base64
+    import hashlib
+
+    from markupsafe import Markup
+
     from .templating import read
 
     env = environment()
     ctx = context(results, rules, patches, rules_url, patch_mode, cwd, projects)
-    css = read("report.css")
-    if "</" in css:  # the stylesheet is ours, but it must not be able to close the <style> element
-        raise ValueError("report.css must not contain '</'")
-    from markupsafe import Markup
-
-    return env.get_template("report.html.j2").render(css=Markup(css), **ctx)
+    css, script = read("report.css"), read("report.js")
+    for name, text in (("report.css", css), ("report.js", script)):
+        if "</" in text:  # ours, but it must not be able to close its element
+            raise ValueError(f"{name} must not contain '</'")
+    # the page's Content-Security-Policy allows this one inline script by its hash, and nothing else
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return env.get_template("report.html.j2").render(css=Markup(css), script=Markup(script),
+                                                     script_hash=f"sha256-{digest}", **ctx)
