@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # The shell half of action.yml (the composite GitHub Action). One sub-command per step:
 #
-#   install   install hardener into a virtual environment under $RUNNER_TEMP; export $HARDENER
-#   check     write the SARIF report (and the Markdown report when a comment or job summary is wanted);
-#             set the step outputs sarif-file, markdown-file, findings and exit-code
+#   install   install hardener into a virtual environment under $RUNNER_TEMP; export $HARDENER and
+#             $HARDENER_PYTHON
+#   check     write the SARIF report (and the Markdown report when a comment, job summary, review or fix
+#             pull request is wanted; the suggestions when a review is); set the step outputs sarif-file,
+#             markdown-file, suggestions-file, findings and exit-code
+#   review    post a pull-request review with one ```suggestion per hunk on the lines the PR changed,
+#             the other hunks in the review's summary; a re-run updates it (hardener.github_review)
 #   comment   post the Markdown report on the pull request, or update the comment posted before
+#   fixpr     commit `hardener fix` on FIX_BRANCH, push it, open or update one pull request whose body
+#             is the Markdown report
 #   verdict   fail the job when the check could not read a file (exit code 2) or, unless
 #             FAIL_ON_FINDINGS is false, when it found something (1)
 #
 # Inputs come as environment variables (never interpolated into the script text):
 #   INPUT_PATHS, INPUT_ARGS (split on whitespace), INPUT_SARIF_FILE, INPUT_PATCH, INPUT_COMMENT,
-#   INPUT_SUMMARY, INPUT_VERSION; HARDENER (the command, default `hardener`); for `comment`: GH_TOKEN,
-#   GITHUB_REPOSITORY, PR_NUMBER, MARKDOWN_FILE; for `verdict`: HARDENER_EXIT, FAIL_ON_FINDINGS.
+#   INPUT_SUMMARY, INPUT_REVIEW, INPUT_FIX_PR, INPUT_VERSION; HARDENER (the command,
+#   default `hardener`) and HARDENER_PYTHON (the Python that has hardener, default python3); for the
+#   GitHub calls: GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, PR_NUMBER, MARKDOWN_FILE,
+#   SUGGESTIONS_FILE; for `fixpr`: FIX_BRANCH, BASE_BRANCH; for `verdict`: HARDENER_EXIT,
+#   FAIL_ON_FINDINGS. Every GitHub call warns and never fails the job (read-only tokens of forks).
 set -euo pipefail
-
-MARKER="<!-- hardener-report -->"
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -36,6 +43,7 @@ cmd_install() {
     fi
     if [[ -n "${GITHUB_ENV:-}" ]]; then
         printf 'HARDENER=%s\n' "$venv/bin/hardener" >>"$GITHUB_ENV"
+        printf 'HARDENER_PYTHON=%s\n' "$venv/bin/python" >>"$GITHUB_ENV"
     fi
     "$venv/bin/hardener" --version
 }
@@ -43,6 +51,7 @@ cmd_install() {
 cmd_check() {
     local hardener="${HARDENER:-hardener}" sarif="${INPUT_SARIF_FILE:-hardener.sarif}"
     local markdown="${MARKDOWN_FILE:-${RUNNER_TEMP:-/tmp}/hardener-report.md}"
+    local suggestions="${SUGGESTIONS_FILE:-${RUNNER_TEMP:-/tmp}/hardener-suggestions.json}"
     local -a paths extra
     read -r -a paths <<<"${INPUT_PATHS:-.}"
     read -r -a extra <<<"${INPUT_ARGS:-}"
@@ -62,7 +71,14 @@ cmd_check() {
     output findings "$findings"
     log "hardener: $findings finding(s), exit code $rc, SARIF in $sarif"
 
-    if [[ "${INPUT_COMMENT:-false}" == "true" || "${INPUT_SUMMARY:-true}" == "true" ]]; then
+    if [[ "${INPUT_REVIEW:-false}" == "true" ]]; then
+        "$hardener" check --format suggestions --patch "${INPUT_PATCH:-safe}" --exit-zero --output "$suggestions" \
+            "${extra[@]}" -- "${paths[@]}" || true
+        if [[ -s "$suggestions" ]]; then
+            output suggestions-file "$suggestions"
+        fi
+    fi
+    if [[ "${INPUT_COMMENT:-false}" == "true" || "${INPUT_SUMMARY:-true}" == "true" || "${INPUT_FIX_PR:-false}" == "true" ]]; then
         "$hardener" check --format markdown --patch "${INPUT_PATCH:-safe}" --exit-zero --output "$markdown" \
             "${extra[@]}" -- "${paths[@]}" || true
         if [[ -s "$markdown" ]]; then
@@ -72,6 +88,22 @@ cmd_check() {
             fi
         fi
     fi
+}
+
+github_call() {  # github_call SUB-COMMAND: the REST calls, in Python; they warn and never fail the job
+    "${HARDENER_PYTHON:-python3}" -m hardener.github_review "$1" || log "::warning::hardener: $1 did not run"
+}
+
+cmd_review() {
+    if [[ -z "${PR_NUMBER:-}" ]]; then
+        log "not a pull request: no review"
+        return 0
+    fi
+    if [[ -z "${SUGGESTIONS_FILE:-}" || ! -s "${SUGGESTIONS_FILE}" ]]; then
+        log "no suggestions to post"
+        return 0
+    fi
+    github_call review
 }
 
 cmd_comment() {
@@ -88,17 +120,43 @@ cmd_comment() {
         log "GITHUB_REPOSITORY is not set: no comment"
         return 0
     fi
-    local id=""
-    id=$(gh api --paginate "repos/$repo/issues/$pr/comments" \
-        --jq ".[] | select(.body | startswith(\"$MARKER\")) | .id" | tail -n 1) || id=""
-    # a read-only token (pull requests from forks) cannot comment: warn, do not fail the job
-    if [[ -n "$id" ]]; then
-        gh api --method PATCH "repos/$repo/issues/comments/$id" -F "body=@$markdown" >/dev/null \
-            || log "::warning::could not update the hardener comment (read-only token?)"
-    else
-        gh api --method POST "repos/$repo/issues/$pr/comments" -F "body=@$markdown" >/dev/null \
-            || log "::warning::could not post the hardener comment (read-only token?)"
+    github_call comment
+}
+
+cmd_fixpr() {
+    local hardener="${HARDENER:-hardener}" branch="${FIX_BRANCH:-hardener/fix}" base="${BASE_BRANCH:-}"
+    local -a paths extra fix_args=()
+    read -r -a paths <<<"${INPUT_PATHS:-.}"
+    read -r -a extra <<<"${INPUT_ARGS:-}"
+    [[ ${#paths[@]} -gt 0 ]] || paths=(.)
+    if [[ "${INPUT_PATCH:-safe}" == "unsafe" ]]; then
+        fix_args+=(--unsafe-fixes)
     fi
+    if [[ -z "$base" ]]; then
+        base=$(git rev-parse --abbrev-ref HEAD)
+    fi
+    if [[ -z "${MARKDOWN_FILE:-}" || ! -s "${MARKDOWN_FILE}" ]]; then
+        log "no Markdown report for the pull request body"
+        return 0
+    fi
+    git checkout -q -B "$branch"
+    "$hardener" fix --exit-zero "${fix_args[@]}" "${extra[@]}" -- "${paths[@]}" || {
+        log "::warning::hardener fix could not process every file; the pull request has what it could fix"
+    }
+    if git diff --quiet; then
+        log "hardener fix changed nothing: no fix pull request"
+        git checkout -q "$base"
+        return 0
+    fi
+    git -c user.name="${GIT_AUTHOR_NAME:-hardener}" -c user.email="${GIT_AUTHOR_EMAIL:-hardener@users.noreply.github.com}" \
+        commit -q -a -m "hardener: harden the Compose files" -m "Applied by \`hardener fix${fix_args[*]:+ ${fix_args[*]}}\`."
+    if ! git push -q --force origin "$branch"; then
+        log "::warning::hardener: could not push $branch (read-only token?): no fix pull request"
+        git checkout -q "$base"
+        return 0
+    fi
+    git checkout -q "$base"
+    BASE_BRANCH="$base" FIX_BRANCH="$branch" github_call fix-pr
 }
 
 cmd_verdict() {
@@ -119,7 +177,9 @@ cmd_verdict() {
 case "${1:-}" in
     install) cmd_install ;;
     check) cmd_check ;;
+    review) cmd_review ;;
     comment) cmd_comment ;;
+    fixpr) cmd_fixpr ;;
     verdict) cmd_verdict ;;
-    *) log "usage: $0 install|check|comment|verdict"; exit 64 ;;
+    *) log "usage: $0 install|check|review|comment|fixpr|verdict"; exit 64 ;;
 esac

@@ -888,23 +888,6 @@ def test_action_check_clean_and_broken_files(action_env):
     assert broken.returncode == 0 and _outputs(tmp)["exit-code"] == "2"
 
 
-def test_action_comment_posts_then_updates(action_env):
-    env, work, tmp = action_env
-    report = write(tmp / "report.md", "<!-- hardener-report -->\n## hardener: 1 finding\n")
-    first = _step(env, work, "comment", PR_NUMBER=7, MARKDOWN_FILE=report, GH_TOKEN="t")
-    assert first.returncode == 0, first.stderr
-    calls = (tmp / "gh.log").read_text().splitlines()
-    assert calls[0].startswith("api --paginate repos/octo/shop/issues/7/comments")
-    assert calls[1] == f"api --method POST repos/octo/shop/issues/7/comments -F body=@{report}"
-    (tmp / "gh.log").unlink()
-    again = _step(env, work, "comment", PR_NUMBER=7, MARKDOWN_FILE=report, GH_EXISTING="4242")
-    assert again.returncode == 0, again.stderr
-    assert (tmp / "gh.log").read_text().splitlines()[1] == f"api --method PATCH repos/octo/shop/issues/comments/4242 -F body=@{report}"
-    (tmp / "gh.log").unlink()
-    no_pr = _step(env, work, "comment", PR_NUMBER="", MARKDOWN_FILE=report)
-    assert no_pr.returncode == 0 and "not a pull request" in no_pr.stderr and not (tmp / "gh.log").exists()
-
-
 def test_action_verdict(action_env):
     env, work, _ = action_env
     assert _step(env, work, "verdict", HARDENER_EXIT=0).returncode == 0
