@@ -182,6 +182,11 @@ def test_shrinking_order(tmp_path):
     assert "<details>" in full and not hidden_counts(full) and diff_blocks(full)
     no_explanations = md(len(full) - 1)
     assert "<details>" not in no_explanations and not hidden_counts(no_explanations) and diff_blocks(no_explanations)
+    brief_effective = md(len(no_explanations) - 1)
+    assert "| Setting | Before | After |" in no_explanations and "| Setting | Before | After |" not in brief_effective
+    assert re.search(r"^- `app0/compose\.yaml`, service `svc0x0`: \d+ settings?$", brief_effective, re.M)
+    assert not hidden_counts(brief_effective) and diff_blocks(brief_effective)
+    no_explanations = brief_effective
     fewer = md(len(no_explanations) - 1)
     hidden = hidden_counts(fewer)
     assert list(hidden) == ["low"] or set(hidden) <= {"low", "medium"} and diff_blocks(fewer)
