@@ -441,7 +441,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         found = _rerun(paths, results, choice, False, jobs, edits=fmt in EDIT_FORMATS) + [r for r in results if r.status is Status.ERROR]
         _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
                      patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL,
-                     projects=_groups(paths, choice)),
+                     projects=_groups(paths, choice), diff=True),
               output)
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero))

@@ -24,7 +24,7 @@ from conftest import REPO, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE = "examples/compose.yaml"
-SUFFIX = {"text": "txt", "json": "json", "sarif": "sarif", "github": "txt", "markdown": "md", "html": "html",
+SUFFIX = {"text": "txt", "json": "json", "sarif": "sarif", "github": "txt", "gitlab": "json", "markdown": "md", "html": "html",
           "suggestions": "json"}
 
 CASES = [pytest.param(("check", "--isolated", "--format", fmt, EXAMPLE), f"check.{fmt}.{SUFFIX.get(fmt, 'txt')}",

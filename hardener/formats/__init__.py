@@ -9,6 +9,7 @@ What a format may need besides the results is handed in by the CLI as plain data
 - ``projects``: the groups of paths read together as one project, in merge order (the effective-model
   comparison of markdown, html and json under `fix --diff` needs them; without them files are grouped
   as a folder scan groups them);
+- ``diff``: True under `fix --diff` (json then adds the patches and the effective changes);
 - ``report_url``: where the full report is (the Markdown comment links to it when it must leave
   findings out).
 

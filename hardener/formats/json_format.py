@@ -1,6 +1,6 @@
 """JSON: {"version", "tool", "findings": [...], "errors": [...], "summary": {...}}; schema version 1.
 
-Under `fix --diff` (when the CLI hands over the patches) two more keys: "patches" (per file its
+Under `fix --diff` (the CLI says so with diff=True) two more keys, always present there: "patches" (per file its
 unified diff) and "effective_changes" (per service, what Docker will run differently)."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def finding_data(f) -> dict:
     }
 
 
-def render(results, patches=None, cwd=None, projects=None, **_) -> str:
+def render(results, patches=(), cwd=None, projects=None, diff: bool = False, **_) -> str:
     findings = [finding_data(f) for r in results for f in r.findings]
     fixed = [finding_data(f) for r in results for f in r.fixed]
     errors = [{"file": r.path, "message": r.error} for r in results if r.status is Status.ERROR]
@@ -49,7 +49,7 @@ def render(results, patches=None, cwd=None, projects=None, **_) -> str:
             "errors": len(errors),
         },
     }
-    if patches is not None:
+    if diff:  # `fix --diff`: what the fix would do
         from ._common import effective_changes
 
         doc["patches"] = [{"file": p.path, "diff": p.diff} for p in patches if p.diff]
