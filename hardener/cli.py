@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from . import __version__
+from .escape import terminal as _term
 from .model import Status
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
@@ -93,6 +94,7 @@ class _Choice:
         self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
         self.baseline = None  # the --baseline file; without it each file's configured baseline
         self._baselines: dict = {}
+        self.roots: dict = {}  # input path -> the real path of the tree it was found in (see _groups)
 
     def config_for(self, path: str):
         from . import config
@@ -152,6 +154,23 @@ def _need_inputs(paths, files):
         _fail("no input: name compose files or folders, '-' for standard input, or --file")
 
 
+def _refuse_inputs_as_outputs(paths, choice, outputs):
+    """Exit 2 before anything is read or written when a report or baseline file (given as
+    (option, path)) is one of the inputs, by name, through a symlink or as a hard link: writing it
+    would replace a compose file with a report."""
+    outputs = [(option, path) for option, path in outputs if path and path != "-"]
+    if not outputs:
+        return
+    inputs = [p for group in _groups(paths, choice) for p in group if p != "-"]
+    real = {os.path.realpath(p): p for p in inputs}
+    for option, path in outputs:
+        hit = real.get(os.path.realpath(path))
+        if hit is None and os.path.exists(path):
+            hit = next((p for p in inputs if os.path.exists(p) and os.path.samefile(p, path)), None)
+        if hit is not None:
+            _fail(f"{option} {_term(path)} is the input {_term(hit)}: refusing to overwrite it with a report")
+
+
 def _fail(message: str):
     typer.echo(f"hardener: error: {message}", err=True)
     raise typer.Exit(EXIT_ERROR)
@@ -178,11 +197,33 @@ def _read(path: str) -> bytes:
 
 def _groups(paths, choice) -> list[list[str]]:
     """Inputs as projects: the files given with --file form one; base and override files found side
-    by side form one each; every other file stands alone."""
+    by side form one each; every other file stands alone. A file is read once however often it is
+    named or reached (`--file a --file a`, an override that is a symlink to its base): the second
+    name of the same real file is dropped. Each file's scanned tree (the folder searched, or a named
+    file's own folder) is kept in choice.roots: `fix` writes no symlink that points out of it."""
     from .discovery import expand, group_projects
 
+    roots = choice.roots
+    for path in list(choice.files or ()) + list(paths or ()):
+        if path != "-" and os.path.isdir(path):
+            top = os.path.realpath(path)
+            for found in expand([path]):
+                roots.setdefault(found, top)
+        elif path != "-":
+            roots.setdefault(path, os.path.realpath(os.path.dirname(os.path.abspath(path))))
     files = list(choice.files or ())
-    return ([files] if files else []) + group_projects(expand(list(paths or ())))
+    groups = ([files] if files else []) + group_projects(expand(list(paths or ())))
+    seen, out = set(), []
+    for group in groups:
+        kept = []
+        for path in group:
+            key = path if path == "-" else os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                kept.append(path)
+        if kept:
+            out.append(kept)
+    return out
 
 
 def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
@@ -371,6 +412,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     mode = _patch_mode(patch, unsafe_fixes)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     _need_inputs(paths, files)
+    _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
     _use_observation(paths, files, observed, no_observed, image_facts)
     results = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS)
     results = _apply_baseline(results, choice, baseline, write_baseline)
@@ -419,7 +461,9 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
-    from .writing import encode, write_atomic
+    import functools
+
+    from .writing import FileChanged, encode, write_atomic
     from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
     from .formats.text import finding_line, summary
 
@@ -430,6 +474,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     _need_inputs(paths, files)
+    _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
     _use_observation(paths, files, observed, no_observed, image_facts)
     if verify_run:
         paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes)
@@ -460,14 +505,25 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         if diff:
             diffs.append(unified(r.original, r.output, r.path))
             continue
+        outside = _outside_tree(r.path, choice)
+        if outside:
+            typer.echo(f"{_term(r.path)}: note: {outside}", err=True)
+            continue
+        same = functools.partial(_same_text, original=r.original)
         try:
             raw = _read(r.path)
-            write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")))
-        except OSError as exc:
-            typer.echo(f"{r.path}:1:1: cannot write the fixed file: {exc.strerror or exc}", err=True)
+            if not same(raw):
+                raise FileChanged(0, "changed", r.path)
+            write_atomic(r.path, encode(r.output, raw.startswith(b"\xef\xbb\xbf")), unchanged=same)
+        except FileChanged:
+            typer.echo(f"{_term(r.path)}: changed while hardener ran; not written", err=True)
             write_failed = True
             continue
-        typer.echo(f"Fixed {r.path}", err=True)
+        except OSError as exc:
+            typer.echo(f"{_term(r.path)}:1:1: cannot write the fixed file: {_term(exc.strerror or exc)}", err=True)
+            write_failed = True
+            continue
+        typer.echo(f"Fixed {_term(r.path)}", err=True)
     if diff:
         _emit("".join(diffs), output)
     lines = _note_lines(results) + [finding_line(f) + "\n" for r in results for f in r.findings]
@@ -626,6 +682,29 @@ def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe):
     base = choice.for_file
     choice.for_file = lambda p: settings_without(base(p), drop)
     return ([] if choice.files else list(verdict.files)), 1
+
+
+def _same_text(data: bytes, original: str) -> bool:
+    """Whether a file's bytes still hold the text the fixes were computed on."""
+    from .yamltext import YamlInputError, decode
+
+    try:
+        return decode(data)[0] == original
+    except YamlInputError:
+        return False
+
+
+def _outside_tree(path: str, choice) -> str:
+    """Why a file is not written: a symlink whose target lies outside the tree that was scanned (the
+    folder searched, or a named file's own folder), as `include:` refuses to read there; '' otherwise."""
+    root = choice.roots.get(path)
+    if root is None:
+        return ""
+    real = os.path.realpath(path)
+    if real.startswith(root.rstrip(os.sep) + os.sep):
+        return ""
+    return (f"a symlink to {_term(real)}, outside the folder it was found in ({_term(root)}): not written "
+            "(include: does not read there either)")
 
 
 @app.command("rules")

@@ -7,6 +7,7 @@ import os
 import sys
 from collections import Counter
 
+from ..escape import terminal as _clean
 from ..model import Applicability, Status
 
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m"}
@@ -26,15 +27,6 @@ def use_color(stream=sys.stdout) -> bool:
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color and code else text
-
-
-def _clean(text: str) -> str:
-    """One line, no terminal control characters: text from the compose file could otherwise move the
-    cursor or fake other output."""
-    if text.isprintable():  # nearly always: one C call instead of a Python step per character
-        return text
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-                   for ch in text)
 
 
 def finding_line(f, color: bool = False) -> str:
