@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 VERSION = 1
+MAX_BYTES = 64 * 1024 * 1024  # a baseline of a million findings is far smaller
 
 
 def _file_key(file: str, folder: Path) -> str:
@@ -29,20 +30,40 @@ def _key(finding, folder: Path, file: str | None = None) -> tuple:
     return (finding.rule_id, file, finding.service or "", "/".join(map(str, finding.key_path)))
 
 
-def write(path: Path, results) -> None:
+def write(path: Path, results) -> int:
+    """Record the findings; returns how many were recorded."""
     folder = path.resolve().parent
     entries = [dict(zip(("rule_id", "file", "service", "key_path"), _key(f, folder)), message=f.message)
                for r in results for f in r.findings]
     path.write_text(json.dumps({"version": VERSION, "tool": "hardener", "findings": entries}, indent=2) + "\n")
+    return len(entries)
 
 
 def load(path: Path) -> Counter:
     """(rule, file, service, key path, message) -> count; the message is None in older baselines."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    import stat
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ValueError("not a regular file")
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("nesting too deep") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise ValueError("expected {\"findings\": [...]} as written by --write-baseline")
-    return Counter((e["rule_id"], e["file"], e.get("service") or "", e.get("key_path", ""), e.get("message"))
-                   for e in data["findings"])
+    out = Counter()
+    for number, e in enumerate(data["findings"], 1):
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str) and e.get(k) for k in ("rule_id", "file")):
+            raise ValueError(f"finding {number} is not an object with rule_id and file (as --write-baseline writes)")
+        service, key_path, message = e.get("service") or "", e.get("key_path", ""), e.get("message")
+        if not isinstance(service, str) or not isinstance(key_path, str) or not isinstance(message, (str, type(None))):
+            raise ValueError(f"finding {number}: service, key_path and message must be strings")
+        out[(e["rule_id"], e["file"], service, key_path, message)] += 1
+    return out
 
 
 def hide(results, known: Counter, path: Path):

@@ -94,6 +94,7 @@ class _Choice:
         self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
         self.baseline = None  # the --baseline file; without it each file's configured baseline
         self._baselines: dict = {}
+        self.problems: list = []  # what went wrong around the inputs (a helper process died...): exit 2
         self.roots: dict = {}  # input path -> the real path of the tree it was found in (see _groups)
 
     def config_for(self, path: str):
@@ -245,19 +246,41 @@ def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
         except OSError as exc:
             failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc.args[0] if exc.args else exc}"))
     settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
-    results = process_project(inputs, settings, fix) if inputs else []
+    try:
+        results = process_project(inputs, settings, fix) if inputs else []
+    except RecursionError:  # a chain of merge keys or aliases too long to follow
+        results = [FileResult(name, Status.ERROR, error="1:1: nesting too deep (a chain of merge keys or "
+                              "aliases longer than hardener follows)") for name, _ in inputs]
+    except MemoryError:
+        results = [FileResult(name, Status.ERROR, error="1:1: out of memory") for name, _ in inputs]
+    except Exception as exc:  # a defect of hardener: the project is reported as not processed, the others go on
+        results = [FileResult(name, Status.ERROR, error=f"1:1: internal error ({type(exc).__name__}: {exc}); "
+                              "nothing was written; please report this file") for name, _ in inputs]
     return (results if edits else [r.without_edits() for r in results]) + failed
 
 
 def _apply_baseline(results, choice, baseline, write_baseline):
-    """Write a baseline of the current findings, or hide the findings a baseline records."""
+    """Write a baseline of the current findings (they are recorded, so none is left to report), or
+    hide the findings a baseline records."""
+    from dataclasses import replace
     from pathlib import Path
 
     from . import baseline as bl
 
     if write_baseline:
-        bl.write(Path(write_baseline), results)
-        return results
+        target = Path(write_baseline)
+        try:
+            if target.is_dir():
+                raise IsADirectoryError(21, "a folder, not a file")
+            if str(target.parent) not in ("", "."):
+                target.parent.mkdir(parents=True, exist_ok=True)
+            count = bl.write(target, results)
+        except OSError as exc:
+            _fail(f"{_term(write_baseline)}: cannot write the baseline: {_term(exc.strerror or exc)}")
+        files = len({f.file for r in results for f in r.findings})
+        typer.echo(f"Wrote {count} finding{'s' * (count != 1)} of {files} file{'s' * (files != 1)} to the "
+                   f"baseline {_term(write_baseline)}", err=True)
+        return [replace(r, findings=()) for r in results]
     given = Path(baseline) if baseline else None
     by_baseline: dict = {}  # each file is matched against its own baseline (--baseline, or configured)
     for index, r in enumerate(results):
@@ -302,8 +325,8 @@ def _emit(text: str, output: Optional[str]):
         sys.stdout.write(text)
 
 
-def _exit_code(results, changed: bool, exit_zero: bool) -> int:
-    if any(r.status is Status.ERROR for r in results):
+def _exit_code(results, changed: bool, exit_zero: bool, choice=None) -> int:
+    if any(r.status is Status.ERROR for r in results) or choice is not None and choice.problems:
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
@@ -328,9 +351,9 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
                 choice.for_file(path)
     total = sum(len(g) for g in groups)
     show = not quiet and sys.stderr.isatty() and total >= PROGRESS_MIN_FILES
-    done, slots = 0, [None] * len(groups)
+    done, slots, reported = 0, [None] * len(groups), len(choice.problems)
     work = lambda i: _process_group(groups[i], choice, fix, texts, edits)  # noqa: E731
-    for index, results in parallel.run_all(work, sizes, workers):
+    for index, results in parallel.run_all(work, sizes, workers, choice.problems):
         slots[index] = results
         done += len(groups[index])
         if show:
@@ -338,6 +361,8 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
             sys.stderr.flush()
     if show:
         sys.stderr.write(progress_clear(total=total))
+    for problem in choice.problems[reported:]:
+        typer.echo(f"hardener: error: {problem}", err=True)
     return [r for results in slots for r in results]
 
 
@@ -439,7 +464,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
                       projects=_groups(paths, choice) if patches else None)
     _emit(text, output)
-    raise typer.Exit(_exit_code(results, False, exit_zero))
+    raise typer.Exit(_exit_code(results, False, exit_zero, choice))
 
 
 @app.command()
@@ -489,7 +514,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
                      projects=_groups(paths, choice), diff=True),
               output)
         changed = any(r.status is Status.FIXED for r in results)
-        raise typer.Exit(_exit_code(results, changed, exit_zero))
+        raise typer.Exit(_exit_code(results, changed, exit_zero, choice))
     diffs = []
     changed = write_failed = False
     for r in results:
@@ -534,7 +559,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     else:
         report = sys.stderr if diff or any(r.path == "<stdin>" for r in results) else sys.stdout
         report.write("".join(lines))
-    raise typer.Exit(EXIT_ERROR if write_failed else _exit_code(results, changed, exit_zero))
+    raise typer.Exit(EXIT_ERROR if write_failed else _exit_code(results, changed, exit_zero, choice))
 
 
 @app.command("verify")
@@ -762,10 +787,12 @@ def host_command(fmt: str = typer.Option("text", "--format", "-f", help="Output 
     this machine; with any option it reads only what is given. Exit 0: nothing found, 1: findings,
     2: nothing at all could be read."""
     from .formats import render
-    from .host import run_host
+    from .host import parse_kernel, run_host
 
     if fmt not in ("text", "json"):
         _fail(f"unknown format '{fmt}' for host (choose from text, json)")
+    if kernel is not None and parse_kernel(kernel) is None:
+        _fail(f"--kernel {_term(kernel)!s}: not a kernel release as `uname -r` prints it (e.g. 6.1.0-18-amd64)")
     report = run_host(docker_version, daemon_config, kernel)
     for r in report.results:
         if r.status is Status.ERROR:
@@ -786,10 +813,58 @@ def _all_checks():
     return tuple(RULES) + tuple(HOST_CHECKS)
 
 
+class _Interrupted(BaseException):
+    """Ctrl-C. Not a KeyboardInterrupt, which click would turn into 'Aborted!' and exit 1."""
+
+
+def _interrupt(signum, frame):
+    raise _Interrupted()
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+
+
 def main():
+    """The entry point: every outcome ends here as an exit code and, for failures, one line on stderr.
+    Ctrl-C exits 130 without a traceback (a file being written is finished first, see writing.py;
+    helper processes are stopped); a standard output that cannot be written (a full disk, /dev/full,
+    a closed pipe) exits 2."""
+    import signal
+
     os.environ.setdefault("_TYPER_STANDARD_TRACEBACK", "1")
     _tune_collector()
-    app(prog_name="hardener")
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
+    code = 0
+    try:
+        try:
+            app(prog_name="hardener")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+        sys.stdout.flush()
+    except _Interrupted:
+        _quiet_stdout()
+        sys.stderr.write("hardener: interrupted\n")
+        code = EXIT_INTERRUPTED
+    except OSError as exc:  # writing the report or the fixed text failed (stdout on a full device...)
+        import errno
+
+        _quiet_stdout()
+        if exc.errno != errno.EPIPE:  # a reader that stopped reading (| head) wants no message
+            sys.stderr.write(f"hardener: error: cannot write the output: {exc.strerror or exc}\n")
+        code = EXIT_ERROR
+    sys.exit(code)
+
+
+def _quiet_stdout():
+    """Point standard output at /dev/null so that the interpreter's final flush of what is still
+    buffered neither fails again nor prints 'Exception ignored'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _tune_collector():

@@ -157,9 +157,18 @@ def _find_in(folder: Path) -> Path | None:
 
 def _has_tool_table(path: Path) -> bool:
     try:
-        return "hardener" in _read_toml(path).get("tool", {})
+        tool = _read_toml(path).get("tool", {})
     except ConfigError:
         return True  # report the broken file rather than skip it
+    return not isinstance(tool, dict) or "hardener" in tool  # a `tool` that is not a table is reported too
+
+
+def _tool_table(path: Path) -> dict:
+    """[tool.hardener] of a pyproject.toml ({} when there is none)."""
+    tool = _read_toml(path).get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(path, "tool", "expected a table ([tool.hardener])")
+    return tool.get("hardener", {})
 
 
 def _read_toml(path: Path) -> dict:
@@ -172,8 +181,19 @@ def _read_toml(path: Path) -> dict:
 
 
 def load(path: Path) -> Config:
+    """The configuration in a file: pyproject.toml (its [tool.hardener]), any other *.toml file (the
+    keys at its top level, or under [tool.hardener] when it has one), else YAML (.hardener.yaml).
+    Only regular files are read (a FIFO or a device given as --config would block or never end)."""
+    import stat
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ConfigError(path, "(file)", "not a regular file")
     if path.name == "pyproject.toml":
-        data = _read_toml(path).get("tool", {}).get("hardener", {})
+        data = _tool_table(path)
+    elif path.suffix.lower() == ".toml":
+        data = _read_toml(path)
+        if isinstance(data.get("tool"), dict) and "hardener" in data["tool"]:
+            data = data["tool"]["hardener"]
     else:
         from ruamel.yaml import YAML, YAMLError
 
@@ -184,6 +204,61 @@ def load(path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(path, "(file)", "expected a table of settings")
     return _build(path, data)
+
+
+_MEMORY = r"[0-9]+(\.[0-9]+)?\s*([bkmg]b?)?"  # Compose's byte values: 512M, 1g, 1.5GB, 1048576
+_SIZE = r"[0-9]+[kmg]?"  # json-file's max-size
+_USER = r"[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?"  # user[:group] or uid[:gid]
+
+
+def option_problem(name: str, value) -> str:
+    """What is wrong with a rule option's value against the Compose specification's format for the
+    setting it becomes ('' when nothing is): a value written into a compose file must be one Compose
+    accepts and one that keeps the hardening (no zero limit, no address with a line break in it)."""
+    import math
+    import re
+
+    if name == "memory":
+        ok = isinstance(value, str) and re.fullmatch(_MEMORY, value.strip(), re.I) and float(
+            re.match(r"[0-9.]+", value.strip()).group()) > 0
+        return "" if ok else "expected a byte value such as 512M or 1G"
+    if name == "cpus":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        ok = not isinstance(value, bool) and math.isfinite(number) and number > 0 and (
+            not isinstance(value, str) or re.fullmatch(r"[0-9]+(\.[0-9]+)?", value.strip()))
+        return "" if ok else "expected a positive number of CPUs such as 0.5 or 2"
+    if name in ("pids", "max_attempts"):
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 63
+        return "" if ok else "expected a positive whole number"
+    if name in ("host_ip", "host_ip6"):
+        import ipaddress
+
+        try:
+            address = ipaddress.ip_address(value) if isinstance(value, str) else None
+        except ValueError:
+            address = None
+        want = 4 if name == "host_ip" else 6
+        return "" if address is not None and address.version == want else f"expected an IPv{want} address"
+    if name == "max_size":
+        return "" if isinstance(value, str) and re.fullmatch(_SIZE, value) else "expected a size such as 10m"
+    if name == "max_file":
+        ok = isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0
+        return "" if ok else "expected a positive whole number as a string, such as \"3\""
+    if name == "user":
+        return "" if isinstance(value, str) and re.fullmatch(_USER, value) else "expected user[:group] or uid[:gid]"
+    if name == "public_ports":
+        ok = all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value)
+        return "" if ok else "expected a list of port numbers (1-65535)"
+    if name == "tmpfs":
+        ok = all(isinstance(p, str) and p.startswith("/") and p.isprintable() and " " not in p for p in value)
+        return "" if ok else "expected a list of absolute container paths"
+    if name == "floating_tags":
+        ok = all(isinstance(t, str) and re.fullmatch(r"[\w][\w.-]{0,127}", t) for t in value)
+        return "" if ok else "expected a list of image tags"
+    return ""
 
 
 def _rules_list(path, key, value) -> frozenset:
@@ -227,6 +302,9 @@ def _build(path: Path, data: dict) -> Config:
             numbers = isinstance(default, (int, float)) and isinstance(value, (int, float))
             if isinstance(value, bool) is not isinstance(default, bool) or (type(default) is not type(value) and not numbers):
                 raise ConfigError(path, f"options.{rule_key}.{name}", f"expected {type(default).__name__}")
+            problem = option_problem(name, value)
+            if problem:
+                raise ConfigError(path, f"options.{rule_key}.{name}", f"{problem} (got {value!r})")
         resolved_options[rule.ID] = MappingProxyType(dict(values))
     baseline = data.get("baseline")
     if baseline is not None and not isinstance(baseline, str):

@@ -4,7 +4,11 @@ from __future__ import annotations
 import os
 import re
 
-COMPOSE_NAME = re.compile(r"^(?:(?:docker-)?compose(?:\.[\w.-]+)?|[\w.-]+\.(?:docker-)?compose)\.ya?ml$", re.I)
+COMPOSE_NAME = re.compile(r"^(?:(?:docker-)?compose(?:\.[\w.-]+)?|docker-stack(?:\.[\w.-]+)?|[\w.-]+\.(?:docker-)?compose)"
+                          r"\.ya?ml$", re.I)
+# what a folder is searched for, in words (the error for a folder without any names them)
+SEARCHED = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml", "compose.*.yaml",
+            "docker-compose.*.yml", "*.compose.yaml", "*.compose.yml", "docker-stack.yml", "docker-stack.yaml")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", "vendor"}
 
 
@@ -17,15 +21,34 @@ def expand(paths: list[str]) -> list[str]:
     out = []
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            found = []
-            unreadable = []  # reported as inputs: reading them fails with the reason
-            for root, dirs, files in os.walk(path, onerror=lambda exc: unreadable.append(exc.filename)):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                found += [os.path.join(root, f) for f in files if is_compose_name(f)]
-            out += sorted(found) + [f for f in unreadable if f]
+            found, unreadable = _walk(path)
+            out += sorted(found) + unreadable
         else:
             out.append(path)
     return list(dict.fromkeys(out))
+
+
+def _walk(top: str) -> tuple[list[str], list[str]]:
+    """(compose files, folders that could not be read) under top, without recursion (a tree
+    thousands of levels deep is walked like a flat one) and without following folder symlinks.
+    An unreadable folder is returned as an input: reading it later fails with the reason."""
+    found, unreadable, todo = [], [], [top]
+    while todo:
+        folder = todo.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if entry.name not in SKIP_DIRS and not entry.name.startswith("."):
+                                todo.append(entry.path)
+                        elif is_compose_name(entry.name):
+                            found.append(entry.path)
+                    except OSError:
+                        continue
+        except OSError:
+            unreadable.append(folder)
+    return found, sorted(unreadable)
 
 
 _BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import os
 import platform
 import re
 import shutil
@@ -614,23 +615,33 @@ class HostInputs:
 
 
 def _json_object(text: str):
-    """The JSON object in `text`; `docker version` output may be followed by an error line."""
+    """The JSON object in `text`; `docker version` output may be followed by an error line. JSON
+    nested deeper than Python's stack is no usable capture (None)."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     for line in text.splitlines():
         if line.lstrip().startswith("{"):
             try:
                 return json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     return None
 
 
+MAX_INPUT_BYTES = 1024 * 1024  # a docker version capture or a daemon.json is a few KB
+
+
 def _read_text(path: str) -> str:
+    """The text of an input file, a pipe (/dev/stdin) included; at most MAX_INPUT_BYTES, so that a
+    device such as /dev/zero cannot make the read endless. A folder is refused."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "a folder, not a file", path)
     with open(path, "rb") as fh:
-        data = fh.read()
+        data = fh.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise OSError(27, f"larger than {MAX_INPUT_BYTES // 1024} KB: not a docker version capture or daemon.json")
     return data.decode("utf-8-sig", errors="replace")
 
 
@@ -651,6 +662,8 @@ def _daemon_from(text: str) -> tuple[dict | None, str | None]:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         return None, f"{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+    except RecursionError:
+        return None, "1:1: not valid JSON: nested too deep"
     if not isinstance(data, dict):
         return None, "1:1: daemon.json must hold a JSON object"
     return data, None
@@ -776,7 +789,8 @@ def _component_versions(docker: dict) -> dict[str, str]:
     """{"engine": ..., "containerd": ..., "runc": ...} from a docker version capture."""
     server = docker.get("Server") or {}
     found = {}
-    for comp in server.get("Components") or ():
+    components = server.get("Components")
+    for comp in components if isinstance(components, list) else ():
         if isinstance(comp, dict) and isinstance(comp.get("Version"), str):
             name = str(comp.get("Name", "")).lower()
             if name in ("engine", "containerd", "runc"):
@@ -893,6 +907,8 @@ def daemon_findings(cfg: dict, text: str, file: str, defaults: bool = False) -> 
     hosts = cfg.get("hosts") or []
     if isinstance(hosts, str):
         hosts = [hosts]
+    elif not isinstance(hosts, list):
+        hosts = []  # not a list of addresses: dockerd refuses to start with it, nothing listens
     tcp = [h.strip() for h in hosts if isinstance(h, str) and h.strip().lower().startswith("tcp://")]
     if tcp and cfg.get("tlsverify") is not True:
         exposed = [h for h in tcp if not _loopback(h)]

@@ -21,6 +21,8 @@ from typing import Callable, Iterator, Sequence
 MIN_PROJECTS = 8
 MIN_BYTES = 64 * 1024
 
+MAX_PER_CORE = 4  # --jobs above 4 processes per core only costs memory: it is capped there
+
 _INDEX = struct.Struct("=I")
 _MAX_TOKENS = 16_000  # 64,000 bytes: fits a pipe's default buffer (64 KiB on Linux)
 
@@ -42,12 +44,16 @@ def workers_for(requested: int, sizes: Sequence[int]) -> int:
     small = len(sizes) < MIN_PROJECTS or sum(sizes) < MIN_BYTES
     if len(sizes) < 2 or (requested <= 0 and small) or not can_fork():
         return 1
-    return min(requested if requested > 0 else cores(), len(sizes))
+    return min(requested if requested > 0 else cores(), MAX_PER_CORE * cores(), len(sizes))
 
 
-def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int) -> Iterator[tuple[int, object]]:
+def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int,
+            problems: list | None = None) -> Iterator[tuple[int, object]]:
     """(index, work(index)) for every project, in the order they finish; the biggest are started first
-    so that no process ends up alone with the largest file. In this process only when `workers` is 1."""
+    so that no process ends up alone with the largest file. In this process only when `workers` is 1.
+    A helper that cannot be started (fork fails) or that dies (killed, out of memory) does not lose
+    work: this process does what it would have done, and a sentence about it goes to `problems`."""
+    problems = [] if problems is None else problems
     if workers <= 1:
         for index in range(len(sizes)):
             yield index, work(index)
@@ -62,14 +68,25 @@ def run_all(work: Callable[[int], object], sizes: Sequence[int], workers: int) -
     helpers = []
     try:
         for _ in range(workers - 1):
-            helpers.append(_start_helper(work, batches, queue_in, queue_out))
+            try:
+                helpers.append(_start_helper(work, batches, queue_in, queue_out))
+            except OSError as exc:  # no more processes or memory: carry on with those started
+                problems.append(f"could not start a helper process ({exc.strerror or exc}): "
+                                f"{len(helpers) + 1} of {workers} processes did the work")
+                break
     except BaseException:
         _stop_all(helpers)
         os.close(queue_in)
         raise
     finally:
         os.close(queue_out)  # with every writer closed, an empty queue reads as the end
-    yield from _collect(work, batches, queue_in, helpers)
+    done = set()
+    for index, result in _collect(work, batches, queue_in, helpers, problems):
+        done.add(index)
+        yield index, result
+    for index in order:  # what a dead helper had taken: done here
+        if index not in done:
+            yield index, work(index)
 
 
 def _start_helper(work, batches, queue_in, queue_out):
@@ -115,7 +132,7 @@ def _take(queue_in, batches) -> Iterator[int]:
         yield from batches[_INDEX.unpack(data)[0]]
 
 
-def _collect(work, batches, queue_in, helpers):
+def _collect(work, batches, queue_in, helpers, problems):
     collecting = gc.isenabled()
     try:
         for index in _take(queue_in, batches):
@@ -127,9 +144,17 @@ def _collect(work, batches, queue_in, helpers):
             pid, results_in = helpers.pop(0)
             with os.fdopen(results_in, "rb") as source:
                 data = source.read()
-            os.waitpid(pid, 0)
-            status, payload = pickle.loads(data) if data else ("error", RuntimeError("a helper process died"))
-            if status == "error":
+            _, status = os.waitpid(pid, 0)
+            try:
+                outcome, payload = pickle.loads(data) if data else (None, None)
+            except Exception:  # cut short: the helper died while writing
+                outcome, payload = None, None
+            if outcome is None:
+                how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                       else f"exited with status {os.waitstatus_to_exitcode(status)}")
+                problems.append(f"a helper process {how}: its projects were checked again in the main process")
+                continue
+            if outcome == "error":
                 raise payload
             yield from payload
     finally:

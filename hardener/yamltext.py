@@ -657,8 +657,9 @@ def content_end(node) -> int:
 
 
 def _after_line_of(text, offset):
-    """Start of the line after the last non-blank character before offset."""
-    i = offset
+    """Start of the line after the last non-blank character before offset (an offset past the end,
+    from a node of another file such as an included one, counts as the end)."""
+    i = min(offset, len(text))
     while i > 0 and text[i - 1] in " \t\r\n":
         i -= 1
     return _next_line_start(text, max(i - 1, 0))

@@ -182,3 +182,245 @@ def test_symlink_out_of_the_scanned_tree_is_not_written(tmp_path, run_cli):
     (project / "compose.yaml").symlink_to(Path("real") / "compose.yml")
     assert run_cli("fix", "compose.yaml", cwd=project).returncode == 1
     assert inside.read_text() != FIXABLE  # a link inside the tree is written (its target)
+
+
+# --------------------------------------------------------------------------- no traceback, exit 2, the others still processed
+
+def one_error_line(run, name: str) -> str:
+    """The one stderr line naming `name` (file:line:col: message or hardener: error: ...)."""
+    no_traceback(run)
+    lines = [line for line in run.stderr.splitlines() if name in line]
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def merge_chain(length: int) -> str:
+    lines = ['x0: &a0 {image: "nginx:1.27"}']
+    lines += [f"x{i}: &a{i}\n  <<: *a{i - 1}" for i in range(1, length)]
+    return "\n".join(lines) + f"\nservices:\n  web:\n    <<: *a{length - 1}\n"
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_long_merge_key_chain_is_an_error_and_the_others_go_on(tmp_path, run_cli, command):
+    (tmp_path / "chain.yaml").write_text(merge_chain(990))
+    (tmp_path / "good.yaml").write_text(FIXABLE)
+    run = run_cli(command, "chain.yaml", "good.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert one_error_line(run, "chain.yaml").startswith("chain.yaml:1:1: nesting too deep")
+    assert (tmp_path / "chain.yaml").read_text() == merge_chain(990)
+    assert ("good.yaml" in run.stdout) if command == "check" else ("Fixed good.yaml" in run.stderr)
+
+
+@pytest.mark.parametrize("content", ['{"findings":[5]}', "[{}]", '{"findings":[{}]}', '{"findings":[{"rule_id":1,"file":"x"}]}',
+                                     "[" * 100000 + "]" * 100000])
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_malformed_baseline_is_one_line(tmp_path, run_cli, content, command):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    (tmp_path / "b.json").write_text(content)
+    run = run_cli(command, "--baseline", "b.json", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert one_error_line(run, "b.json").startswith("hardener: error: b.json: cannot read baseline")
+    assert (tmp_path / "compose.yaml").read_text() == FIXABLE
+
+
+def test_write_baseline_into_a_missing_folder_creates_it_and_says_so(tmp_path, run_cli):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("check", "--write-baseline", "ci/new/b.json", "compose.yaml", cwd=tmp_path)
+    no_traceback(run)
+    assert run.returncode == 0, run.stderr
+    data = json.loads((tmp_path / "ci" / "new" / "b.json").read_text())
+    assert f"Wrote {len(data['findings'])} findings of 1 file to the baseline ci/new/b.json" in run.stderr
+    assert run_cli("check", "--baseline", "ci/new/b.json", "compose.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_write_baseline_onto_a_folder_is_one_line(tmp_path, run_cli):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    (tmp_path / "b.json").mkdir()
+    run = run_cli("check", "--write-baseline", "b.json", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert one_error_line(run, "b.json").startswith("hardener: error: b.json: cannot write the baseline")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("tool = 5\n", "tool: expected a table"),
+    ('[tool]\nhardener = "x"\n', "expected a table of settings"),
+    ("[tool.hardener.options.RES002]\npids = 1e400\n", "options.RES002.pids: expected a positive whole number"),
+    ("[tool.hardener.options.RES001]\ncpus = 1e400\n", "expected str"),
+    ("[tool.hardener]\nselect = [1e400]\n", "select: expected a list"),
+])
+def test_broken_pyproject_is_one_line(tmp_path, run_cli, content, message):
+    (tmp_path / "pyproject.toml").write_text(content)
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("check", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    line = one_error_line(run, "pyproject.toml")
+    assert line.startswith("hardener: error: ") and message in line, line
+
+
+@pytest.mark.parametrize("option, content", [
+    ("--daemon-config", '{"hosts": 5}'),
+    ("--docker-version", '{"Server": {"Components": 5}}'),
+    ("--docker-version", "[" * 100000 + "]" * 100000),
+    ("--daemon-config", "[" * 100000 + "]" * 100000),
+])
+def test_host_inputs_of_the_wrong_shape(tmp_path, run_cli, option, content):
+    (tmp_path / "input.json").write_text(content)
+    run = run_cli("host", option, "input.json", cwd=tmp_path)
+    no_traceback(run)
+    assert run.returncode in (0, 1, 2)
+    if content.startswith("["):
+        assert run.returncode == 2 and "input.json:1:1: " in run.stderr
+
+
+@pytest.mark.parametrize("option", ["--daemon-config", "--docker-version"])
+def test_host_reads_dev_zero_to_a_cap(tmp_path, run_cli, option):
+    run = run_cli("host", option, "/dev/zero", cwd=tmp_path, timeout=30)
+    assert run.returncode == 2
+    assert one_error_line(run, "/dev/zero").startswith("/dev/zero:1:1: larger than")
+
+
+@pytest.mark.parametrize("kernel", ["garbage", "", "6", "x6.1.0"])
+def test_host_rejects_a_kernel_that_is_no_release(run_cli, kernel):
+    run = run_cli("host", "--kernel", kernel)
+    assert run.returncode == 2
+    assert one_error_line(run, "--kernel").startswith("hardener: error: --kernel")
+
+
+def test_folder_tree_1000_levels_deep(tmp_path, run_cli):
+    here = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(1000):  # os.makedirs recurses: one level at a time, each relative to the last
+        os.mkdir("d" if _ else "deep", dir_fd=here)
+        here, parent = os.open("d" if _ else "deep", os.O_RDONLY, dir_fd=here), here
+        os.close(parent)
+    fd = os.open("compose.yaml", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=here)
+    os.write(fd, FIXABLE.encode())
+    os.close(fd)
+    os.close(here)
+    try:
+        run = run_cli("check", "--format", "json", "deep", cwd=tmp_path)
+    finally:  # Python's rmtree (and so pytest's clean-up) recurses; rm walks any depth
+        subprocess.run(["rm", "-rf", str(tmp_path / "deep")], check=False, timeout=60)
+    no_traceback(run)
+    assert run.returncode == 1
+    assert len({f["file"] for f in json.loads(run.stdout)["findings"]}) == 1
+
+
+@pytest.mark.parametrize("args", [["check", "compose.yaml"], ["check", "--format", "json", "compose.yaml"],
+                                  ["fix", "-", "<"], ["rules"], ["explain", "CAP001"]])
+def test_stdout_on_a_full_device(tmp_path, args):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    stdin = open(tmp_path / "compose.yaml", "rb") if "<" in args else subprocess.DEVNULL
+    args = [a for a in args if a != "<"]
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "hardener", *args], cwd=tmp_path, stdin=stdin, stdout=full,
+                              stderr=subprocess.PIPE, env=cli_env(), timeout=60)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "hardener: error: cannot write the output: No space left on device"
+
+
+def many_projects(folder: Path, count: int = 24) -> None:
+    for i in range(count):
+        (folder / f"p{i:02}").mkdir()
+        (folder / f"p{i:02}" / "compose.yaml").write_text(FIXABLE + "    # " + "x" * 4000 + "\n")
+
+
+FORK_FAILS = """
+import os
+def fork():
+    raise OSError(11, "Resource temporarily unavailable")
+os.fork = fork
+"""
+
+HELPER_KILLED = """
+import os, signal
+import hardener.engine as engine
+parent, real = os.getpid(), engine.process_project
+def process_project(*args, **kwargs):
+    if os.getpid() != parent:  # in a helper process: the OOM killer, or someone's kill -9
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+engine.process_project = process_project
+"""
+
+
+@pytest.mark.parametrize("setup, message", [(FORK_FAILS, "could not start a helper process"),
+                                            (HELPER_KILLED, "a helper process was killed by signal 9")],
+                         ids=["fork fails", "helper killed"])
+def test_helper_trouble_is_said_and_no_project_is_lost(tmp_path, run_cli, setup, message):
+    many_projects(tmp_path)
+    expected = json.loads(run_cli("check", "--format", "json", "-j", "1", ".", cwd=tmp_path).stdout)
+    run = in_process(["check", "--format", "json", "-j", "2", "."], tmp_path, setup)
+    no_traceback(run)
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert len(json.loads(run.stdout)["findings"]) == len(expected["findings"]) > 24
+
+
+def test_jobs_is_capped(tmp_path, run_cli):
+    many_projects(tmp_path, 12)
+    run = run_cli("check", "-j", "100000", ".", cwd=tmp_path)
+    no_traceback(run)
+    assert run.returncode == 1
+    from hardener import parallel
+    assert parallel.workers_for(100000, [100_000] * 1000) == parallel.MAX_PER_CORE * parallel.cores()
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_file_that_only_includes_another(tmp_path, run_cli, command):
+    (tmp_path / "base.yaml").write_text(FIXABLE)
+    (tmp_path / "compose.yaml").write_text("include:\n  - base.yaml\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "compose.yaml").write_text(FIXABLE)
+    run = run_cli(command, ".", cwd=tmp_path)
+    no_traceback(run)
+    assert run.returncode == 1, run.stderr
+    assert (tmp_path / "compose.yaml").read_text() == "include:\n  - base.yaml\n"
+    assert "other/compose.yaml" in run.stdout + run.stderr
+    assert (tmp_path / "base.yaml").read_text() == FIXABLE  # an included file is never written
+
+
+def test_config_that_is_a_fifo_is_refused_without_blocking(tmp_path, run_cli):
+    os.mkfifo(tmp_path / "hardener.toml")
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("check", "--config", "hardener.toml", "compose.yaml", cwd=tmp_path, timeout=20)
+    assert run.returncode == 2
+    assert one_error_line(run, "hardener.toml").endswith("not a regular file")
+
+
+CTRL_C = """
+import os, signal
+import hardener.engine as engine
+parent, real = os.getpid(), engine.process_project
+def process_project(*args, **kwargs):
+    if os.getpid() == parent:  # the user presses Ctrl-C while the main process works
+        os.kill(parent, signal.SIGINT)
+    return real(*args, **kwargs)
+engine.process_project = process_project
+real_fork = os.fork
+def fork():  # the parent writes down each helper's pid, for the test to see that none outlives the run
+    pid = real_fork()
+    if pid:
+        with open("helpers.txt", "a") as fh:
+            fh.write(f"{pid}\\n")
+    return pid
+os.fork = fork
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_ctrl_c_exits_130_without_traceback(tmp_path, command, jobs):
+    many_projects(tmp_path)
+    run = in_process([command, "-j", jobs, "."], tmp_path, CTRL_C)
+    no_traceback(run)
+    assert run.returncode == 130, run.stderr
+    assert "Aborted" not in run.stderr and run.stderr.strip().splitlines()[-1] == "hardener: interrupted"
+    leftovers = [p for p in tmp_path.rglob(".hardener-*")]
+    assert leftovers == []
+    helpers = (tmp_path / "helpers.txt").read_text().split() if jobs == "2" else []
+    assert len(helpers) == (1 if jobs == "2" else 0)
+    for pid in helpers:  # no helper process outlives the run
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
