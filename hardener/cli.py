@@ -551,9 +551,11 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         typer.echo(f"Fixed {_term(r.path)}", err=True)
     if diff:
         _emit("".join(diffs), output)
+    if diff:  # nothing was written: the remaining findings are shown at lines of the files as they are
+        results = [_at_original_lines(r) for r in results]
     lines = _note_lines(results) + [finding_line(f) + "\n" for r in results for f in r.findings]
     if not quiet:
-        lines.append(summary(results) + "\n")
+        lines.append(summary(results, dry_run=diff) + "\n")
     if output and not diff:
         _emit("".join(lines), output)
     else:
@@ -707,6 +709,23 @@ def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe):
     base = choice.for_file
     choice.for_file = lambda p: settings_without(base(p), drop)
     return ([] if choice.files else list(verdict.files)), 1
+
+
+def _at_original_lines(result):
+    """A fixed result's remaining findings moved from lines of the fixed text to lines of the
+    original (for a dry run, whose fixed text exists nowhere)."""
+    from dataclasses import replace
+
+    from .diff import line_map
+
+    if result.status is not Status.FIXED or not result.findings:
+        return result
+    to_before = line_map(result.original, result.output)
+    moved = []
+    for f in result.findings:
+        line, same = to_before(f.line)
+        moved.append(f if (line, same) == (f.line, True) else replace(f, line=line, column=f.column if same else 1))
+    return replace(result, findings=tuple(moved))
 
 
 def _same_text(data: bytes, original: str) -> bool:

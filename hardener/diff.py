@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import os
+import re
 
 
 def unified(before: str, after: str, path: str) -> str:
@@ -11,7 +12,7 @@ def unified(before: str, after: str, path: str) -> str:
     if before == after:
         return ""
     name = os.path.normpath(path).lstrip("/")
-    a, b = before.splitlines(True), after.splitlines(True)
+    a, b = lines(before), lines(after)
     out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
     for group in _grouped_opcodes(a, b, 3):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
@@ -23,6 +24,18 @@ def unified(before: str, after: str, path: str) -> str:
             out += ["-" + line for line in a[a1:a2]]
             out += ["+" + line for line in b[b1:b2]]
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lines(text: str) -> list[str]:
+    """The text's lines with their endings, split the way diff, git and patch split them: at \n,
+    \r\n and \r only (str.splitlines also splits at U+2028, U+0085, \x0c... and a patch built on that
+    does not apply)."""
+    if text.isascii() and not any(c in text for c in "\x0b\x0c\x1c\x1d\x1e"):
+        return text.splitlines(True)  # the same split, faster
+    return _LINE.findall(text)
 
 
 def _range(start: int, stop: int) -> str:
@@ -89,3 +102,22 @@ def _grouped_opcodes(a, b, n: int):
     matcher = difflib.SequenceMatcher(None, [], [])
     matcher.get_opcodes = lambda: _opcodes(a, b)
     return matcher.get_grouped_opcodes(n)
+
+
+def line_map(before: str, after: str):
+    """A function from a 1-based line of `after` to (the line of `before` it comes from, whether that
+    line is unchanged): the same line where the text is unchanged, the changed line (or the line the
+    new ones follow) where it was edited; what a dry run reports is then at lines of the file as it is."""
+    a, b = lines(before), lines(after)
+    ops = _opcodes(a, b)
+
+    def to_before(line: int) -> tuple[int, bool]:
+        j = line - 1
+        for tag, a1, a2, b1, b2 in ops:
+            if b1 <= j < b2:
+                if tag == "equal":
+                    return a1 + (j - b1) + 1, True
+                return ((a1 + min(j - b1, a2 - a1 - 1) + 1) if a2 > a1 else max(min(a1, len(a)), 1)), False
+        return max(min(line, len(a)), 1), False
+
+    return to_before

@@ -219,7 +219,33 @@ def parse(text: str, bom: bool = False) -> Document:
         raise YamlInputError("the top level of a compose file must be a mapping", root.line + 1, root.col + 1)
     if root is not None and bomb is not None:
         raise YamlInputError("aliases expand to more than a million nodes (an alias bomb?)", bomb.line + 1, bomb.col + 1)
+    if root is not None and ("\u2028" in text or "\u2029" in text or "\x85" in text):
+        _recount_lines(text, root)
     return Document(text=text, root=root, newline=newline, bom=bom)
+
+
+def _recount_lines(text, root):
+    """The parser counts U+0085, U+2028 and U+2029 as line breaks (YAML 1.1); diff, git, GitHub and
+    editors count only \n, \r\n and \r. Positions are recounted from the offsets the way they do, so
+    that a finding, a suggestion or a diff hunk after such a character names the right line."""
+    import bisect
+
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    todo, seen, relocated = [(root, 0)], set(), []
+    while todo:
+        node, depth = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        line = bisect.bisect_right(starts, node.start) - 1
+        node.line, node.col = line, node.start - starts[line]
+        children = ([n for pair in node.pairs for n in pair] if isinstance(node, Map)
+                    else node.items if isinstance(node, Seq) else ())
+        todo.extend((child, depth + 1) for child in children)
+        if isinstance(node, (Map, Seq)) and not node.flow and (node.anchor or node.tag):
+            relocated.append((depth, node))
+    for _, node in sorted(relocated, key=lambda pair: -pair[0]):  # inner blocks first
+        _locate_block(text, node)
 
 
 def _events(text):
@@ -965,7 +991,8 @@ def comments(text: str):
     """(0-based line, 0-based column, comment text) of every comment, quotes and block scalars aside
     (a '#' inside a quoted scalar is not a comment; block scalar bodies are rarely '#'-led)."""
     out = []
-    for number, line in enumerate(text.splitlines()):
+    lines = re.split(r"\r\n|\r|\n", text)  # not splitlines(): no break at U+2028 or \x0c (see _recount_lines)
+    for number, line in enumerate(lines):
         comment = _comment_of(line)
         if comment:
             out.append((number, line.index(comment), comment))

@@ -424,3 +424,35 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path, command, jobs):
     for pid in helpers:  # no helper process outlives the run
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
+
+
+# --------------------------------------------------------------------------- wrong output
+
+ODD_BREAKS = y("services:", "  web:", '    image: "myorg/web:1.0"', "    labels:",
+               '      a: "x\u2028y\u2029z\u0085w"', "    ports:", '      - "8080:80"')
+
+
+def test_unicode_line_separators_do_not_shift_lines(tmp_path, run_cli):
+    path = tmp_path / "compose.yaml"
+    path.write_text(ODD_BREAKS)
+    run = run_cli("check", "--format", "json", "--select", "PRT001", "compose.yaml", cwd=tmp_path)
+    assert [f["line"] for f in json.loads(run.stdout)["findings"]] == [7]
+    diff = run_cli("fix", "--diff", "--unsafe-fixes", "compose.yaml", cwd=tmp_path).stdout
+    patched = subprocess.run(["patch", "-o", "-", "compose.yaml"], input=diff.encode(), cwd=tmp_path,
+                             capture_output=True, timeout=30)
+    assert patched.returncode == 0, patched.stderr
+    run_cli("fix", "--unsafe-fixes", "compose.yaml", cwd=tmp_path)
+    assert patched.stdout == path.read_bytes() != ODD_BREAKS.encode()
+
+
+def test_fix_diff_reports_lines_of_the_original_and_would_fix(tmp_path, run_cli):
+    text = y("services:", "  web:", '    image: "myorg/web:1.0"', "    ports:", '      - "8080:80"',
+             "  db:", '    image: "postgres:16"', "    ports:", '      - "5432:5432"')
+    (tmp_path / "compose.yaml").write_text(text)
+    check = run_cli("check", "--format", "concise", "compose.yaml", cwd=tmp_path).stdout.splitlines()
+    run = run_cli("fix", "--diff", "compose.yaml", cwd=tmp_path)
+    reported = [line for line in run.stderr.splitlines() if line.startswith("compose.yaml:")]
+    assert reported and set(reported) <= set(check)  # the same positions check reports
+    assert "compose.yaml:9:9: PRT002" in run.stderr
+    assert "would fix " in run.stderr and "; fixed " not in run.stderr
+    assert (tmp_path / "compose.yaml").read_text() == text

@@ -42,7 +42,7 @@ def finding_line(f, color: bool = False) -> str:
     return f"{where} {rule} {f.rule_name} [{sev}] {_clean(f.message)}{tree}{fix}{also}"
 
 
-def summary(results) -> str:
+def summary(results, dry_run: bool = False) -> str:
     findings = [f for r in results for f in r.findings]
     fixed = sum(len(r.fixed) for r in results)
     safe = sum(f.applicability is Applicability.SAFE for f in findings)
@@ -51,7 +51,7 @@ def summary(results) -> str:
     errors = sum(r.status is Status.ERROR for r in results)
     parts = [f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} file{'s' * (files != 1)}"]
     if fixed:
-        parts.append(f"fixed {fixed}")
+        parts.append(f"would fix {fixed}" if dry_run else f"fixed {fixed}")
     if safe or unsafe:
         parts.append(f"{safe} fixable with `hardener fix`, {unsafe} more with --unsafe-fixes")
     if errors:
