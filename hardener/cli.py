@@ -43,6 +43,11 @@ ReadOnlyOpt = typer.Option(None, "--read-only", metavar="PATTERN",
                            help="Files that are not yours (a vendor's compose file): judged, never written; "
                            "fixes go into the project's other files. A glob on the path from the current "
                            "folder or the file name; repeatable.")
+FailOnOpt = typer.Option(None, "--fail-on", metavar="SEVERITY",
+                         help="Exit 1 only for findings of this severity or above (low, medium, high, "
+                         "critical); the others are still reported. Also `fail-on` in the configuration.")
+NoOverrideOpt = typer.Option(False, "--no-override", help="A named compose.yaml is read alone, without the "
+                             "compose.override.yaml beside it (which is read with it by default, as docker compose does).")
 JobsOpt = typer.Option(0, "--jobs", "-j", envvar="HARDENER_JOBS", min=0,
                        help="Worker processes for many files (0: one per core when the input is big enough; 1: none).")
 
@@ -94,7 +99,11 @@ class _Choice:
         self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
         self.baseline = None  # the --baseline file; without it each file's configured baseline
         self._baselines: dict = {}
+        self.said = 0  # how many of the problems were printed
         self.problems: list = []  # what went wrong around the inputs (a helper process died...): exit 2
+        self.groups = None  # the projects, once computed (see _groups)
+        self.override = True  # a named compose.yaml brings its compose.override.yaml (--no-override: not)
+        self.fail_on = None  # --fail-on: the lowest severity that fails the run (else the configuration's)
         self.roots: dict = {}  # input path -> the real path of the tree it was found in (see _groups)
 
     def config_for(self, path: str):
@@ -173,7 +182,7 @@ def _refuse_inputs_as_outputs(paths, choice, outputs):
 
 
 def _fail(message: str):
-    typer.echo(f"hardener: error: {message}", err=True)
+    typer.echo(f"hardener: error: {_term(message)}", err=True)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -198,22 +207,38 @@ def _read(path: str) -> bytes:
 
 def _groups(paths, choice) -> list[list[str]]:
     """Inputs as projects: the files given with --file form one; base and override files found side
-    by side form one each; every other file stands alone. A file is read once however often it is
-    named or reached (`--file a --file a`, an override that is a symlink to its base): the second
-    name of the same real file is dropped. Each file's scanned tree (the folder searched, or a named
-    file's own folder) is kept in choice.roots: `fix` writes no symlink that points out of it."""
-    from .discovery import expand, group_projects
+    by side form one each; every other file stands alone. A base file named on the command line
+    (compose.yaml...) brings the override file beside it (compose.override.yaml), as `docker compose`
+    reads it, unless --no-override. A file is read once however often it is named or reached
+    (`--file a --file a`, an override that is a symlink to its base): the second name of the same
+    real file is dropped. Each file's scanned tree (the folder searched, or a named file's own folder)
+    is kept in choice.roots: `fix` writes no symlink that points out of it. A folder without any
+    compose file is a problem (exit 2). Computed once per run."""
+    if choice.groups is not None:
+        return choice.groups
+    from .discovery import SEARCHED, expand, group_projects, override_of
 
-    roots = choice.roots
-    for path in list(choice.files or ()) + list(paths or ()):
+    roots, found = choice.roots, []
+    for path in list(paths or ()):
         if path != "-" and os.path.isdir(path):
-            top = os.path.realpath(path)
-            for found in expand([path]):
-                roots.setdefault(found, top)
-        elif path != "-":
-            roots.setdefault(path, os.path.realpath(os.path.dirname(os.path.abspath(path))))
+            top, files = os.path.realpath(path), expand([path])
+            if not files:
+                choice.problems.append(f"{_term(path)}: no compose file found (searched for {', '.join(SEARCHED)}); "
+                                       "name a file to check it whatever its name")
+            for file in files:
+                roots.setdefault(file, top)
+            found += files
+        else:
+            found.append(path)
+            if path != "-" and choice.override:
+                override = override_of(path)
+                if override is not None and override not in found:
+                    found.append(override)
+    for path in list(choice.files or ()) + found:
+        if path != "-" and path not in roots:
+            roots[path] = os.path.realpath(os.path.dirname(os.path.abspath(path)))
     files = list(choice.files or ())
-    groups = ([files] if files else []) + group_projects(expand(list(paths or ())))
+    groups = ([files] if files else []) + group_projects(list(dict.fromkeys(found)))
     seen, out = set(), []
     for group in groups:
         kept = []
@@ -224,6 +249,7 @@ def _groups(paths, choice) -> list[list[str]]:
                 kept.append(path)
         if kept:
             out.append(kept)
+    choice.groups = out
     return out
 
 
@@ -256,7 +282,24 @@ def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
     except Exception as exc:  # a defect of hardener: the project is reported as not processed, the others go on
         results = [FileResult(name, Status.ERROR, error=f"1:1: internal error ({type(exc).__name__}: {exc}); "
                               "nothing was written; please report this file") for name, _ in inputs]
+    results = [_with_typo_notes(r) for r in results]
     return (results if edits else [r.without_edits() for r in results]) + failed
+
+
+def _with_typo_notes(result):
+    """A note for each `# hardener: ...` comment that is no directive (a typo silences nothing)."""
+    if result.original is None or "hardener" not in result.original.lower():
+        return result
+    from dataclasses import replace
+
+    from .suppressions import misspelled
+
+    typos = misspelled(result.original)
+    if not typos:
+        return result
+    notes = tuple(f"line {line + 1}:{column + 1}: '{text}' is not a hardener directive (known: ignore, "
+                  "ignore[RULES], ignore-file, ignore-file[RULES]): it silences nothing" for line, column, text in typos)
+    return replace(result, notes=result.notes + notes)
 
 
 def _apply_baseline(results, choice, baseline, write_baseline):
@@ -301,14 +344,14 @@ def _apply_baseline(results, choice, baseline, write_baseline):
 def _report_errors(results, notes: bool = True):
     for r in results:
         if r.status is Status.ERROR:
-            typer.echo(f"{r.path}:{r.error}", err=True)
+            typer.echo(f"{_term(r.path)}:{_term(r.error)}", err=True)
     if notes:
         sys.stderr.write("".join(_note_lines(results)))
 
 
 def _note_lines(results) -> list[str]:
     """What was not read for context (an include outside the folder, a remote or missing file...)."""
-    return [f"{r.path}: note: {note}\n" for r in results for note in r.notes]
+    return [f"{_term(r.path)}: note: {_term(note)}\n" for r in results for note in r.notes]
 
 
 def _emit(text: str, output: Optional[str]):
@@ -325,12 +368,33 @@ def _emit(text: str, output: Optional[str]):
         sys.stdout.write(text)
 
 
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def _severity(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    if value.lower() not in SEVERITIES:
+        _fail(f"--fail-on {_term(value)}: choose from {', '.join(SEVERITIES)}")
+    return value.lower()
+
+
 def _exit_code(results, changed: bool, exit_zero: bool, choice=None) -> int:
+    """2 when an input or the run had a problem; else 1 when files were rewritten or a finding at or
+    above the fail-on severity (--fail-on, else each file's configuration, else low) remains."""
     if any(r.status is Status.ERROR for r in results) or choice is not None and choice.problems:
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if changed or any(r.findings for r in results) else EXIT_CLEAN
+    if changed:
+        return EXIT_FINDINGS
+    for r in results:
+        if r.findings:
+            least = (choice.fail_on or choice.config_for("-" if r.path == "<stdin>" else r.path).fail_on
+                     if choice is not None else None) or "low"
+            if any(f.severity.rank >= SEVERITIES.index(least) for f in r.findings):
+                return EXIT_FINDINGS
+    return EXIT_CLEAN
 
 
 # ---- report helpers of `check` and `fix` (output formats, progress, rule metadata)
@@ -351,7 +415,7 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
                 choice.for_file(path)
     total = sum(len(g) for g in groups)
     show = not quiet and sys.stderr.isatty() and total >= PROGRESS_MIN_FILES
-    done, slots, reported = 0, [None] * len(groups), len(choice.problems)
+    done, slots = 0, [None] * len(groups)
     work = lambda i: _process_group(groups[i], choice, fix, texts, edits)  # noqa: E731
     for index, results in parallel.run_all(work, sizes, workers, choice.problems):
         slots[index] = results
@@ -361,8 +425,9 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
             sys.stderr.flush()
     if show:
         sys.stderr.write(progress_clear(total=total))
-    for problem in choice.problems[reported:]:
-        typer.echo(f"hardener: error: {problem}", err=True)
+    for problem in choice.problems[choice.said:]:
+        typer.echo(f"hardener: error: {_term(problem)}", err=True)
+    choice.said = len(choice.problems)
     return [r for results in slots for r in results]
 
 
@@ -427,19 +492,23 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           image_facts: bool = ImageFactsOpt,
           report_url: Optional[str] = typer.Option(None, "--report-url", envvar="HARDENER_REPORT_URL",
                                                    help="Where the full report is; a Markdown comment too long "
-                                                   "for GitHub links to it for the findings it leaves out.")):
+                                                   "for GitHub links to it for the findings it leaves out."),
+          fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
 
     if fmt not in FORMATS:
         _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    if statistics and fmt not in ("text", "json"):
+        _fail(f"--statistics prints a table of counts: use it with --format text or json, not {fmt}")
     mode = _patch_mode(patch, unsafe_fixes)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
+    choice.override, choice.fail_on = not no_override, _severity(fail_on)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
     _use_observation(paths, files, observed, no_observed, image_facts)
-    results = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS)
+    results = _promote_extended(_scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS), choice)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
     color = not output and use_color()
@@ -459,6 +528,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patch_choice = _settings(select, ignore, mode == "unsafe", config_file, isolated, files, read_only)
             # the proposed patch leaves alone what the baseline records, as `fix --baseline` does
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
+            patch_choice.groups, patch_choice.roots, patch_choice.override = choice.groups, choice.roots, choice.override
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
@@ -482,7 +552,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
                                         "Docker engine first; write only the fixes that keep every service working."),
         runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt, settle: float = SettleOpt,
         pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
-        image_facts: bool = ImageFactsOpt):
+        image_facts: bool = ImageFactsOpt,
+        fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
@@ -498,6 +569,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
+    choice.override, choice.fail_on = not no_override, _severity(fail_on)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
     _use_observation(paths, files, observed, no_observed, image_facts)
@@ -728,6 +800,27 @@ def _at_original_lines(result):
     return replace(result, findings=tuple(moved))
 
 
+def _promote_extended(results, choice):
+    """Unsafe fixes of the rules a file's configuration lists in extend-safe-fixes are applied by a
+    plain `fix`: `check` reports them as safe fixes, so that what it counts is what `fix` does."""
+    from dataclasses import replace
+
+    from .model import Applicability, Fix
+    from .rules import RULES
+    from .settings import matches
+
+    out = []
+    for r in results:
+        extended = choice.config_for("-" if r.path == "<stdin>" else r.path).extend_safe_fixes if r.findings else ()
+        if extended:
+            promoted = frozenset(rule.ID for rule in RULES if matches(rule, extended))
+            r = replace(r, findings=tuple(
+                f.with_fix(Fix(Applicability.SAFE, f.fix.edits, f.fix.description, f.fix.reach))
+                if f.rule_id in promoted and f.applicability is Applicability.UNSAFE else f for f in r.findings))
+        out.append(r)
+    return out
+
+
 def _same_text(data: bytes, original: str) -> bool:
     """Whether a file's bytes still hold the text the fixes were computed on."""
     from .yamltext import YamlInputError, decode
@@ -815,11 +908,11 @@ def host_command(fmt: str = typer.Option("text", "--format", "-f", help="Output 
     report = run_host(docker_version, daemon_config, kernel)
     for r in report.results:
         if r.status is Status.ERROR:
-            typer.echo(f"{r.path}:{r.error}", err=True)
+            typer.echo(f"{_term(r.path)}:{_term(r.error)}", err=True)
     for line in report.checked:
-        typer.echo(f"hardener host: checked {line}", err=True)
+        typer.echo(f"hardener host: checked {_term(line)}", err=True)
     for note in report.notes:
-        typer.echo(f"hardener host: {note}", err=True)
+        typer.echo(f"hardener host: {_term(note)}", err=True)
     typer.echo(render(fmt, report.results), nl=False)
     raise typer.Exit(report.exit_code)
 

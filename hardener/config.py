@@ -8,6 +8,7 @@ wins over pyproject.toml). Keys (all optional):
     extend-safe-fixes = ["PRT001"]           # apply these rules' unsafe fixes as safe
     baseline = "hardener-baseline.json"      # relative to the config file
     read-only = ["vendor/*.yaml"]            # files judged but never written (relative to the config file)
+    fail-on = "medium"                       # exit 1 only for findings of this severity or above
     [tool.hardener.per-file-ignores]
     "deploy/dev-*.yaml" = ["PRT001"]
     [tool.hardener.per-service-ignores]
@@ -34,7 +35,8 @@ from typing import Any, Mapping
 from .settings import Settings
 
 KEYS = {"select", "ignore", "unsafe-fixes", "extend-safe-fixes", "baseline", "per-file-ignores",
-        "per-service-ignores", "options", "read-only"}
+        "per-service-ignores", "options", "read-only", "fail-on"}
+SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class ConfigError(Exception):
@@ -54,6 +56,7 @@ class Config:
     per_service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     read_only: tuple = ()  # globs of the files that are not the user's: judged, never written
+    fail_on: str | None = None  # the lowest severity whose findings fail the run (None: any)
 
     def settings_for(self, file: str, select=frozenset(), ignore=frozenset(), unsafe_fixes=False,
                      read_only=()) -> Settings:
@@ -312,7 +315,11 @@ def _build(path: Path, data: dict) -> Config:
     read_only = data.get("read-only", [])
     if not isinstance(read_only, list) or not all(isinstance(p, str) and p for p in read_only):
         raise ConfigError(path, "read-only", "expected a list of file patterns (globs relative to this file)")
+    fail_on = data.get("fail-on")
+    if fail_on is not None and (not isinstance(fail_on, str) or fail_on.lower() not in SEVERITIES):
+        raise ConfigError(path, "fail-on", f"expected one of {', '.join(SEVERITIES)}")
     return Config(
+        fail_on=fail_on.lower() if fail_on else None,
         path=path,
         select=_rules_list(path, "select", data.get("select", [])),
         ignore=_rules_list(path, "ignore", data.get("ignore", [])),

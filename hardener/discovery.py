@@ -54,6 +54,20 @@ def _walk(top: str) -> tuple[list[str], list[str]]:
 _BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
+def override_of(path: str) -> str | None:
+    """The override file `docker compose` reads beside a base file it is given (compose.yaml ->
+    compose.override.yaml, or .yml), when there is one; None otherwise."""
+    name = os.path.basename(path)
+    if name not in _BASES:
+        return None
+    stem, folder = name.rsplit(".", 1)[0], os.path.dirname(path)
+    for ext in ("yaml", "yml"):
+        override = os.path.join(folder, f"{stem}.override.{ext}")
+        if os.path.isfile(override):
+            return override
+    return None
+
+
 def group_projects(files: list[str]) -> list[list[str]]:
     """Files Compose reads together, in merge order: a base file with the override file beside it
     (compose.yaml + compose.override.yaml, as `docker compose` does by default); others alone. Groups

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .yamltext import comments
 
-_PATTERN = re.compile(r"#\s*hardener:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?", re.I)
+# an unclosed `[` makes no directive (it would otherwise silence every rule): misspelled() reports it
+_PATTERN = re.compile(r"#\s*hardener:\s*(ignore-file|ignore)(?![\w-])(?:\[([^\]]*)\]|(?!\[))", re.I)
 
 
 @dataclass
@@ -38,4 +39,21 @@ def parse_suppressions(text: str) -> list[Suppression]:
             names = frozenset(n.strip() for n in (m.group(2) or "").split(",") if n.strip())
             found.append(Suppression(line, column + m.start(), names, m.group(1).lower() == "ignore-file",
                                      m.group(0)))
+    return found
+
+
+_DIRECTIVE = re.compile(r"#\s*hardener\s*:\s*([^\s\[#]*)(\[[^\]]*\]?)?", re.I)
+
+
+def misspelled(text: str) -> list[tuple[int, int, str]]:
+    """(0-based line, column, the comment's directive) of each `# hardener: ...` comment that is not
+    a directive hardener knows (a typo such as `ignroe[...]` silences nothing, and would otherwise go
+    unnoticed)."""
+    found = []
+    if "hardener" not in text.lower():
+        return found
+    for line, column, comment in comments(text):
+        for m in _DIRECTIVE.finditer(comment):
+            if not _PATTERN.match(comment, m.start()):
+                found.append((line, column + m.start(), m.group(0).strip()))
     return found

@@ -88,7 +88,7 @@ def test_check_clean_file_exits_0(tmp_path, run_cli):
     f = write(tmp_path / "compose.yaml", CLEAN)
     r = run_cli("check", f)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip() == "Found 0 findings in 0 files."
+    assert r.stdout.strip() == "All checks passed (1 file)."
     assert untouched(f, CLEAN)
 
 
@@ -349,10 +349,12 @@ def test_named_file_with_any_name_is_processed(tmp_path, run_cli):
     assert f.read_text() == hardened(DIRTY)
 
 
-def test_folder_without_compose_files_is_clean(tmp_path, run_cli):
+def test_folder_without_compose_files_is_an_error_naming_the_patterns(tmp_path, run_cli):
     write(tmp_path / "proj" / "values.yaml", DIRTY)
     r = run_cli("check", "proj", cwd=tmp_path)
-    assert r.returncode == 0
+    assert r.returncode == 2
+    assert r.stderr.startswith("hardener: error: proj: no compose file found (searched for compose.yaml, ")
+    assert "docker-stack.yml" in r.stderr and "*.compose.yml" in r.stderr
 
 
 # --------------------------------------------------------------------------- rules, explain, version

@@ -456,3 +456,187 @@ def test_fix_diff_reports_lines_of_the_original_and_would_fix(tmp_path, run_cli)
     assert "compose.yaml:9:9: PRT002" in run.stderr
     assert "would fix " in run.stderr and "; fixed " not in run.stderr
     assert (tmp_path / "compose.yaml").read_text() == text
+
+
+def test_extend_safe_fixes_count_in_check_as_fix_applies_them(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[tool.hardener]\nextend-safe-fixes = ["PRT001"]\n')
+    (tmp_path / "compose.yaml").write_text(y("services:", "  web:", '    image: "myorg/web:1.0"', "    ports:",
+                                             '      - "8080:80"'))
+    check = run_cli("check", "--format", "json", "compose.yaml", cwd=tmp_path)
+    prt = [f for f in json.loads(check.stdout)["findings"] if f["rule_id"] == "PRT001"]
+    assert [f["fix"] for f in prt] == ["safe"]
+    safe = sum(f["fix"] == "safe" for f in json.loads(check.stdout)["findings"])
+    diff = run_cli("fix", "--diff", "compose.yaml", cwd=tmp_path)
+    assert '127.0.0.1:8080:80' in diff.stdout
+    text = run_cli("check", "compose.yaml", cwd=tmp_path).stdout
+    assert f"{safe} fixable with `hardener fix`" in text
+    assert f"would fix {safe}" in diff.stderr
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("RES001", 'memory = "lots"', "expected a byte value"),
+    ("RES001", 'memory = "0M"', "expected a byte value"),
+    ("RES001", 'cpus = "abc"', "expected a positive number"),
+    ("RES001", 'cpus = "-1"', "expected a positive number"),
+    ("RES002", "pids = -5", "expected a positive whole number"),
+    ("RES002", "pids = 0", "expected a positive whole number"),
+    ("PRT001", 'host_ip = "127.0.0.1\\nx"', "expected an IPv4 address"),
+    ("PRT001", 'host_ip = "::1"', "expected an IPv4 address"),
+    ("PRT001", 'host_ip6 = "127.0.0.1"', "expected an IPv6 address"),
+    ("USR001", 'user = "root\\n"', "expected user[:group]"),
+    ("LOG001", 'max_size = "big"', "expected a size"),
+])
+def test_option_values_are_validated(tmp_path, run_cli, setting, value, message):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.hardener.options.{setting}]\n{value}\n")
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("fix", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    line = one_error_line(run, "pyproject.toml")
+    assert f"options.{setting}." in line and message in line, line
+    assert (tmp_path / "compose.yaml").read_text() == FIXABLE
+
+
+@pytest.mark.parametrize("setting, value", [("RES001", 'memory = "512M"'), ("RES001", 'cpus = "0.5"'),
+                                            ("RES002", "pids = 100"), ("PRT001", 'host_ip = "10.0.0.1"')])
+def test_good_option_values_are_used(tmp_path, run_cli, compose_check, setting, value):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.hardener.options.{setting}]\n{value}\n")
+    (tmp_path / "compose.yaml").write_text(y("services:", "  web:", '    image: "myorg/web:1.0"', "    ports:",
+                                             '      - "8080:80"'))
+    run = run_cli("fix", "--unsafe-fixes", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    text = (tmp_path / "compose.yaml").read_text()
+    assert value.split(" = ")[1].strip('"') in text
+    assert compose_check(text)[0] == 0
+
+
+def test_config_toml_by_extension(tmp_path, run_cli):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    (tmp_path / "ci.toml").write_text('select = ["LOG001"]\n')
+    run = run_cli("check", "--format", "json", "--config", "ci.toml", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert {f["rule_id"] for f in json.loads(run.stdout)["findings"]} == {"LOG001"}
+    (tmp_path / "tool.toml").write_text('[tool.hardener]\nselect = ["RES002"]\n')
+    run = run_cli("check", "--format", "json", "--config", "tool.toml", "compose.yaml", cwd=tmp_path)
+    assert {f["rule_id"] for f in json.loads(run.stdout)["findings"]} == {"RES002"}
+
+
+@pytest.mark.parametrize("comment", ["# hardener: ignroe[CAP001]", "# hardener: ignore-file[CAP001",
+                                     "# hardener: ignored"])
+def test_misspelled_directive_is_reported(tmp_path, run_cli, comment):
+    (tmp_path / "compose.yaml").write_text(y("services:", f"  web:  {comment}", '    image: "myorg/web:1.0"'))
+    run = run_cli("check", "--select", "CAP001", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "compose.yaml:2:3: CAP001" in run.stdout  # nothing was silenced
+    assert f"compose.yaml: note: line 2:9: '{comment}' is not a hardener directive" in run.stderr
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "github", "markdown", "html", "suggestions"])
+def test_statistics_with_a_format_that_has_no_table_is_refused(tmp_path, run_cli, fmt):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("check", "--statistics", "--format", fmt, "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert one_error_line(run, "--statistics").startswith("hardener: error: --statistics")
+
+
+def test_python_api_select_string_and_unknown_rules():
+    from hardener import harden
+
+    result = harden(FIXABLE, select="CAP001", unsafe_fixes=True)
+    assert {f.rule_id for f in result.fixed + result.remaining} == {"CAP001"}
+    result = harden(FIXABLE, select="LOG001,RES002")
+    assert {f.rule_id for f in result.fixed + result.remaining} == {"LOG001", "RES002"}
+    for bad in (dict(select=["NOPE"]), dict(ignore="CAP01x"), dict(select="cap-drop-al")):
+        with pytest.raises(ValueError, match="unknown rule"):
+            harden(FIXABLE, **bad)
+
+
+# --------------------------------------------------------------------------- exit codes and summaries
+
+MIXED = y("services:", "  web:", '    image: "myorg/web:1.0"', "    cap_drop: [ALL]", "    read_only: true",
+          '    user: "1000:1000"', '    security_opt: ["no-new-privileges:true"]', "    restart: on-failure:3",
+          "    deploy:", "      resources:", "        limits:", '          cpus: "0.5"', "          memory: 256M",
+          "          pids: 100", "    logging:", "      options:", "        max-size: 10m", '        max-file: "3"',
+          "    ports:", '      - "8080:80"')
+
+
+@pytest.mark.parametrize("where", ["cli", "config"])
+def test_fail_on(tmp_path, run_cli, where):
+    (tmp_path / "compose.yaml").write_text(MIXED)  # one medium finding (PRT001)
+    assert run_cli("check", "compose.yaml", cwd=tmp_path).returncode == 1
+    if where == "config":
+        (tmp_path / "pyproject.toml").write_text('[tool.hardener]\nfail-on = "high"\n')
+        args = []
+    else:
+        args = ["--fail-on", "high"]
+    run = run_cli("check", *args, "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PRT001" in run.stdout  # reported, but not failing
+    assert run_cli("check", "--fail-on", "medium", "compose.yaml", cwd=tmp_path).returncode == 1
+    fixed = run_cli("fix", *args, "compose.yaml", cwd=tmp_path)  # nothing safe to fix: only the medium one left
+    assert fixed.returncode == 0, fixed.stderr
+    assert run_cli("check", "--fail-on", "severe", "compose.yaml", cwd=tmp_path).returncode == 2
+
+
+def test_fail_on_in_configuration_is_validated(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[tool.hardener]\nfail-on = "severe"\n')
+    (tmp_path / "compose.yaml").write_text(MIXED)
+    run = run_cli("check", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 2 and "fail-on: expected one of low, medium, high, critical" in run.stderr
+
+
+@pytest.mark.parametrize("name", ["docker-stack.yml", "docker-stack.prod.yaml", "app.compose.yml"])
+def test_more_compose_names_are_found(tmp_path, run_cli, name):
+    (tmp_path / name).write_text(FIXABLE)
+    run = run_cli("check", ".", cwd=tmp_path)
+    assert run.returncode == 1 and name in run.stdout
+
+
+def test_clean_run_says_all_checks_passed(tmp_path, run_cli):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "compose.yaml").write_text(MIXED)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "compose.yaml").write_text(MIXED)
+    run = run_cli("check", "--ignore", "PRT001", ".", cwd=tmp_path)
+    assert run.returncode == 0
+    assert run.stdout == "All checks passed (2 files).\n"
+
+
+def test_named_compose_yaml_reads_its_override(tmp_path, run_cli):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    (tmp_path / "compose.override.yaml").write_text(y("services:", "  web:", "    logging:", "      options:",
+                                                      "        max-size: 10m", '        max-file: "3"'))
+    folder = json.loads(run_cli("check", "--format", "json", ".", cwd=tmp_path).stdout)["findings"]
+    named = json.loads(run_cli("check", "--format", "json", "compose.yaml", cwd=tmp_path).stdout)["findings"]
+    assert "LOG001" not in {f["rule_id"] for f in named}
+    assert sorted((os.path.basename(f["file"]), f["rule_id"]) for f in folder) == \
+        sorted((os.path.basename(f["file"]), f["rule_id"]) for f in named)
+    alone = json.loads(run_cli("check", "--format", "json", "--no-override", "compose.yaml", cwd=tmp_path).stdout)
+    assert "LOG001" in {f["rule_id"] for f in alone["findings"]}
+
+
+def test_write_baseline_confirms_and_exits_0(tmp_path, run_cli):
+    (tmp_path / "compose.yaml").write_text(FIXABLE)
+    run = run_cli("check", "--write-baseline", "b.json", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    count = len(json.loads((tmp_path / "b.json").read_text())["findings"])
+    assert run.stderr.strip() == f"Wrote {count} findings of 1 file to the baseline b.json"
+
+
+# --------------------------------------------------------------------------- nothing from a file talks to the terminal
+
+CONTROL = "\x1b[2J\x07\r\x9b"
+
+
+def test_control_characters_from_files_and_paths_are_escaped(tmp_path, run_cli):
+    folder = tmp_path / f"evil{CONTROL}dir"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(y(f"# {CONTROL}", "include:", f"  - ../missing{CONTROL}.yaml",
+                                           "services:", f"  web{CONTROL}x:", '    image: "myorg/web:1.0"'))
+    (folder / "bad.yaml").write_text(f"services: [\n{CONTROL}")
+    for args in (["check", "."], ["fix", "."], ["fix", "--diff", "."]):
+        run = run_cli(*args, cwd=tmp_path)
+        out = run.stdout + run.stderr
+        assert not any(c in out for c in "\x1b\x07\r\x9b"), (args, out)
+        assert "\\x1b" in out
+    run = run_cli("check", os.path.join(folder.name, "bad.yaml"), cwd=tmp_path)
+    assert run.returncode == 2 and "\x1b" not in run.stderr and "\\x1b" in run.stderr

@@ -322,7 +322,7 @@ def test_baseline_hides_recorded_findings(run_cli, tmp_path):
     assert len(data["findings"]) == len(found(run_cli, "--isolated", file)) > 3
     proc = run_cli("check", "--isolated", "--baseline", tmp_path / "b.json", file)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Found 0 findings" in proc.stdout
+    assert "All checks passed (1 file)" in proc.stdout
 
 
 def test_baseline_reports_only_a_new_problem(run_cli, tmp_path):

@@ -49,7 +49,11 @@ def summary(results, dry_run: bool = False) -> str:
     unsafe = sum(f.applicability is Applicability.UNSAFE for f in findings)
     files = len({f.file for f in findings})
     errors = sum(r.status is Status.ERROR for r in results)
-    parts = [f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} file{'s' * (files != 1)}"]
+    checked = sum(r.status is not Status.ERROR for r in results)
+    if not findings and not fixed and checked:
+        parts = [f"All checks passed ({checked} file{'s' * (checked != 1)})"]
+    else:
+        parts = [f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} file{'s' * (files != 1)}"]
     if fixed:
         parts.append(f"would fix {fixed}" if dry_run else f"fixed {fixed}")
     if safe or unsafe:
