@@ -31,9 +31,11 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="Print findings only, no su
 ConfigOpt = typer.Option(None, "--config", help="Use this pyproject.toml or .hardener.yaml instead of searching upward.")
 IsolatedOpt = typer.Option(False, "--isolated", help="Ignore every configuration file.")
 ReportFormatOpt = typer.Option("text", "--format", "-f",
-                               help="Report format: text, json, sarif, github, gitlab, markdown, html or suggestions.")
+                               help="Report format: text (grouped, with source lines), concise (one line per "
+                               "finding), json, sarif, github, gitlab, markdown, html or suggestions.")
 DiffFormatOpt = typer.Option("text", "--format", "-f",
-                             help="With --diff: text (a unified diff), json, markdown, html or suggestions.")
+                             help="The report of what remains: text (grouped) or concise (one line per finding); "
+                             "with --diff also json, markdown, html or suggestions.")
 StatisticsOpt = typer.Option(False, "--statistics", help="Print how many findings each rule has instead of the findings.")
 PatchOpt = typer.Option(None, "--patch", metavar="[safe|unsafe|none]",
                         help="The patch markdown, html and suggestions propose (default: unsafe with --unsafe-fixes, else safe).")
@@ -498,8 +500,10 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
 
+    concise = fmt == "concise"  # the text report, one line per finding
+    fmt = "text" if concise else fmt
     if fmt not in FORMATS:
-        _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+        _fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS[:1] + ('concise',) + FORMATS[1:])})")
     if statistics and fmt not in ("text", "json"):
         _fail(f"--statistics prints a table of counts: use it with --format text or json, not {fmt}")
     mode = _patch_mode(patch, unsafe_fixes)
@@ -530,7 +534,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patch_choice.groups, patch_choice.roots, patch_choice.override = choice.groups, choice.roots, choice.override
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
-        text = render(fmt, results, color=color, quiet=quiet, rules=_rule_infos(choice, results), patches=patches,
+        text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
                       projects=_groups(paths, choice) if patches else None)
     _emit(text, output)
@@ -561,10 +565,12 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
 
     from .writing import FileChanged, encode, write_atomic
     from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
-    from .formats.text import finding_line, summary
+    from .formats.text import finding_line, full_lines, summary
 
+    concise = fmt == "concise"
+    fmt = "text" if concise else fmt
     if fmt not in DIFF_FORMATS:
-        _fail(f"unknown format '{fmt}' for fix (choose from {', '.join(DIFF_FORMATS)})")
+        _fail(f"unknown format '{fmt}' for fix (choose from text, concise, {', '.join(DIFF_FORMATS[1:])})")
     if fmt != "text" and not diff:
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
@@ -575,6 +581,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     _use_observation(paths, files, observed, no_observed, image_facts)
     if verify_run:
         paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes)
+        choice.groups = None  # the projects are the verified ones now
     results = _scan(paths, choice, True, quiet, jobs, edits=False)
     _report_errors(results, notes=fmt != "text")  # in text, notes go with the findings of the report
     if fmt != "text":
@@ -625,7 +632,12 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _emit("".join(diffs), output)
     if diff:  # nothing was written: the remaining findings are shown at lines of the files as they are
         results = [_at_original_lines(r) for r in results]
-    lines = _note_lines(results) + [finding_line(f) + "\n" for r in results for f in r.findings]
+    if concise:
+        lines = [finding_line(f) + "\n" for r in results for f in r.findings]
+    else:  # positions are in the fixed text when it was written, in the original for a dry run
+        lines = [line + "\n" for line in full_lines(results, rules=_rule_infos(choice, results),
+                                                       source=lambda r: r.original if diff else r.output or r.original)]
+    lines = _note_lines(results) + lines
     if not quiet:
         lines.append(summary(results, dry_run=diff) + "\n")
     if output and not diff:
@@ -925,28 +937,16 @@ def _all_checks():
     return tuple(RULES) + tuple(HOST_CHECKS)
 
 
-class _Interrupted(BaseException):
-    """Ctrl-C. Not a KeyboardInterrupt, which click would turn into 'Aborted!' and exit 1."""
-
-
-def _interrupt(signum, frame):
-    raise _Interrupted()
-
-
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def main():
     """The entry point: every outcome ends here as an exit code and, for failures, one line on stderr.
-    Ctrl-C exits 130 without a traceback (a file being written is finished first, see writing.py;
-    helper processes are stopped); a standard output that cannot be written (a full disk, /dev/full,
-    a closed pipe) exits 2."""
-    import signal
-
+    Ctrl-C exits 130 without a traceback (typer turns a KeyboardInterrupt inside a command into exit
+    130; a file being written is finished first, see writing.py; helper processes are stopped); a
+    standard output that cannot be written (a full disk, /dev/full, a closed pipe) exits 2."""
     os.environ.setdefault("_TYPER_STANDARD_TRACEBACK", "1")
     _tune_collector()
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupt)
     code = 0
     try:
         try:
@@ -954,9 +954,8 @@ def main():
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
         sys.stdout.flush()
-    except _Interrupted:
+    except KeyboardInterrupt:  # after the command, while the output is flushed
         _quiet_stdout()
-        sys.stderr.write("hardener: interrupted\n")
         code = EXIT_INTERRUPTED
     except OSError as exc:  # writing the report or the fixed text failed (stdout on a full device...)
         import errno

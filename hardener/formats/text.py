@@ -1,4 +1,6 @@
-"""Plain text, one line per finding (file:line:col: ID name [severity] message), then a summary.
+"""Plain text: findings grouped by file and service with a source excerpt and each rule's fix hint
+once (the default), or one line per finding (`--format concise`: file:line:col: ID name [severity]
+message), then a summary.
 With colour (a terminal without NO_COLOR, or FORCE_COLOR set) the path, the rule and the severity are
 highlighted. Also the `--statistics` table and the progress line the CLI shows on long scans."""
 from __future__ import annotations
@@ -63,11 +65,83 @@ def summary(results, dry_run: bool = False) -> str:
     return "; ".join(parts) + "."
 
 
-def render(results, color: bool = False, quiet: bool = False, **_) -> str:
-    lines = [finding_line(f, color) for r in results for f in r.findings]
+def render(results, color: bool = False, quiet: bool = False, concise: bool = False, rules=(), **_) -> str:
+    """The report: grouped by file and service with the source line of each finding and each rule's
+    fix hint once at the end (the default), or one line per finding (`concise`)."""
+    if concise:
+        lines = [finding_line(f, color) for r in results for f in r.findings]
+    else:
+        lines = full_lines(results, color, rules)
     if not quiet:
         lines.append(summary(results))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+EXCERPT_WIDTH = 120  # characters of a source line shown under a finding
+
+
+def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]:
+    """Findings grouped by file, then by service (findings about the whole file or project first),
+    each with its source line and a caret under its column; then each rule's fix hint once (from
+    `rules`, the RuleInfo records the CLI hands in). `source(result)` is the text the positions refer
+    to (default: the file as read)."""
+    import re
+
+    out, seen_rules = [], []
+    for r in results:
+        if not r.findings:
+            continue
+        text = (source(r) if source else r.original) or ""
+        lines = re.split(r"\r\n|\r|\n", text)  # as diff and git count lines (not at U+2028)
+        out.append(_paint(_clean(r.path), _BOLD, color))
+        groups: dict = {}
+        for f in r.findings:
+            groups.setdefault(f.service, []).append(f)
+        for service in sorted(groups, key=lambda s: (s is not None, list(groups).index(s))):
+            out.append(f"  {'service ' + _clean(service) if service is not None else '(file)'}:")
+            found = groups[service]
+            for i, f in enumerate(found):
+                out.append("    " + _finding_body(f, color))
+                if i + 1 == len(found) or (found[i + 1].line, found[i + 1].column) != (f.line, f.column):
+                    out += _excerpt(lines, f.line, f.column)  # once under the findings at one place
+                if f.rule_id not in seen_rules:
+                    seen_rules.append(f.rule_id)
+        out.append("")
+    hints = {info.id: info for info in rules or ()}
+    shown = [hints[rule] for rule in seen_rules if rule in hints]
+    if shown:
+        out.append(_paint("Fix hints:", _BOLD, color))
+        for info in shown:
+            out.append(f"  {_paint(info.id, _BOLD, color)} {info.name}: {_clean(info.summary)} "
+                       f"(hardener explain {info.id})")
+        out.append("")
+    return out
+
+
+def _finding_body(f, color: bool) -> str:
+    """`line:col ID name [severity] message ...`: a finding line without the file."""
+    sev = _paint(f.severity.value, _COLORS.get(f.severity.value, ""), color)
+    fix = {Applicability.SAFE: _paint(" [fix]", _GREEN, color),
+           Applicability.UNSAFE: _paint(" [unsafe fix]", _YELLOW, color)}.get(f.applicability, "")
+    nodes = ",".join(f.attack_tree)
+    tree = f" (attack tree {nodes})" if nodes else ""
+    others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
+    also = f" (the fix also changes {', '.join(map(_clean, others))})" if others else ""
+    return (f"{_paint(f'{f.line}:{f.column}', _BOLD, color)} {_paint(f.rule_id, _BOLD, color)} {f.rule_name} "
+            f"[{sev}] {_clean(f.message)}{tree}{fix}{also}")
+
+
+def _excerpt(lines: list[str], line: int, column: int) -> list[str]:
+    """The finding's source line (escaped, cut to EXCERPT_WIDTH) and a caret under its column."""
+    if not 1 <= line <= len(lines):
+        return []
+    raw = lines[line - 1]
+    start = max(0, column - 1 - EXCERPT_WIDTH // 2) if column > EXCERPT_WIDTH else 0
+    shown = raw[start:start + EXCERPT_WIDTH]
+    before = _clean(shown[:max(column - 1 - start, 0)])
+    number = str(line)
+    return [f"      {number} | {_clean(shown)}{'…' if len(raw) > start + EXCERPT_WIDTH else ''}",
+            f"      {' ' * len(number)} | {' ' * len(before)}^"]
 
 
 # --------------------------------------------------------------------------- --statistics
