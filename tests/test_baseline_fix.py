@@ -51,7 +51,7 @@ def test_fix_with_every_rule_changes_only_the_new_service(run_cli, compose_binar
     file.write_text(WEB, encoding="utf-8")
     write_baseline(run_cli, file, tmp_path / "b.json")
     file.write_text(WEB + API, encoding="utf-8")
-    proc = run_cli("fix", "--isolated", "--unsafe-fixes", "--baseline", tmp_path / "b.json", file)
+    proc = run_cli("fix", "--isolated", "--unsafe-fixes", "--format", "concise", "--baseline", tmp_path / "b.json", file)
     assert proc.returncode == 1, proc.stderr
     after = file.read_text(encoding="utf-8")
     assert after.startswith(WEB)  # the recorded service is byte-identical
@@ -59,7 +59,7 @@ def test_fix_with_every_rule_changes_only_the_new_service(run_cli, compose_binar
     code, model, err = compose_config(compose_binary, after)
     assert code == 0, err
     assert "ALL" in model["services"]["api"]["cap_drop"] and "cap_drop" not in model["services"]["web"]
-    second = run_cli("fix", "--isolated", "--unsafe-fixes", "--baseline", tmp_path / "b.json", file)
+    second = run_cli("fix", "--isolated", "--unsafe-fixes", "--format", "concise", "--baseline", tmp_path / "b.json", file)
     assert file.read_text(encoding="utf-8") == after  # idempotent
     # what is left is new and has no fix: two services now share the flat default network
     assert [line.split()[1] for line in second.stdout.splitlines() if ": " in line] == ["NET001"]

@@ -94,7 +94,7 @@ def test_check_clean_file_exits_0(tmp_path, run_cli):
 
 def test_check_reports_findings_exits_1_and_writes_nothing(tmp_path, run_cli):
     f = write(tmp_path / "compose.yaml", DIRTY)
-    r = run_cli("check", *CORE, "compose.yaml", cwd=tmp_path)
+    r = run_cli("check", "--format", "concise", *CORE, "compose.yaml", cwd=tmp_path)
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert "compose.yaml:6:9: PRT001 port-all-interfaces [medium] service 'web' publishes port 8080:80 on every " \
@@ -169,7 +169,7 @@ def test_check_exit_zero_and_output_file(tmp_path, run_cli):
 
 
 def test_check_stdin(run_cli):
-    r = run_cli("check", "-", input=DIRTY)
+    r = run_cli("check", "--format", "concise", "-", input=DIRTY)
     assert r.returncode == 1
     assert "<stdin>:6:9: PRT001" in r.stdout
 
@@ -184,7 +184,7 @@ def test_unknown_format_exits_2(tmp_path, run_cli):
 
 def test_fix_rewrites_safe_fixes_in_place_and_is_stable(tmp_path, run_cli):
     f = write(tmp_path / "compose.yaml", DIRTY)
-    r = run_cli("fix", *CORE, "compose.yaml", cwd=tmp_path)
+    r = run_cli("fix", "--format", "concise", *CORE, "compose.yaml", cwd=tmp_path)
     assert r.returncode == 1  # the file was rewritten and unsafe findings remain
     assert "Fixed compose.yaml" in r.stderr.splitlines()
     expected = hardened(DIRTY)
@@ -251,7 +251,7 @@ def test_fix_diff_prints_unified_diff_and_writes_nothing(tmp_path, run_cli):
 
 
 def test_fix_stdin_writes_fixed_text_to_stdout(tmp_path, run_cli):
-    r = run_cli("fix", *CORE, "-", input=DIRTY, cwd=tmp_path)
+    r = run_cli("fix", "--format", "concise", *CORE, "-", input=DIRTY, cwd=tmp_path)
     assert r.returncode == 1
     assert r.stdout == hardened(DIRTY)
     assert "<stdin>:6:9: PRT001" in r.stderr  # the report goes to stderr, the text to stdout

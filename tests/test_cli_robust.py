@@ -450,7 +450,7 @@ def test_fix_diff_reports_lines_of_the_original_and_would_fix(tmp_path, run_cli)
              "  db:", '    image: "postgres:16"', "    ports:", '      - "5432:5432"')
     (tmp_path / "compose.yaml").write_text(text)
     check = run_cli("check", "--format", "concise", "compose.yaml", cwd=tmp_path).stdout.splitlines()
-    run = run_cli("fix", "--diff", "compose.yaml", cwd=tmp_path)
+    run = run_cli("fix", "--diff", "--format", "concise", "compose.yaml", cwd=tmp_path)
     reported = [line for line in run.stderr.splitlines() if line.startswith("compose.yaml:")]
     assert reported and set(reported) <= set(check)  # the same positions check reports
     assert "compose.yaml:9:9: PRT002" in run.stderr
@@ -524,7 +524,7 @@ def test_config_toml_by_extension(tmp_path, run_cli):
                                      "# hardener: ignored"])
 def test_misspelled_directive_is_reported(tmp_path, run_cli, comment):
     (tmp_path / "compose.yaml").write_text(y("services:", f"  web:  {comment}", '    image: "myorg/web:1.0"'))
-    run = run_cli("check", "--select", "CAP001", "compose.yaml", cwd=tmp_path)
+    run = run_cli("check", "--format", "concise", "--select", "CAP001", "compose.yaml", cwd=tmp_path)
     assert run.returncode == 1
     assert "compose.yaml:2:3: CAP001" in run.stdout  # nothing was silenced
     assert f"compose.yaml: note: line 2:9: '{comment}' is not a hardener directive" in run.stderr
@@ -640,3 +640,22 @@ def test_control_characters_from_files_and_paths_are_escaped(tmp_path, run_cli):
         assert "\\x1b" in out
     run = run_cli("check", os.path.join(folder.name, "bad.yaml"), cwd=tmp_path)
     assert run.returncode == 2 and "\x1b" not in run.stderr and "\\x1b" in run.stderr
+
+
+def test_default_text_report_is_grouped_with_source_and_hints(tmp_path, run_cli):
+    text = y("services:", "  web:", '    image: "myorg/web:1.0"', "    ports:", '      - "8080:80"',
+             "  db:", '    image: "postgres:16"', "    ports:", '      - "5432:5432"')
+    (tmp_path / "compose.yaml").write_text(text)
+    run = run_cli("check", "--select", "PRT001,PRT002,LOG001", "compose.yaml", cwd=tmp_path)
+    assert run.returncode == 1
+    out = run.stdout.splitlines()
+    assert out[0] == "compose.yaml"
+    assert out.index("  service web:") < out.index("  service db:")
+    assert '      9 |       - "5432:5432"' in out and "        |         ^" in out
+    assert out.count('      9 |       - "5432:5432"') == 1  # one excerpt under the two findings at 9:9
+    assert sum(line.startswith("    9:9 ") for line in out) == 2
+    hints = out[out.index("Fix hints:") + 1:]
+    assert [h.split()[0] for h in hints if h.startswith("  ")] == ["LOG001", "PRT001", "PRT002"]  # each once
+    concise = run_cli("check", "--format", "concise", "--select", "PRT001,PRT002,LOG001", "compose.yaml",
+                      cwd=tmp_path).stdout.splitlines()
+    assert "compose.yaml:9:9: PRT002" in concise[-2] and len(concise) == 6

@@ -65,9 +65,10 @@ def summary(results, dry_run: bool = False) -> str:
     return "; ".join(parts) + "."
 
 
-def render(results, color: bool = False, quiet: bool = False, concise: bool = False, rules=(), **_) -> str:
-    """The report: grouped by file and service with the source line of each finding and each rule's
-    fix hint once at the end (the default), or one line per finding (`concise`)."""
+def render(results, color: bool = False, quiet: bool = False, concise: bool = True, rules=(), **_) -> str:
+    """The report: one line per finding (`concise`, for host audits and callers that parse lines), or
+    grouped by file and service with the source line of each finding and each rule's fix hint once at
+    the end (concise=False: what `hardener check` prints by default)."""
     if concise:
         lines = [finding_line(f, color) for r in results for f in r.findings]
     else:
@@ -92,7 +93,7 @@ def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]
         if not r.findings:
             continue
         text = (source(r) if source else r.original) or ""
-        lines = re.split(r"\r\n|\r|\n", text)  # as diff and git count lines (not at U+2028)
+        lines = [] if not text else re.split(r"\r\n|\r|\n", text)  # as diff and git count lines (not at U+2028)
         out.append(_paint(_clean(r.path), _BOLD, color))
         groups: dict = {}
         for f in r.findings:
