@@ -120,7 +120,8 @@ def test_hook_file_regex_matches_compose_names():
     assert set(regexes) == {"hardener", "hardener-fix"}
     names = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.prod.yaml", "Compose.YAML",
              "compose.override.yml", "app.compose.yaml", "stack.docker-compose.yml",
-             "values.yaml", "composer.yaml", "compose.json", "docker-compose.yml.bak", "my-compose.yaml"]
+             "values.yaml", "composer.yaml", "compose.json", "docker-compose.yml.bak", "my-compose.yaml",
+             "docker-stack.yml", "docker-stack.prod.yaml", "app.compose.yml"]
     for regex in regexes.values():
         for name in names:
             for path in (name, f"deploy/{name}"):
