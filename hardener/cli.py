@@ -9,7 +9,6 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .escape import terminal as _term
 from .model import Status
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
@@ -65,6 +64,13 @@ ObservedOpt = typer.Option(None, "--observed", metavar="FILE",
 NoObservedOpt = typer.Option(False, "--no-observed", help="Ignore any observation file.")
 ImageFactsOpt = typer.Option(False, "--image-facts", help="Read the configuration of images present on the Docker "
                              "engine to recognise unknown names built like a known image (never pulls).")
+
+
+def _term(text) -> str:
+    """Text from a file or a path, for the terminal: control characters escaped (see escape.py)."""
+    from .escape import terminal
+
+    return terminal(text)
 
 
 def _version(value: bool):
