@@ -514,7 +514,7 @@ def test_a_shared_volume_the_override_remounts_read_only_has_one_writer(run_cli,
     merged = compose(compose_binary, folder, "compose.yaml", "compose.override.yaml")["services"]
     assert targets(merged["worker"], "volumes") == {"/srv/media": ("media", True)}
     assert check(run_cli, folder, "--select", "VOL003") == []
-    alone = check(run_cli, folder / "compose.yaml", "--select", "VOL003")  # without the override
+    alone = check(run_cli, folder / "compose.yaml", "--no-override", "--select", "VOL003")  # without the override
     assert [f["rule_id"] for f in alone] == ["VOL003"]
 
 
