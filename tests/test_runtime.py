@@ -27,7 +27,9 @@ pytestmark = pytest.mark.runtime
 ENGINE_SOCKET = "/var/tmp/hardener-engine/docker.sock"
 FIXTURES = Path(__file__).parent / "fixtures" / "runtime"
 FAST = ["--timeout", "90", "--settle", "3"]
-PREFIX = "runtime-tier-"  # project names of this tier (HARDENER_VERIFY_PREFIX); the default is hardener-verify-
+# project names of this tier (HARDENER_VERIFY_PREFIX; the default is hardener-verify-), unique to this
+# test session: other checkouts may run the tier on the same engine at the same time
+PREFIX = f"runtime-tier-{os.getpid()}-"
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +183,7 @@ def test_a_regression_is_found_and_named_with_evidence(engine_env, tmp_path):
 def test_interrupted_runs_are_torn_down(engine_env, tmp_path, sig):
     """Ctrl-C (or SIGTERM) while the services start: everything started is removed, exit 130, one line."""
     stack = writable_copy(shared_path("runtime", "stacks", "official-images"), tmp_path / "official-images")
-    prefix = f"runtime-tier-int{int(sig)}"
+    prefix = f"{PREFIX}int{int(sig)}"
     proc = subprocess.Popen([sys.executable, "-m", "hardener", "verify", *FAST, "--runtime-file",
                              str(stack / "runtime.yaml"), str(stack / "project")],
                             env={**cli_env(), **engine_env, "HARDENER_VERIFY_PREFIX": prefix},
