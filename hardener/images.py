@@ -1,12 +1,30 @@
 """Per-image knowledge shipped as data (hardener/data/images.json): what an image needs after
-hardening. With a profile, fixes that would be guesses for an unknown image become informed: the
-capabilities to add back after cap_drop ALL, a non-root user that works, writable paths."""
+hardening, and what it is. With a profile, fixes that would be guesses for an unknown image become
+informed: the capabilities to add back after cap_drop ALL, a non-root user that works, writable
+paths, limits that are enough.
+
+Images are matched by family, not by exact name: an entry's own repository name and its `aliases`
+(mirrors, derivatives built FROM it), then publisher prefixes (`bitnami/`), then the entries'
+`patterns` (`*-postgresql`). Registry, `library/`, tag (`-alpine`) and digest are already gone from
+the name (compose.repository_name). Several matches are merged, the first one that says something
+about a field wins, in that order. An entry with `cap_add` is a full hardening profile; others only
+state facts (the user an image runs as, that it is a base image, a proxy, or heavy)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from importlib import resources
+
+
+@dataclass(frozen=True)
+class Render:
+    """Paths an image's entrypoint writes at start-up only when the file uses a feature: a folder
+    mounted at `mounted`, or a variable whose name starts with `env_prefix`."""
+    mounted: str | None
+    env_prefix: str | None
+    writable: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -19,19 +37,47 @@ class ImageProfile:
     memory: str | None = None
     cpus: str | None = None
     public_ports: tuple[int, ...] = ()
+    runs_as: str | None = None  # the non-root user the image runs as (its Dockerfile USER)
+    base: bool = False  # a base image: what it needs depends on the command and volumes it is given
+    proxy: bool = False  # a reverse proxy or load balancer meant to face the network
+    pids: int | None = None
+    limits_known: bool = False  # memory/cpus/pids are enough for the image's default configuration
+    heap: str | None = None  # the JVM heap the image sets by default
+    renders: tuple[Render, ...] = ()
+    source: str = ""
+    complete: bool = False  # a full hardening profile (cap_add, user, writable are known)
+    drops_privileges: bool = False  # it starts as root and switches to its own user itself
 
 
 def _make(name: str, p: dict) -> ImageProfile:
-    return ImageProfile(name, tuple(p.get("cap_add", ())), p.get("user"), p.get("default_non_root", False),
-                        tuple(p.get("writable", ())), p.get("memory"), p.get("cpus"), tuple(p.get("public_ports", ())))
+    runs_as = p.get("runs_as")
+    return ImageProfile(
+        name, tuple(p.get("cap_add", ())), p.get("user"), bool(p.get("default_non_root", False) or runs_as),
+        tuple(p.get("writable", ())), p.get("memory"), p.get("cpus"), tuple(p.get("public_ports", ())),
+        runs_as, bool(p.get("base", False)), bool(p.get("proxy", False)), p.get("pids"),
+        bool(p.get("limits_known", False)), p.get("heap"),
+        tuple(Render(r.get("mounted"), r.get("env_prefix"), tuple(r.get("writable", ()))) for r in p.get("renders", ())),
+        p.get("source", ""), "cap_add" in p,
+        bool(p.get("drops_privileges") or ("cap_add" in p and p.get("user") is None and not p.get("default_non_root")
+                                           and not runs_as)))
 
 
 @lru_cache(maxsize=1)
-def _profiles() -> tuple[dict, dict]:
+def _data() -> tuple[dict, dict, list]:
+    """(name or alias -> raw entry, prefix -> raw entry, [(pattern, raw entry)] in file order)."""
     raw = json.loads(resources.files("hardener.data").joinpath("images.json").read_text(encoding="utf-8"))
-    names = {name: _make(name, p) for name, p in raw.items() if not name.startswith("_")}
-    prefixes = {prefix: _make(prefix, p) for prefix, p in raw.get("_prefixes", {}).items()}
-    return names, prefixes
+    names: dict = {}
+    patterns: list = []
+    for name, entry in raw.items():
+        if name.startswith("_"):
+            continue
+        entry = {**entry, "_name": name}
+        names[name] = entry
+        for alias in entry.get("aliases", ()):
+            names.setdefault(alias, entry)
+        patterns += [(p, entry) for p in entry.get("patterns", ())]
+    prefixes = {prefix: {**p, "_name": prefix} for prefix, p in raw.get("_prefixes", {}).items()}
+    return names, prefixes, patterns
 
 
 _OBSERVED: dict = {}  # repository name -> ImageProfile measured by `hardener observe` (runtime/derive.py)
@@ -43,19 +89,44 @@ def use_observed(profiles: dict) -> None:
     _OBSERVED.update(profiles)
 
 
-def profile(image_name: str) -> ImageProfile | None:
-    """The profile of an image repository name: an observed one first (`use_observed`), then the
-    shipped ones. Publisher families with their own conventions ('bitnami/...' run as non-root) are
-    matched by prefix before the last path part ('library/redis' and 'docker.io/redis' are already
-    reduced to 'redis' by Service.image_name)."""
+def facts(image_name: str) -> ImageProfile | None:
+    """Everything known about an image repository name (a full profile or only some facts), or None.
+    A profile observed on the user's own running stack (`use_observed`) wins for what it measured:
+    capabilities, user pattern, writable paths and memory (then known to be enough)."""
     if not image_name or "$" in image_name:
         return None
-    if image_name in _OBSERVED:
-        return _OBSERVED[image_name]
-    names, prefixes = _profiles()
+    shipped = _shipped(image_name)
+    observed = _OBSERVED.get(image_name)
+    if observed is None:
+        return shipped
+    base = shipped if shipped is not None else ImageProfile(observed.name)
+    return replace(base, name=observed.name, cap_add=observed.cap_add, user=observed.user,
+                   default_non_root=observed.default_non_root, writable=observed.writable,
+                   memory=observed.memory or base.memory, complete=True,
+                   limits_known=observed.memory is not None or base.limits_known,
+                   drops_privileges=not observed.default_non_root)
+
+
+@lru_cache(maxsize=4096)
+def _shipped(image_name: str) -> ImageProfile | None:
+    names, prefixes, patterns = _data()
+    found = []
     if image_name in names:
-        return names[image_name]
-    for prefix, found in prefixes.items():
-        if image_name.startswith(prefix):
-            return found
-    return None
+        found.append(names[image_name])
+    found += [p for prefix, p in prefixes.items() if image_name.startswith(prefix)]
+    found += [entry for pattern, entry in patterns if fnmatchcase(image_name, pattern) and entry not in found]
+    if not found:
+        return None
+    merged: dict = {}
+    for entry in found:
+        for key, value in entry.items():
+            merged.setdefault(key, value)
+    return _make(found[0]["_name"], merged)
+
+
+def profile(image_name: str) -> ImageProfile | None:
+    """The full hardening profile of an image repository name (an observed one first, see
+    `use_observed`), or None when hardener knows too little about the image to choose its
+    capabilities, user and writable paths."""
+    found = facts(image_name)
+    return found if found is not None and found.complete else None

@@ -9,8 +9,10 @@ counts as that name. Client tools, exporters and admin UIs (``mongo-express``, `
 """
 from __future__ import annotations
 
+import json
 import posixpath
 import re
+from importlib import resources
 
 from .model import Applicability
 from .syntax import ONLY_VARIABLE, resolve
@@ -276,3 +278,46 @@ def socket_name(source: str, target: str) -> str | None:
         name = _basename(target)
         return name if name in DOCKER_SOCKET_NAMES else None
     return None
+# --------------------------------------------------------------------------- memory a service declares
+
+# variables whose value is a JVM option string (-Xmx...), matched on the name's end: ES_JAVA_OPTS,
+# OPENSEARCH_JAVA_OPTS, GRAYLOG_SERVER_JAVA_OPTS, LS_JAVA_OPTS, JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
+# KAFKA_HEAP_OPTS, SONAR_WEB_JAVAOPTS, CATALINA_OPTS, Nexus' INSTALL4J_ADD_VM_PARAMS
+JVM_OPTION_VARIABLES = ("JAVA_OPTS", "JAVA_OPTIONS", "JVM_OPTS", "JVM_OPTIONS", "JAVA_TOOL_OPTIONS", "JAVAOPTS",
+                        "HEAP_OPTS", "CATALINA_OPTS", "JVM_ARGS", "JAVA_ARGS", "INSTALL4J_ADD_VM_PARAMS")
+# images that start one JVM per variable: their heaps add up (SonarQube's web server, compute engine
+# and search node)
+SUMMED_JVM_PREFIXES = ("SONAR_",)
+# variables holding a heap size as a plain size (Cassandra MAX_HEAP_SIZE, Solr SOLR_HEAP, Neo4j
+# NEO4J_server_memory_heap_max__size, Graylog GRAYLOG_DATANODE_OPENSEARCH_HEAP, old ES_HEAP_SIZE)
+HEAP_SIZE_WORDS = ("HEAP_SIZE", "HEAPSIZE", "HEAP_MAX", "MAX_HEAP", "_HEAP")
+# (pattern with the size as group 1, unit of a bare number, what it sizes) in a command line
+COMMAND_MEMORY_FLAGS = (
+    (r"--maxmemory[= ]+([0-9.]+\s*[kmgtKMGT]?[bB]?)\b", "", "Redis maxmemory"),
+    (r"(?:^|\s)(?:-m\s*|--memory-limit[= ])([0-9]+)\b", "m", "the memcached cache"),
+    (r"--wiredTigerCacheSizeGB[= ]([0-9.]+)", "g", "the WiredTiger cache"),
+    (r"shared_buffers\s*=\s*([0-9.]+\s*[kKmMgGtT]B)", "", "PostgreSQL shared_buffers"),
+    (r"--innodb[-_]buffer[-_]pool[-_]size[= ]([0-9.]+[kmgtKMGT]?)", "", "the InnoDB buffer pool"),
+)
+# limits written for an image hardener has no profile for (unsafe: nothing shows they are enough)
+DEFAULT_MEMORY = "1G"
+DEFAULT_CPUS = "1.0"
+# processes and threads: each thread counts. JVMs and ClickHouse run hundreds to thousands of
+# threads; a fork bomb is still stopped far below the kernel's pid_max (32768 at least)
+DEFAULT_PIDS = 4096
+
+# --------------------------------------------------------------------------- users
+
+# command words of containers that exist to change ownership or modes of files (init containers):
+# they need root and the capabilities that come with it
+PERMISSION_COMMANDS = ("chown", "chmod", "chgrp", "setfacl")
+
+# --------------------------------------------------------------------------- ports
+
+def _remote_ports() -> dict[int, str]:
+    raw = json.loads(resources.files("hardener.data").joinpath("ports.json").read_text(encoding="utf-8"))
+    return {int(port): entry[0] for port, entry in raw.items() if not port.startswith("_")}
+
+
+# container port -> what it receives from other machines (hardener/data/ports.json, with sources)
+REMOTE_PORTS: dict[int, str] = _remote_ports()
