@@ -12,7 +12,7 @@ import pytest
 from hardener import knowledge
 from hardener.compose import repository_name
 from hardener.images import facts, profile
-from hardener.interpolation import parse_env, project_variables
+from hardener.interpolation import interpolate, parse_env, possible_values, project_env
 from hardener.memory import GIB, MIB, declared_need, format_size, java_heap, parse_size
 
 
@@ -165,9 +165,29 @@ def test_env_files_in_compose_syntax():
     assert parse_env(text) == {"A": "1", "PORT": "127.0.0.1:8080", "Q": "a #b", "U": "8080", "EMPTY": ""}
 
 
-def test_project_variables_read_env_and_documented_examples(tmp_path):
+def test_project_env_reads_env_and_documented_examples(tmp_path):
     (tmp_path / ".env").write_text("PORT=8080\n", encoding="utf-8")
     (tmp_path / ".env.example").write_text("PORT=127.0.0.1:8080\nOTHER=x\n", encoding="utf-8")
-    found = project_variables(str(tmp_path / "compose.yaml"))
-    assert found["PORT"] == ("8080", "127.0.0.1:8080") and found["OTHER"] == ("x",)
-    assert project_variables("-") == {} and project_variables(str(tmp_path / "sub" / "compose.yaml")) == {}
+    found = project_env(str(tmp_path / "compose.yaml"))
+    assert found.dotenv == {"PORT": "8080"} and found.documented == {"PORT": ("127.0.0.1:8080",), "OTHER": ("x",)}
+    empty = project_env("-")
+    assert empty.dotenv == {} and project_env(str(tmp_path / "sub" / "compose.yaml")).documented == {}
+
+
+@pytest.mark.parametrize("text, env, expected", [
+    ("${PORT:-8080}:80", {"PORT": "127.0.0.1:8080"}, "127.0.0.1:8080:80"),
+    ("${PORT:-8080}:80", {}, "8080:80"),
+    ("${PORT:-8080}:80", {"PORT": ""}, "8080:80"),
+    ("${PORT-8080}:80", {"PORT": ""}, ":80"),
+    ("${PORT}:80", {}, None),
+    ("${TRAEFIK_HTTP_PORT:-80}", {}, "80"),
+    ("$$HOME ${A:+set}", {"A": "1"}, "$HOME set"),
+    ("${A:?needed}", {"A": "v"}, "v"),
+])
+def test_interpolation_as_compose_does_it(text, env, expected):
+    assert interpolate(text, env.get) == expected
+
+
+def test_possible_values_take_env_first_then_documented_ones():
+    assert possible_values("${PORT:-8080}:80", {}, {"PORT": ("127.0.0.1:9000", "9000")}) == [
+        "8080:80", "127.0.0.1:9000:80", "9000:80"]
