@@ -102,7 +102,7 @@ def test_check_reports_findings_exits_1_and_writes_nothing(tmp_path, run_cli):
     assert any(line.startswith("compose.yaml:3:3: CAP001 cap-drop-all [high]") for line in lines)
     assert any(line.startswith("compose.yaml:8:9: VOL001 writable-config-mount [low]") and line.endswith("[fix]")
                for line in lines)
-    assert lines[-1] == "Found 7 findings in 1 file; 4 fixable with `hardener fix`, 3 more with --unsafe-fixes."
+    assert lines[-1] == "Found 7 findings in 1 file; 3 fixable with `hardener fix`, 4 more with --unsafe-fixes."
     assert untouched(f, DIRTY)
 
 
@@ -150,7 +150,7 @@ def test_check_json_has_documented_keys(tmp_path, run_cli):
     prt = next(f for f in findings if f["rule_id"] == "PRT001")
     assert (prt["rule_name"], prt["line"], prt["column"], prt["attack_tree"], prt["fix"]) == \
         ("port-all-interfaces", 6, 9, ["4.1.1"], "unsafe")
-    assert report["summary"]["fixable_safe"] == 4 and report["summary"]["fixable_unsafe"] == 3
+    assert report["summary"]["fixable_safe"] == 3 and report["summary"]["fixable_unsafe"] == 4
 
 
 def test_check_json_lists_errors(tmp_path, run_cli):

@@ -140,7 +140,7 @@ def test_resource_limit_option_by_id_and_name(run_cli, compose_binary, tmp_path,
     put(tmp_path, "pyproject.toml",
         f'[tool.hardener]\nselect = ["RES001"]\n[tool.hardener.options.{table}]\nmemory = "2G"\n')
     file = put(tmp_path, "compose.yaml", APP)
-    proc = run_cli("fix", file)
+    proc = run_cli("fix", "--unsafe-fixes", file)  # an unknown image: its limits are an unsafe fix
     assert proc.returncode == 1, proc.stderr
     after = file.read_text(encoding="utf-8")
     assert "          memory: 2G\n" in after

@@ -860,7 +860,7 @@ def test_action_check_writes_sarif_outputs_and_summary(action_env, sarif_validat
     env, work, tmp = action_env
     write(work / "deploy" / "compose.yaml", EXAMPLE.read_text())
     write(work / "other" / "docker-compose.yml", y("services:", "  a:", "    image: nginx"))
-    step = _step(env, work, "check", INPUT_PATHS="deploy", INPUT_ARGS="--select CAP001,PRT001",
+    step = _step(env, work, "check", INPUT_PATHS="deploy", INPUT_ARGS="--select CAP001,PRT001", INPUT_PATCH="unsafe",  # CAP001, PRT001: unsafe fixes
                  INPUT_SARIF_FILE="out/h.sarif", INPUT_COMMENT="true")
     assert step.returncode == 0, step.stderr
     out = _outputs(tmp)

@@ -218,20 +218,30 @@ FS = [
                  y("services:", "  api: {image: myorg/api, tmpfs: [/run]}"),
                  y("services:", "  api: {image: myorg/api, tmpfs: [/run], read_only: true}"),
                  id="FS001-flow-service"),
-    pytest.param("RES002", SAFE,
+    pytest.param("RES002", UNSAFE,
                  y("services:", "  worker:", "    image: myorg/worker"),
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
-                   "        limits:", "          pids: 512"),
+                   "        limits:", "          pids: 4096"),
                  id="RES002-add"),
     pytest.param("RES002", SAFE,
-                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g"),
-                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g", "    pids_limit: 512"),
-                 id="RES002-add-beside-legacy-limits"),
+                 y("services:", "  web:", "    image: nginx:1.27-alpine"),
+                 y("services:", "  web:", "    image: nginx:1.27-alpine", "    deploy:", "      resources:",
+                   "        limits:", "          pids: 4096"),
+                 id="RES002-add-known-image"),
     pytest.param("RES002", SAFE,
+                 y("services:", "  ch:", "    image: clickhouse/clickhouse-server:25.3"),
+                 y("services:", "  ch:", "    image: clickhouse/clickhouse-server:25.3", "    deploy:", "      resources:",
+                   "        limits:", "          pids: 16384"),
+                 id="RES002-add-thread-heavy-image"),
+    pytest.param("RES002", UNSAFE,
+                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g"),
+                 y("services:", "  worker:", "    image: myorg/worker", "    mem_limit: 1g", "    pids_limit: 4096"),
+                 id="RES002-add-beside-legacy-limits"),
+    pytest.param("RES002", UNSAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
                    "        limits:", "          memory: 1G"),
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
-                   "        limits:", "          memory: 1G", "          pids: 512"),
+                   "        limits:", "          memory: 1G", "          pids: 4096"),
                  id="RES002-add-under-deploy-limits"),
     pytest.param("RES002", SAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 200", "    deploy:",
@@ -241,13 +251,13 @@ FS = [
                  id="RES002-move-pids-next-to-deploy-limits"),
     pytest.param("RES002", UNSAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: -1  # unlimited"),
-                 y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 512  # unlimited"),
+                 y("services:", "  worker:", "    image: myorg/worker", "    pids_limit: 4096  # unlimited"),
                  id="RES002-replace-unlimited"),
     pytest.param("RES002", UNSAFE,
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
                    "        limits:", "          pids: 0"),
                  y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
-                   "        limits:", "          pids: 512"),
+                   "        limits:", "          pids: 4096"),
                  id="RES002-replace-zero-under-deploy"),
 ]
 
@@ -467,7 +477,7 @@ def test_pids_limit_ends_under_deploy_when_resource_limits_are_added_in_the_same
     before = y("services:", "  worker:", "    image: myorg/worker")
     remaining, _, out = run(before, ["RES002", resource_limits])
     assert out == y("services:", "  worker:", "    image: myorg/worker", "    deploy:", "      resources:",
-                    "        limits:", '          cpus: "1.0"', "          memory: 1G", "          pids: 512")
+                    "        limits:", '          cpus: "1.0"', "          memory: 1G", "          pids: 4096")
     assert remaining == []
     code, model, err = compose_check(out)
     assert code == 0, err
@@ -502,13 +512,13 @@ def test_all_isolation_rules_on_one_service(compose_check):
                     "    deploy:",
                     "      resources:",
                     "        limits:",
-                    "          pids: 512")
+                    "          pids: 4096")
     assert [f.rule_id for f in remaining] == ["ISO003"]
     assert compose_check(before)[0] == 0
     code, model, err = compose_check(out)
     assert code == 0, err
     box = model["services"]["box"]
-    assert box["read_only"] is True and box["deploy"]["resources"]["limits"]["pids"] == 512
+    assert box["read_only"] is True and box["deploy"]["resources"]["limits"]["pids"] == 4096
     assert not box.get("privileged")
     assert box["security_opt"] == ["no-new-privileges:true"] and box["cap_add"] == ["NET_BIND_SERVICE"]
 
@@ -523,7 +533,7 @@ def test_extends_child_is_fixed_through_its_base(compose_check):
     _, fixed, out = run(before, ["PRV002", "FS001", "RES002"])
     assert out == y("services:", "  base:", "    image: myorg/app", "    read_only: true", "    tmpfs:", "      - /tmp",
                     "    security_opt:", "      - no-new-privileges:true", "    deploy:", "      resources:",
-                    "        limits:", "          pids: 512",
+                    "        limits:", "          pids: 4096",
                     "  child:", "    extends: base", "    command: [run, --child]")
     assert {f.service for f in fixed} == {"base"}
     code, model, err = compose_check(out)

@@ -442,10 +442,10 @@ def test_limits_and_pids_are_written_in_one_pass():
     from hardener import engine
     from hardener.settings import Settings
 
-    doc = parse("services:\n  web:\n    image: myorg/web:1.0\n")
+    doc = parse("services:\n  web:\n    image: nginx:1.27\n")  # limits known to be enough: safe fixes
     settings = Settings(select=frozenset({"RES001", "RES002"}))
     findings = engine.run_rules(doc, settings)
     new, applied = engine._one_pass(doc, findings, settings, set())
     assert sorted(f.rule_id for f in applied) == ["RES001", "RES002"]
-    assert "        limits:\n          cpus: " in new.text and "          pids: 512\n" in new.text
+    assert "        limits:\n          cpus: " in new.text and "          pids: 4096\n" in new.text
     assert new.text.count("deploy:") == 1

@@ -17,25 +17,33 @@ what a compromised process can do to what the application really needs (attack t
 **Fix.** Adds `cap_drop: [ALL]` (or appends `ALL` to an existing `cap_drop` list). Entries in
 `cap_add` are kept, so capabilities the author added on purpose stay.
 
-For images hardener knows (`hardener/data/images.json`: nginx, postgres, mysql, mariadb, redis,
-mongo, rabbitmq, traefik, caddy, grafana, prometheus, bitnami images...), the fix also adds the
-capabilities the image's start-up needs to `cap_add` (for example CHOWN, SETUID and SETGID for an
-entrypoint that fixes data ownership and then switches user), and it is *safe*.
+For images hardener knows (`hardener/data/images.json`: nginx, postgres and its derivatives, mysql,
+mariadb, redis, mongo, rabbitmq, traefik, caddy, grafana, prometheus, bitnami images...), the fix also
+adds the capabilities the image's start-up needs to `cap_add` (for example CHOWN, SETUID and SETGID
+for an entrypoint that fixes data ownership and then switches user). An image that starts as root
+and bind-mounts files from the host also keeps DAC_OVERRIDE: root without it cannot open a host
+file it does not own, such as Traefik's `acme.json` created with mode 600 as its documentation
+says (sockets such as `docker.sock` do not count: root owns them).
+
+The fix is *unsafe*, also for known images: what a service needs depends on the files it is given
+(their owners and modes) and on its configuration, which the image's profile cannot know. Base
+images (alpine, busybox, debian, python, node...) get no capabilities back: what they need is what
+their command does.
 
 When the `cap_drop` list is written in a read-only file, the finding stays there without a fix
 and the last file that may be written gets `cap_drop: [ALL]` (or `ALL` appended to its own list):
 Compose appends the lists of all files.
 
-**What may break.** For an image hardener does not know, start-up steps that need a capability: an
-entrypoint that starts as root and then switches user or changes file ownership needs CHOWN, SETUID,
-SETGID, DAC_OVERRIDE or NET_BIND_SERVICE back in `cap_add`. That is why the fix is *unsafe* for
-unknown images: it runs with `--unsafe-fixes`.
+**What may break.** Start-up steps that need a capability: an entrypoint that starts as root and
+then switches user or changes file ownership needs CHOWN, SETUID, SETGID, DAC_OVERRIDE or
+NET_BIND_SERVICE back in `cap_add`; an init container that runs `chown` needs CHOWN.
 
 **References.** OWASP Docker Security Cheat Sheet rule #3 (limit capabilities); CIS Docker Benchmark, "Ensure that Linux kernel capabilities are restricted within containers"; MITRE ATT&CK T1611 (Escape to Host).
 """
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
+from ..syntax import is_bind_source
 from ..yamltext import Seq, add_entries, add_items
 from .base import IN_READ_ONLY, finding, make_fix
 
@@ -44,7 +52,7 @@ NAME = "cap-drop-all"
 ATTACK_TREE = ("1.1.2", "5.2.1")
 SEVERITY = Severity.HIGH
 CONFIDENCE = Confidence.HIGH
-FIX = Applicability.SAFE  # safe for images with a profile, unsafe otherwise
+FIX = Applicability.UNSAFE
 OPTIONS: dict = {}
 
 
@@ -52,6 +60,27 @@ def _own_seq(svc, written):
     """The sequence of a layer written in place in this service's mapping (not an alias, not merged)."""
     value = written.value if written is not None and written.editable else None
     return value if isinstance(value, Seq) else None
+
+
+def _host_files(svc) -> bool:
+    """Whether the service bind-mounts files or folders from the host (sockets aside)."""
+    for mount in svc.mounts():
+        source = mount.source or ""
+        bind = mount.kind == "bind" if mount.kind is not None else is_bind_source(source)
+        if bind and not source.rstrip("/").endswith(".sock"):
+            return True
+    return False
+
+
+def _wanted(known, svc) -> tuple[list[str], str]:
+    """(capabilities the image's start-up needs, why DAC_OVERRIDE was added or '')."""
+    wanted = list(known.cap_add)
+    runs_as_root = known.drops_privileges or not known.default_non_root
+    user = (svc.value("user") or "").split(":")[0].strip()
+    if runs_as_root and user in ("", "0", "root") and "DAC_OVERRIDE" not in wanted and _host_files(svc):
+        return wanted + ["DAC_OVERRIDE"], (" (DAC_OVERRIDE: root opens bind-mounted host files it does not own, "
+                                          "such as an acme.json of mode 600)")
+    return wanted, ""
 
 
 def check(ctx):
@@ -71,21 +100,22 @@ def check(ctx):
         else:
             edits.append(add_items(ctx.doc, _own_seq(svc, mine), ["ALL"]) if _own_seq(svc, mine) else None)
         known = svc.profile()
-        needed = []
+        needed, why = [], ""
         if known is not None:
             adds = svc.written("cap_add")
             present = svc.capabilities("cap_add")
-            needed = [c for c in known.cap_add if c not in present and "ALL" not in present]
+            wanted, why = _wanted(known, svc)
+            needed = [c for c in wanted if c not in present and "ALL" not in present]
+            why = why if "DAC_OVERRIDE" in needed else ""
             here = svc.written_here("cap_add")
             if needed and not adds:
                 edits.append(add_entries(ctx.doc, svc.node, {"cap_add": needed}))
             elif needed:
                 edits.append(add_items(ctx.doc, _own_seq(svc, here), needed) if _own_seq(svc, here) else None)
-        safety = Applicability.SAFE if known is not None else Applicability.UNSAFE
-        description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "")
+        description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "") + why
         where = mine.key if mine else svc.key
         yield finding(__name__, ctx, where, f"service '{svc.name}' keeps Docker's default capabilities; "
                       "drop them all with cap_drop: [ALL] and add back only what it needs"
                       + (IN_READ_ONLY if locked else ""),
                       service=svc, key_path=("services", svc.name, "cap_drop"),
-                      fix=make_fix(safety, description, *edits))
+                      fix=make_fix(FIX, description, *edits))

@@ -16,27 +16,45 @@ acts as root there. Inside the container, root can also rewrite the application 
         user: root
 
 **Fix.** Adds `user: "<uid>:<gid>"` (option `user`, default `65534:65534`, the conventional `nobody`),
-or replaces an explicit root user with it. For images hardener knows: an image that already runs as
-a non-root user (grafana, prometheus, elasticsearch, bitnami images...) is not reported when `user` is
-absent; an image with a known working user (`node` for node) gets that user as a *safe* fix; an image
-that must start as root and drops privileges itself (postgres, mysql, redis, nginx) is reported at low
-severity with no fix, because forcing a user breaks its start-up.
+or replaces an explicit root user with it. The fix is never *safe*: which user works depends on who
+owns the files the service reads and writes (its volumes, bind mounts, the paths its entrypoint
+prepares), and nothing in the file says that. What hardener knows about images
+(`hardener/data/images.json`, each entry with its source) decides what is offered:
+
+- an image that already runs as a dedicated non-root user (grafana 472, loki and tempo 10001,
+  sonarqube and zammad 1000, mongodb-community-server, chainguard images 65532, elasticsearch,
+  opensearch and its dashboards, bitnami images 1001...) is not reported when `user` is absent; an
+  explicit root user on it is replaced by the image's own user, never 65534, which would not own its
+  volumes;
+- an image that must start as root and drops privileges itself (postgres and its derivatives,
+  mysql, mariadb, redis, nginx) is reported at low severity with no fix: forcing a user breaks its
+  start-up;
+- a container that exists to change ownership or modes (its command or entrypoint runs `chown`,
+  `chmod`, `chgrp` or `setfacl`: an init or permission container) is reported at low severity with no
+  fix: it needs root for exactly that;
+- a base image (alpine, busybox, debian, ubuntu, python, node...) does what its command does: the
+  fix (`node` for node, 65534 otherwise) is *unsafe*, and an explicit root user on a base image that
+  runs a command of its own is left to the author (no fix).
 
 A `user: root` written in a read-only file is overridden with the chosen user in the last file that
 may be written (a later file's value wins).
 
 **What may break.** Images that need root at start-up (to bind ports below 1024, chown a data
-directory or drop privileges themselves), and bind mounts whose files only root can write. The fix is
-*unsafe* for that reason; prefer the image's own non-root user (for example `node`, `nginx` in the
-unprivileged variants, `999` for postgres data directories you own).
+directory or drop privileges themselves), and bind mounts whose files only root can write. Prefer
+the image's own non-root user (for example `node`, `nginx` in the unprivileged variants, `999` for
+postgres data directories you own).
 
 **References.** OWASP Docker Security Cheat Sheet rule #2 (set a user); CIS Docker Benchmark, "Ensure that a user for the container has been created"; MITRE ATT&CK T1611 (Escape to Host).
 """
 from __future__ import annotations
 
-from ..compose import has_variable
+import re
+
+from .. import knowledge
+from ..compose import as_str_list, has_variable
+from ..images import facts
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Scalar, add_entries, replace_scalar
+from ..yamltext import Scalar, Seq, add_entries, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix, option
 
 ID = "USR001"
@@ -53,19 +71,47 @@ def is_root(user: str) -> bool:
     return name in ("root", "0")
 
 
+def _permission_work(svc) -> bool:
+    """Whether the service's command or entrypoint changes file ownership or modes (an init or
+    permission container)."""
+    words = re.findall(r"[A-Za-z0-9_./-]+", " ".join(_command_words(svc)))
+    return any(w.rsplit("/", 1)[-1] in knowledge.PERMISSION_COMMANDS for w in words)
+
+
+def _command_words(svc) -> list[str]:
+    out = []
+    for key in ("entrypoint", "command"):
+        node = svc.get(key)
+        if isinstance(node, Seq):
+            out += as_str_list(node)
+        elif isinstance(node, Scalar) and not node.is_null:
+            out.append(node.value)
+    return out
+
+
+def _facts(svc):
+    return facts(svc.image_name())
+
+
 def _missing_user(ctx, svc, user):
-    known = svc.profile()
+    known = _facts(svc)
     path = ("services", svc.name, "user")
     if known is not None and known.default_non_root:
         return None
-    if known is not None and known.user is None:
+    if known is not None and known.drops_privileges:
         return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root at start-up; its image "
                        "drops privileges itself, so no user is forced (keep its capabilities minimal)",
                        service=svc, key_path=path, severity=Severity.LOW)
-    chosen, safety = (known.user, Applicability.SAFE) if known is not None else (user, FIX)
-    return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so it runs as the image's "
-                   "default user, usually root", service=svc, key_path=path, severity=Severity.MEDIUM,
-                   fix=make_fix(safety, f"run as {chosen}", add_entries(ctx.doc, svc.node, {"user": chosen})))
+    if _permission_work(svc):
+        return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root to change file ownership or "
+                       "modes (an init container); no user is forced: keep it one-shot and give it nothing else",
+                       service=svc, key_path=path, severity=Severity.LOW)
+    chosen = known.user if known is not None and known.base and known.user else user
+    what = "its base image runs as root and what it needs depends on its command and volumes" if \
+        known is not None and known.base else "it runs as the image's default user, usually root"
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so {what}", service=svc,
+                   key_path=path, severity=Severity.MEDIUM,
+                   fix=make_fix(FIX, f"run as {chosen}", add_entries(ctx.doc, svc.node, {"user": chosen})))
 
 
 def check(ctx):
@@ -81,22 +127,38 @@ def check(ctx):
         text = value.value if isinstance(value, Scalar) else None
         if text is None or has_variable(text) or not is_root(text):
             continue
-        known = svc.profile()
+        known = _facts(svc)
         message = f"service '{svc.name}' runs as root explicitly (user: {text})"
         path = ("services", svc.name, "user")
-        if known is not None and known.user is None and not known.default_non_root:
+        if known is not None and known.drops_privileges:
             yield finding(__name__, ctx, value, message + "; its image starts as root and drops privileges "
                           "itself, so no other user is forced", service=svc, key_path=path, severity=Severity.LOW)
             continue
-        chosen = known.user if known is not None and known.user else user
+        if _permission_work(svc) or (known is not None and known.base and _command_words(svc)):
+            why = "to change file ownership or modes (an init container)" if _permission_work(svc) else \
+                "to run its own command on a base image"
+            yield finding(__name__, ctx, value, message + f" {why}; no other user is forced: keep it one-shot "
+                          "and give it nothing else", service=svc, key_path=path, severity=Severity.LOW)
+            continue
+        chosen = _chosen(known, user)
         if svc.locked_value("user") is not None:  # a read-only file's value: a later one wins
             yield finding(__name__, ctx, svc.key, message + IN_READ_ONLY, service=svc, key_path=path,
                           fix=make_fix(FIX, f"run as {chosen} instead of root",
                                        add_entries(ctx.doc, svc.node, {"user": chosen})))
             continue
         shared_ok = not own and ctx.anchor_editable(ID, "user", value) and all(
-            h.profile() is None for h in ctx.inheritors("user", value))
+            _chosen(_facts(h), user) == chosen for h in ctx.inheritors("user", value))
         edit = replace_scalar(ctx.doc, value, chosen) if own or shared_ok else \
             add_entries(ctx.doc, svc.node, {"user": chosen})
         yield finding(__name__, ctx, value, message, service=svc, key_path=path,
                       fix=make_fix(FIX, f"run as {chosen} instead of root", edit))
+
+
+def _chosen(known, user: str) -> str:
+    """The user to run as instead of root: the image's own non-root user, a base image's usual
+    user, else the option."""
+    if known is not None and known.runs_as:
+        return known.runs_as
+    if known is not None and known.user:
+        return known.user
+    return user

@@ -15,37 +15,47 @@ sleeping processes use very little of either (attack tree 3.1.1).
       worker:
         image: myorg/worker
 
-**Fix.** Adds `pids_limit: 512` (option `pids`), or `pids: 512` under `deploy.resources.limits` when
-the service already has that mapping: Compose refuses a `pids_limit` next to deploy limits that do not
-state the same number. For the same reason a `pids_limit` next to deploy limits without `pids` moves
-there (this is also how the limit ends up under `deploy` when `no-resource-limits` creates deploy
-limits in the same run). These fixes are *safe*: they only add a limit the file did not set, and
-512 is far above what a single-purpose service runs. Replacing an explicit `-1` or `0` is *unsafe*,
-as is overriding a value that comes from a merged mapping with an own key. Across files (base and
-override, `extends`) the value Compose keeps is judged and changed where it is written, and deploy
-limits written in any of the files count.
+**Fix.** Adds `pids_limit: 4096` (option `pids`; for images with a profile in
+`hardener/data/images.json` the profile's value: 16384 for ClickHouse, whose thread pool grows to
+10000 threads, 8192 for JVM servers such as Elasticsearch, SonarQube or Kafka), or `pids: 4096` under
+`deploy.resources.limits` when the service already has that mapping: Compose refuses a `pids_limit`
+next to deploy limits that do not state the same number. For the same reason a `pids_limit` next to
+deploy limits without `pids` moves there (this is also how the limit ends up under `deploy` when
+`no-resource-limits` creates deploy limits in the same run; moving it is *safe*, the number stays).
 
-**What may break.** Services that legitimately run many processes or threads (each thread counts):
-build runners, CI agents, process-per-connection servers such as PostgreSQL with a high
-`max_connections`, JVMs with large thread pools. Raise the limit for them rather than removing it.
+4096 leaves room for thread-heavy runtimes (each thread counts: a JVM or ClickHouse runs hundreds to
+thousands) and still stops a fork bomb far below the kernel's process table (32768 ids at least).
+Adding the limit is *safe* only for images whose profile limits are known to be enough (nginx,
+postgres, mysql, mariadb, memcached...); for other images it is *unsafe*, since nothing shows how
+many threads they run: measure it (`docker stats` shows PIDS) under real load. Replacing an explicit
+`-1` or `0` is *unsafe*, as is overriding a value that comes from a merged mapping with an own key.
+Across files (base and override, `extends`) the value Compose keeps is judged and changed where it
+is written, and deploy limits written in any of the files count.
+
+**What may break.** Services that legitimately run more processes or threads than the limit: build
+runners, CI agents, process-per-connection servers such as PostgreSQL with a very high
+`max_connections`, JVMs with very large thread pools. Raise the limit for them rather than removing
+it.
 
 **References.** CIS Docker Benchmark v1.2.0 section 5.28; OWASP Docker Security Cheat Sheet rule #7;
 MITRE ATT&CK T1499 (Endpoint Denial of Service).
 """
 from __future__ import annotations
 
+from .. import knowledge
 from ..compose import has_variable
+from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Verbatim, add_entries, add_under, deref, remove_entry, replace_scalar
-from .base import finding, make_fix, option
+from .base import finding, make_fix
 
 ID = "RES002"
 NAME = "no-pids-limit"
 ATTACK_TREE = ("3.1.1",)
 SEVERITY = Severity.MEDIUM
 CONFIDENCE = Confidence.HIGH
-FIX = Applicability.SAFE
-OPTIONS = {"pids": 512}
+FIX = Applicability.SAFE  # safe only for images whose profile limits are known to be enough
+OPTIONS = {"pids": knowledge.DEFAULT_PIDS}
 
 _UNKNOWN = object()
 
@@ -63,9 +73,18 @@ def _number(node):
         return _UNKNOWN
 
 
+def _pids(ctx, svc) -> tuple[int, bool]:
+    """(the number to write, whether it is known to be enough): the option when set, else the image
+    profile's value (known to be enough for the image), else the default (a guess)."""
+    known = facts(svc.image_name())
+    configured = ctx.options.get(ID, {}).get("pids")
+    pids = int(configured or (known and known.pids) or OPTIONS["pids"])
+    return pids, known is not None and known.pids is not None and pids >= known.pids
+
+
 def check(ctx):
-    pids = int(option(ctx, __name__, "pids"))
     for svc in ctx.services:
+        pids = _pids(ctx, svc)
         limits = svc.limits()
         top, deploy, limits_any = limits.pids_limit, limits.pids, limits.block
         top_n, deploy_n = (_number(w.value) if w else None for w in (top, deploy))
@@ -79,15 +98,16 @@ def check(ctx):
             continue
         if top is None and deploy is None:
             if not svc.builds_on:  # missing everywhere: reported where the service is first defined
-                yield _missing(ctx, svc, pids, limits_any is not None)
+                yield _missing(ctx, svc, *pids, limits_any is not None)
             continue
-        unlimited = _unlimited(ctx, svc, pids, top, deploy, limits_any is not None)
+        unlimited = _unlimited(ctx, svc, pids[0], top, deploy, limits_any is not None)
         if unlimited is not None:
             yield unlimited
 
 
-def _missing(ctx, svc, pids: int, limits_elsewhere: bool):
-    """No layer limits the processes: add the limit where Compose wants it beside the other limits."""
+def _missing(ctx, svc, pids: int, known: bool, limits_elsewhere: bool):
+    """No layer limits the processes: add the limit where Compose wants it beside the other limits,
+    safely only where the image's profile says the number is enough."""
     limits, limits_own = svc.limits().here, svc.limits().here_own
     path = ("services", svc.name, "pids_limit")
     under = ("services", svc.name, "deploy", "resources", "limits", "pids")
@@ -102,9 +122,12 @@ def _missing(ctx, svc, pids: int, limits_elsewhere: bool):
             edit, path = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], number), under
         elif limits is not None and limits_own:  # next to deploy limits Compose wants the limit there
             edit, path = add_entries(ctx.doc, limits, number), under
+    why = "" if known else (f"; nothing shows how many threads {svc.image_name() or 'its image'} runs, so "
+                            f"{pids} is a guess to check: measure its PIDS under real load (docker stats)")
     return finding(__name__, ctx, svc.key, f"service '{svc.name}' has no process limit; a fork bomb can "
-                   "exhaust the host's process table", service=svc, key_path=path,
-                   fix=make_fix(Applicability.SAFE, f"limit the service to {pids} processes", edit))
+                   "exhaust the host's process table" + why, service=svc, key_path=path,
+                   fix=make_fix(Applicability.SAFE if known else Applicability.UNSAFE,
+                                f"limit the service to {pids} processes", edit))
 
 
 def _unlimited(ctx, svc, pids: int, top, deploy, limits_elsewhere: bool):

@@ -15,11 +15,16 @@ and leaves the failure visible.
         image: myorg/app
         restart: always
 
-**Fix.** Sets `restart: on-failure:5` (option `max_attempts`, default 5). Under `deploy.restart_policy`
-it sets `condition: on-failure` and adds `max_attempts: 5`. Adding a policy where none was written is
-*safe* (the default `no` never restarts; a bounded retry only adds resilience). Replacing `always` or
-`unless-stopped` is *unsafe*: those containers also come back after a daemon restart or reboot, and
-`on-failure` ones that exited cleanly do not.
+**Fix.** Where no restart policy is written at all, adds `restart: on-failure:5` (option
+`max_attempts`, default 5). That is *safe*: without a policy Docker never restarts the container, and
+a bounded retry only restarts what has already stopped with an error, a few times.
+
+A policy the author wrote is never rewritten by a safe fix. Replacing `always`, `unless-stopped` or
+a plain `on-failure` with `on-failure:5`, and setting `condition: on-failure` or adding
+`max_attempts: 5` to a written `deploy.restart_policy`, are *unsafe*: the author chose to restart
+without limit (`always` and `unless-stopped` also come back after a daemon restart or reboot,
+`on-failure` ones that exited cleanly do not), and a service that takes a while to reach its
+dependencies can need more than five attempts.
 
 Compose merges `deploy.restart_policy` key by key across files (base and override, `extends`): the
 policy is judged as merged, a `condition: any` is replaced where it is written, and a missing
@@ -76,7 +81,7 @@ def check(ctx):
         text = value.value.strip() if isinstance(value, Scalar) else ""
         if has_variable(text) or not (text in ("always", "unless-stopped") or text == "on-failure"):
             continue
-        safety = Applicability.SAFE if text == "on-failure" else Applicability.UNSAFE
+        safety = Applicability.UNSAFE  # the author wrote this policy: bounding it overrides them
         if svc.locked_value("restart") is not None:  # a read-only file's value: a later one wins
             yield finding(__name__, ctx, svc.key, f"service '{svc.name}' restarts without limit (restart: {text})"
                           + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "restart"),
@@ -124,10 +129,10 @@ def _deploy_policy(ctx, svc, policies: list, attempts: int):
         edits.append(replace_scalar(ctx.doc, value, "on-failure"))
     if not where.own or isinstance(where.value, Alias):
         edits = [None]  # reached through a merge key or alias
+    # a written policy block is the author's choice: completing or replacing it overrides them
     yield finding(__name__, ctx, policy, f"service '{svc.name}' deploy.restart_policy retries without limit",
                   service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
-                  fix=make_fix(Applicability.UNSAFE if replace else Applicability.SAFE,
-                               f"condition: on-failure, max_attempts: {attempts}", *edits))
+                  fix=make_fix(Applicability.UNSAFE, f"condition: on-failure, max_attempts: {attempts}", *edits))
 
 
 def _over_read_only(ctx, svc, missing: dict, replace: bool, attempts: int):
@@ -139,5 +144,4 @@ def _over_read_only(ctx, svc, missing: dict, replace: bool, attempts: int):
     edit = add_under(ctx.doc, node, ["deploy", "restart_policy"], missing) if mergeable else None
     return finding(__name__, ctx, svc.key, f"service '{svc.name}' deploy.restart_policy retries without limit"
                    + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
-                   fix=make_fix(Applicability.UNSAFE if replace else Applicability.SAFE,
-                                f"condition: on-failure, max_attempts: {attempts}", edit))
+                   fix=make_fix(Applicability.UNSAFE, f"condition: on-failure, max_attempts: {attempts}", edit))
