@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-from typing import Callable, Optional
+from typing import Callable
 
 
 class FileChanged(OSError):
@@ -25,7 +25,7 @@ def _before_replace(path: str) -> None:
     the test that changes the file at that very moment (nothing to do otherwise)."""
 
 
-def write_atomic(path: str, data: bytes, unchanged: Optional[Callable[[bytes], bool]] = None) -> None:
+def write_atomic(path: str, data: bytes, unchanged: Callable[[bytes], bool] | None = None) -> None:
     """Replace the file's content in one rename; a symlink stays a link and its target is written;
     the file's permission bits, extended attributes and (where allowed) owner are kept. A file without
     write permission is refused (PermissionError), as an editor would, rather than replaced behind the

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, cli_env, y
+from conftest import cli_env, y
 
 # a file every run fixes (LOG001, RES001, RES002, RST001, PRV002, CAP001 are safe fixes)
 FIXABLE = y("services:", "  web:", "    image: myorg/web:1.0")
