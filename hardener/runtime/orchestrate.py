@@ -280,8 +280,9 @@ def run_all(runs: list[Run], engine: Engine, options: Options, secrets: list, du
                         settled[run.name] = run.poll(engine)
                     for service, state in run.states().items():
                         key = (run.name, service)
+                        # "waiting" once per service, then each settled state as it changes
                         label = state.label() if state.final else ("waiting" if state.state != "absent" else "")
-                        if label and reported.get(key) != label:
+                        if label and reported.get(key) != label and not (label == "waiting" and key in reported):
                             reported[key] = label
                             say(f"{run.label}: {service} {label}")
                 if all(settled.values()) or time.monotonic() >= deadline:
