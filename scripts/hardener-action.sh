@@ -16,7 +16,7 @@
 #
 # Inputs come as environment variables (never interpolated into the script text):
 #   INPUT_PATHS, INPUT_ARGS (split on whitespace), INPUT_SARIF_FILE, INPUT_PATCH, INPUT_COMMENT,
-#   INPUT_SUMMARY, INPUT_REVIEW, INPUT_FIX_PR, INPUT_VERSION; HARDENER (the command,
+#   INPUT_SUMMARY, INPUT_REVIEW, INPUT_FIX_PR, INPUT_FAIL_ON, INPUT_VERSION; HARDENER (the command,
 #   default `hardener`) and HARDENER_PYTHON (the Python that has hardener, default python3); for the
 #   GitHub calls: GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, PR_NUMBER, MARKDOWN_FILE,
 #   SUGGESTIONS_FILE; for `fixpr`: FIX_BRANCH, BASE_BRANCH; for `verdict`: HARDENER_EXIT,
@@ -58,6 +58,8 @@ cmd_check() {
     [[ ${#paths[@]} -gt 0 ]] || paths=(.)
 
     mkdir -p "$(dirname "$sarif")" "$(dirname "$markdown")"
+    # --fail-on decides the exit code only: every finding is still in the reports
+    [[ -z "${INPUT_FAIL_ON:-}" ]] || extra+=(--fail-on "$INPUT_FAIL_ON")
     local rc=0
     "$hardener" check --format sarif --output "$sarif" "${extra[@]}" -- "${paths[@]}" || rc=$?
     if [[ $rc -gt 2 || ! -s "$sarif" ]]; then

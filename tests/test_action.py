@@ -336,3 +336,16 @@ def test_action_yml_wires_review_and_fix_pr():
     assert steps["Open or update the fix pull request"]["run"].endswith("hardener-action.sh\" fixpr")
     readme = (REPO / "README.md").read_text()
     assert "local HTTP server" in readme and "recording" in readme
+
+
+@pytest.mark.parametrize("fail_on, code", [("", "1"), ("critical", "0")])
+def test_fail_on_input_sets_the_exit_code_not_the_report(runner, fail_on, code):
+    """The example stack has findings up to high severity: with fail-on critical the check passes, and
+    the SARIF report still holds every finding."""
+    env, work, tmp = runner
+    shutil.copy(EXAMPLE, work / "compose.yaml")
+    proc = step(runner, "check", INPUT_PATHS="compose.yaml", INPUT_FAIL_ON=fail_on)
+    assert proc.returncode == 0, proc.stderr
+    outputs = dict(line.split("=", 1) for line in (tmp / "output").read_text().splitlines())
+    assert outputs["exit-code"] == code
+    assert int(outputs["findings"]) > 10
