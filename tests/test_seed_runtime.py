@@ -157,3 +157,83 @@ def test_socket_proxy_lets_reads_through_and_refuses_writes(engine, standins, tm
         probe = stack.compose("exec", "-T", "traefik", "test", "-e", "/var/run/docker.sock", timeout=60)
         assert probe.returncode == 1
 
+
+# --------------------------------------------------------------------------- authentication
+
+CREDENTIALS = "options:\n  AUTH001:\n    credentials: true\n"
+
+
+def wait_for(probe, seconds=90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if probe():
+            return True
+        time.sleep(2)
+    return False
+
+
+def test_postgres_trust_becomes_a_password(engine, tmp_path):
+    write(tmp_path, "compose.yaml", """\
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_USER: app
+              POSTGRES_HOST_AUTH_METHOD: trust
+          client:
+            image: postgres:16
+            command: ["sleep", "infinity"]
+            depends_on: [db]
+            environment:
+              DATABASE_URL: postgres://app@db:5432/postgres
+        """)
+    out = harden(tmp_path, CREDENTIALS)
+    assert "trust" not in out and "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" in out
+    write(tmp_path, ".env", "POSTGRES_PASSWORD=Seed-test-Pw-41\n")  # what the operator does next
+    with Stack(engine, tmp_path, ["compose.yaml"]) as stack:
+        up = stack.compose("up", "-d")
+        assert up.returncode == 0, up.stderr
+
+        def sql(*args, env=()):
+            cmd = ["exec", "-T", *[f"-e{e}" for e in env], "client", *args]
+            return stack.compose(*cmd, timeout=60)
+
+        assert wait_for(lambda: sql("pg_isready", "-h", "db", "-U", "app").returncode == 0), \
+            stack.compose("logs", "db").stdout[-2000:]
+        with_url = sql("sh", "-c", 'psql "$DATABASE_URL" -tAc "select 1"')
+        assert with_url.returncode == 0 and with_url.stdout.strip() == "1", with_url.stderr
+        without = sql("psql", "-h", "db", "-U", "app", "-d", "postgres", "-w", "-tAc", "select 1")
+        assert without.returncode != 0 and "password" in without.stderr.lower()
+        wrong = sql("psql", "-h", "db", "-U", "app", "-d", "postgres", "-w", "-tAc", "select 1", env=("PGPASSWORD=nope",))
+        assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+
+
+def test_redis_requires_its_password(engine, tmp_path):
+    write(tmp_path, "compose.yaml", """\
+        services:
+          cache:
+            image: redis:7
+          client:
+            image: redis:7
+            command: ["sleep", "infinity"]
+            depends_on: [cache]
+            environment:
+              REDIS_URL: redis://cache:6379/0
+        """)
+    out = harden(tmp_path, CREDENTIALS)
+    assert "${REDIS_PASSWORD:?set REDIS_PASSWORD}" in out
+    write(tmp_path, ".env", "REDIS_PASSWORD=Seed-test-Redis-42\n")
+    with Stack(engine, tmp_path, ["compose.yaml"]) as stack:
+        up = stack.compose("up", "-d")
+        assert up.returncode == 0, up.stderr
+
+        def cli(*args):
+            return stack.compose("exec", "-T", "client", *args, timeout=60)
+
+        assert wait_for(lambda: "NOAUTH" in (cli("redis-cli", "-h", "cache", "ping").stdout
+                                              + cli("redis-cli", "-h", "cache", "ping").stderr)), \
+            stack.compose("logs", "cache").stdout[-2000:]
+        anonymous = cli("redis-cli", "-h", "cache", "ping")
+        assert "PONG" not in anonymous.stdout and "NOAUTH" in anonymous.stdout + anonymous.stderr
+        with_url = cli("sh", "-c", 'redis-cli -u "$REDIS_URL" ping')
+        assert with_url.stdout.strip() == "PONG", with_url.stdout + with_url.stderr

@@ -44,13 +44,42 @@ still one hop away for any compromised neighbour container.
           POSTGRES_HOST_AUTH_METHOD: trust
 
 **Fix.** Binds the service's published ports to loopback (`"127.0.0.1:6379:6379"`, `host_ip:
-127.0.0.1`), the same edit as PRT001, *unsafe*. That only shrinks who can reach the service; the
-message says what else to do: set a password (`--requirepass`, `POSTGRES_PASSWORD`, root credentials),
-pass it through a Compose secret and the image's `*_FILE` variable rather than in the file, and turn the
-security feature back on.
+127.0.0.1`), the same edit as PRT001, *unsafe*. That only shrinks who can reach the service.
+
+With the option `credentials` (`[tool.hardener.options.AUTH001] credentials = true`), `fix
+--unsafe-fixes` also turns authentication on for PostgreSQL `trust` and for Redis, Valkey and KeyDB
+without a password. It is opt-in because the fixed file no longer starts until you set a password:
+- the password is never written in the file: it is a required variable, `${POSTGRES_PASSWORD:?set
+  POSTGRES_PASSWORD}` or `${REDIS_PASSWORD:?set REDIS_PASSWORD}`, which `docker compose` refuses to
+  run without (a password already given, `POSTGRES_PASSWORD_FILE` with a Compose secret included,
+  is kept);
+- PostgreSQL: `POSTGRES_HOST_AUTH_METHOD` becomes `scram-sha-256` (`md5` for images before 14, whose
+  passwords are stored as md5) and `POSTGRES_PASSWORD` is added;
+  Redis: `--requirepass ${REDIS_PASSWORD:?...}` is added to the server's command (or a command
+  `redis-server --requirepass ...` is written);
+- clients in the same project that name the server are updated: a connection string that points at
+  it gets the password (`postgres://app:${POSTGRES_PASSWORD}@db:5432/app`, and
+  `redis://default:${REDIS_PASSWORD}@cache:6379/0` with the `default` user of Redis 6 and later), an
+  empty password variable (`PGPASSWORD`, `DB_PASSWORD`, `REDIS_PASSWORD`...) gets the variable; those
+  whose connection hardener cannot see (an `env_file`, a configuration file) are named in the message.
+
+What you do next, as the message says:
+
+    echo 'POSTGRES_PASSWORD=<a long random password>' >> .env    # beside compose.yaml, not committed
+    echo 'REDIS_PASSWORD=<another one>' >> .env
+    docker compose up -d
+
+A PostgreSQL data volume created while `trust` was on keeps its `pg_hba.conf` and a user without a
+password: set one (`ALTER USER app PASSWORD '...'`) and change `trust` to `scram-sha-256` in that
+`pg_hba.conf`, or start from an empty volume. Use passwords without URL-reserved characters (`@`, `/`,
+`:`), or URL-encode them, since they are placed in connection strings. A Redis whose healthcheck runs
+`redis-cli` is left alone (the healthcheck would fail with NOAUTH): add `-a` to it, then set the
+password. Other datastores (MongoDB root credentials, Elasticsearch security, MinIO, RabbitMQ,
+memcached SASL) are reported with what to set.
 
 **What may break.** Clients on other machines lose access with the loopback binding. Turning
-authentication on needs every client to get the credentials.
+authentication on needs every client to get the credentials: clients the message names, and programs
+outside the project, fail to connect until they have the password.
 
 **References.** CIS Docker Benchmark v1.2.0 5.13; OWASP Docker Security Cheat Sheet rule #5a; MITRE
 ATT&CK T1133 (External Remote Services), T1078.001 (Default Accounts), T1190 (Exploit Public-Facing
@@ -64,8 +93,9 @@ from .. import knowledge
 from ..compose import as_str_list, seq_items, volume_target
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..yamltext import Scalar, Seq
-from .base import finding, loopback, make_fix
+from ..views import texts
+from ..yamltext import Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, replace_scalar
+from .base import finding, loopback, make_fix, option
 
 ID = "AUTH001"
 NAME = "unauthenticated-service"
@@ -73,7 +103,7 @@ ATTACK_TREE = ("4.1.2",)
 SEVERITY = Severity.HIGH
 CONFIDENCE = Confidence.MEDIUM
 FIX = Applicability.UNSAFE
-OPTIONS: dict = {}
+OPTIONS: dict = {"credentials": False}
 
 
 class _Facts:
@@ -256,6 +286,167 @@ _CHECKS = {"postgres": _postgres, "mysql": _mysql, "redis": _redis, "mongo": _mo
            "neo4j": _neo4j, "meilisearch": _meilisearch}
 
 
+# --------------------------------------------------------------------------- turning authentication on
+
+_POSTGRES_VAR = "POSTGRES_PASSWORD"
+_REDIS_VAR = "REDIS_PASSWORD"
+_VARIABLE = {"postgres": _POSTGRES_VAR, "redis": _REDIS_VAR}  # the kinds the credentials fix knows
+_REDIS_SERVER = {"redis": "redis-server", "valkey": "valkey-server", "keydb": "keydb-server"}
+_URL_SCHEMES = {"postgres": ("postgres", "postgresql", "postgis", "postgresql+psycopg2", "postgresql+psycopg",
+                             "postgresql+asyncpg"),
+                "redis": ("redis", "rediss")}
+_CLIENT_PASSWORD_VARS = {"postgres": ("POSTGRES_PASSWORD", "PGPASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD"),
+                         "redis": ("REDIS_PASSWORD", "REDIS_PASS", "CACHE_PASSWORD")}
+
+
+def _required(name: str) -> str:
+    return "${" + name + ":?set " + name + "}"
+
+
+def _set_env(ctx, svc, name: str, value: str):
+    """Edit that sets a variable in the service's own environment (mapping or list form), or None
+    when the environment is written through an anchor, a merge or another file."""
+    entry = svc.entry("environment")
+    if entry is None:
+        if svc.entry("extends") is not None:
+            return None
+        return add_entries(ctx.doc, svc.node, {"environment": {name: value}})
+    if not entry.editable or isinstance(entry.value, Alias):
+        return None
+    env = deref(entry.value)
+    if isinstance(env, Map):
+        found = env.entry(name)
+        if found is None:
+            return add_entries(ctx.doc, env, {name: value})
+        current = deref(found[1])
+        if isinstance(found[1], Alias) or not isinstance(current, Scalar):
+            return None
+        return fill_null(ctx.doc, found[0], current, value) if current.is_null else replace_scalar(ctx.doc, current, value)
+    if isinstance(env, Seq):
+        for item in env.items:
+            node = deref(item)
+            if isinstance(node, Scalar) and node.value.partition("=")[0].strip() == name:
+                return None if isinstance(item, Alias) else replace_scalar(ctx.doc, node, f"{name}={value}")
+        return add_items(ctx.doc, env, [f"{name}={value}"])
+    return None
+
+
+def _url_with_password(value: str, kind: str, host: str, password: str, user: str = "") -> str | None:
+    """The connection string with the password added for `host`, or None when it names another host,
+    already carries a password, or is not a URL of that kind."""
+    m = re.match(r"\s*(?P<scheme>[A-Za-z0-9+.-]+)://(?P<auth>[^@/?#]*@)?(?P<host>[^:/?#,@]+)", value)
+    if not m or m.group("scheme").lower() not in _URL_SCHEMES[kind] or m.group("host") != host:
+        return None
+    auth = m.group("auth")
+    if auth and ":" in auth:
+        return None  # a password is already there (or a variable for it)
+    if auth:
+        return value[:m.start("auth")] + auth[:-1] + ":" + password + "@" + value[m.end("auth"):]
+    return value[:m.start("host")] + user + ":" + password + "@" + value[m.start("host"):]
+
+
+def _url_user(server, kind: str) -> str:
+    """The user a connection string without one gets: Redis 6 and later (and Valkey) name the
+    `default` ACL user, since some clients (redis-cli among them) send an empty user name as given;
+    older Redis only knows a password."""
+    if kind != "redis":
+        return ""
+    m = re.match(r"(\d+)", server.image_tag() or "")
+    old = m is not None and int(m.group(1)) < 6 and "valkey" not in server.image_name()
+    return "" if old else "default"
+
+
+def _rewire_clients(ctx, server, kind: str):
+    """(edits, wired names, names it cannot update) for the services that name the server: URLs
+    that point at it get the password, an empty password variable gets the variable."""
+    variable = _POSTGRES_VAR if kind == "postgres" else _REDIS_VAR
+    reference = "${" + variable + "}"
+    edits, wired, blind = [], [], []
+    host = re.compile(r"(?:^|[@/=\s,;\"'(])" + re.escape(server.name) + r"(?:$|[:/\s,;\"')])")
+    for svc in ctx.services:
+        if svc is server:
+            continue
+        env = svc.environment()
+        names_it = any(v.raw and host.search(v.raw) for v in env.values()) or \
+            server.name in as_str_list(svc.get("depends_on")) or \
+            (isinstance(deref(svc.get("depends_on")), Map) and deref(svc.get("depends_on")).entry(server.name) is not None)
+        if not names_it:
+            continue
+        mine = []
+        for var in env.values():
+            if var.raw is None:
+                continue
+            new = _url_with_password(var.raw, kind, server.name, reference, _url_user(server, kind))
+            if new is not None:
+                mine.append(_set_env(ctx, svc, var.name, new))
+        for name in _CLIENT_PASSWORD_VARS[kind]:
+            var = env.get(name)
+            if var is not None and (var.raw or "").strip() == "":
+                mine.append(_set_env(ctx, svc, name, reference))
+        if mine and None not in mine:
+            edits += mine
+            wired.append(svc.name)
+        else:
+            blind.append(svc.name)
+    return edits, wired, blind
+
+
+def _pg_method(svc) -> str:
+    """scram-sha-256 for PostgreSQL 14 and later (and tags without a version); md5 before, where
+    passwords are stored as md5 by default (md5 also accepts SCRAM-stored passwords, scram-sha-256
+    refuses md5-stored ones; 9.x has no SCRAM at all)."""
+    m = re.match(r"(\d+)", svc.image_tag() or "")
+    return "md5" if m is not None and int(m.group(1)) < 14 else "scram-sha-256"
+
+
+def _turnable(kind: str, f) -> bool:
+    """Whether the problem is one the credentials fix addresses (trust, or Redis without a password)."""
+    if kind == "postgres":
+        return f.equals(knowledge.POSTGRES_AUTH_METHOD, "trust")
+    return not f.bitnami and _redis(f) is not None
+
+
+def _turn_on(ctx, svc, kind: str, f):
+    """(edits, what the operator must do) that turn authentication on, or None."""
+    if not _turnable(kind, f):
+        return None
+    if kind == "postgres":
+        edits = [_set_env(ctx, svc, knowledge.POSTGRES_AUTH_METHOD, _pg_method(svc))]
+        if not f.is_set(_POSTGRES_VAR, _POSTGRES_VAR + "_FILE"):
+            edits.append(_set_env(ctx, svc, _POSTGRES_VAR, _required(_POSTGRES_VAR)))
+            todo = (f"set {_POSTGRES_VAR} (in the shell or an .env file beside the compose file) before `docker "
+                    "compose up`; a data volume made while trust was on keeps its pg_hba.conf and a user without "
+                    "password: run ALTER USER ... PASSWORD and edit pg_hba.conf there, or start from an empty volume")
+        else:
+            todo = ("a data volume made while trust was on keeps its pg_hba.conf and a user without password: run "
+                    "ALTER USER ... PASSWORD and edit pg_hba.conf there, or start from an empty volume")
+        return (edits, todo) if None not in edits else None
+    if kind == "redis":
+        if any("redis-cli" in t for t in texts(svc.get("healthcheck"))):
+            return None  # its healthcheck would fail with NOAUTH: left to the operator
+        flag = ["--requirepass", _required(_REDIS_VAR)]
+        command = svc.entry("command")
+        if command is None:
+            server = _REDIS_SERVER.get(svc.image_name().rsplit("/", 1)[-1])
+            if svc.entry("extends") is not None or server is None:
+                return None
+            edit = add_entries(ctx.doc, svc.node, {"command": [server, *flag]})
+        elif not command.editable or isinstance(command.value, Alias):
+            return None
+        elif isinstance(deref(command.value), Seq):
+            edit = add_items(ctx.doc, deref(command.value), flag)
+        elif isinstance(deref(command.value), Scalar) and not deref(command.value).is_null:
+            node = deref(command.value)
+            edit = replace_scalar(ctx.doc, node, node.value.rstrip() + " --requirepass " + _required(_REDIS_VAR))
+        else:
+            return None
+        if edit is None:
+            return None
+        return [edit], (f"set {_REDIS_VAR} (in the shell or an .env file beside the compose file) before `docker "
+                        "compose up`; the password is visible to whoever can run docker inspect")
+    return None
+
+
 def problem(svc, kind: str) -> str | None:
     """Why the service accepts clients without authentication, or None when nothing shows it."""
     f = _Facts(svc)
@@ -266,6 +457,7 @@ def problem(svc, kind: str) -> str | None:
 
 
 def check(ctx):
+    credentials = option(ctx, __name__, "credentials")
     for svc in ctx.services:
         kind = svc.datastore_kind()
         if kind is None:
@@ -277,16 +469,43 @@ def check(ctx):
         host_network = svc.value("network_mode") == "host"
         label = knowledge.DATASTORES[kind][0]
         todo = "turn authentication on, with a password passed through a Compose secret"
+        port_edits: list = []
         if host_network:
             where, severity, fix = "it uses the host's network stack", Severity.HIGH, None
             todo += ", and leave the host network"
         elif ports:
             where = "it publishes " + ", ".join(p.label for p in ports) + " to the host's network"
             severity = Severity.HIGH
-            edits = [p.bind_edit(ctx.doc, loopback(ctx)) if p.scope == "all" else None for p in ports]
-            fix = make_fix(FIX, "bind published ports to loopback", *edits)
+            port_edits = [p.bind_edit(ctx.doc, loopback(ctx)) if p.scope == "all" else None for p in ports]
+            fix = make_fix(FIX, "bind published ports to loopback", *port_edits)
             todo += ", and bind the ports to 127.0.0.1"
         else:
             where, severity, fix = "every container on its networks can reach it", Severity.MEDIUM, None
+        facts = _Facts(svc)
+        if kind in _VARIABLE and credentials:
+            turned = _turn_on(ctx, svc, kind, facts)
+            if turned is None:
+                todo += ("; hardener does not turn it on here (its settings are written through an anchor or "
+                         "another file, the command is unusual, or a healthcheck runs redis-cli without the "
+                         "password)")
+            else:
+                edits, next_step = turned
+                client_edits, wired, blind = _rewire_clients(ctx, svc, kind)
+                bound = fix is not None  # the loopback binding goes along when it could be made
+                both = make_fix(FIX, f"turn authentication on with the variable {_VARIABLE[kind]}"
+                                + (" and bind published ports to loopback" if bound else ""),
+                                *edits, *client_edits, *(port_edits if bound else ()))
+                if both is not None:
+                    fix = both
+                    todo = (f"the fix turns authentication on with {_required(_VARIABLE[kind])} (never a literal "
+                            f"password){', binds the ports to 127.0.0.1' if bound else ''}; next, {next_step}")
+                    if wired:
+                        todo += f"; it updates {', '.join(wired)} (connection strings and password variables)"
+                    if blind:
+                        todo += (f"; it cannot see how {', '.join(blind)} connect{'s' if len(blind) == 1 else ''}"
+                                 f": give {'it' if len(blind) == 1 else 'them'} the password there")
+        elif kind in _VARIABLE and facts.bitnami is False and _turnable(kind, facts):
+            todo += (f" (`credentials = true` under [tool.hardener.options.AUTH001] lets fix --unsafe-fixes do it "
+                     f"with a required variable {_VARIABLE[kind]})")
         yield finding(__name__, ctx, svc.key, f"service '{svc.name}' runs {label} {why}; {where}: {todo}",
                       service=svc, key_path=("services", svc.name), severity=severity, fix=fix)
