@@ -25,11 +25,18 @@ tree 2.1.1). Segmenting the network limits the blast radius to what the service 
         image: redis:7
 
 **Fix.** Compose already gives each project its own bridge network, so renaming that network would
-change nothing. The fix segments it instead: datastores and brokers that publish no ports (postgres,
-mysql, redis, mongo, rabbitmq, elasticsearch, kafka, ...) move to a declared `internal: true` network
-(`backend`), and only the services that reference them (`depends_on`, `links`, or the service name used
-as a host in `environment`, `command` or `entrypoint`) join it as well as `default`. A back end with no
-client in the file is left where it is. `network_mode: bridge` is removed so the service joins the
+change nothing. The fix segments it instead: datastores and brokers (postgres, mysql, redis, mongo,
+rabbitmq, elasticsearch, kafka, ...) move to a declared back-end network (`backend`), and only the
+services that reference them (`depends_on`, `links`, or the service name used as a host in
+`environment`, `command` or `entrypoint`, also when written through an anchor they merge) join it as
+well as `default`; everything else (an exporter, a reverse proxy, a service silenced with `# hardener:
+ignore`) stays on `default` only and no longer reaches them. The network is `internal: true` (no way
+out to the internet either) when no back end that moves publishes a port; when one does (`ports:`,
+with a literal, a `${VAR}` or a loopback address), it is a plain bridge network, because Docker
+publishes no port of a container whose only network is internal: the port keeps working, the
+neighbours lose their way in. Bind or drop the port (PRT002, AUTH001) and the next run can make it
+internal by hand. A back end with no client in the file, or with a client hardener may not edit (a
+silenced one, one whose networks are written elsewhere), is left where it is. `network_mode: bridge` is removed so the service joins the
 project network. Both fixes are *unsafe*; `host`, `service:` and `container:` modes are reported only.
 
 In a project of several files the flat-network finding is reported once, in the first file
@@ -45,7 +52,7 @@ from __future__ import annotations
 
 import re
 
-from ..compose import as_str_list
+from ..compose import as_str_list, seq_items
 from ..model import Applicability, Confidence, Severity
 from ..views import texts
 from ..yamltext import Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, scalar_value
@@ -64,7 +71,12 @@ def _on_implicit_network(svc) -> bool:
 
 
 def _is_backend(svc) -> bool:
-    return svc.datastore_kind() is not None and svc.entry("ports") is None and not svc.shared
+    return svc.datastore_kind() is not None and not svc.shared
+
+
+def _publishes(svc) -> bool:
+    """Whether the service publishes a port in any layer (a variable or a loopback address counts)."""
+    return any(seq_items(w.value) for w in svc.written("ports"))
 
 
 def references(svc, name: str) -> bool:
@@ -146,23 +158,29 @@ def _segment(ctx, services, groups):
     stays = [s for s in services if _on_implicit_network(s) and s.name not in backends]
     if not stays:
         return None  # nothing would stay on default: its network would vanish from the project
-    name, declared = _network_name(ctx)
+    published = sorted(b.name for b, _ in groups.values() if _publishes(b))
+    name, declared = _network_name(ctx, internal=not published)
     edits = [add_entries(ctx.doc, b.node, {"networks": [name]}) for b, _ in groups.values()]
     edits += [_join(ctx, c, name) for c in clients.values() if not _joined(c, name)]
     if not declared:
-        edits.append(_declare(ctx, {name: {"internal": True}}))
+        edits.append(_declare(ctx, {name: {"internal": True} if not published else {"driver": "bridge"}}))
+    if published:
+        return make_fix(FIX, f"move {', '.join(sorted(backends))} to a '{name}' network shared only with "
+                        f"{'its' if len(backends) == 1 else 'their'} clients (not internal: "
+                        f"{', '.join(published)} publish{'es' if len(published) == 1 else ''} a port)", *edits)
     return make_fix(FIX, f"move {', '.join(sorted(backends))} to an internal '{name}' network", *edits)
 
 
-def _network_name(ctx):
-    """(name, already declared): reuse an internal network of that name, else pick a free one."""
+def _network_name(ctx, internal: bool = True):
+    """(name, already declared): reuse an internal network of that name (when the network is to be
+    internal), else pick a free one."""
     top = ctx.top("networks")
     declared = {k.value: deref(v) for k, v in top.pairs if isinstance(k, Scalar)} if isinstance(top, Map) else {}
     for name in (ctx.options.get(ID, {}).get("network", OPTIONS["network"]), "backend-internal", "hardener-backend"):
         if name not in declared:
             return name, False
         node = declared[name]
-        if isinstance(node, Map) and scalar_value(node.get("internal")) == "true":
+        if internal and isinstance(node, Map) and scalar_value(node.get("internal")) == "true":
             return name, True
     return "hardener-backend-2", False
 
