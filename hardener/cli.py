@@ -600,7 +600,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
               output)
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero, choice))
-    diffs = []
+    diffs, unwritten = [], set()
     changed = write_failed = False
     for r in results:
         if r.status is Status.ERROR:
@@ -618,6 +618,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         outside = _outside_tree(r.path, choice)
         if outside:
             typer.echo(f"{_term(r.path)}: note: {outside}", err=True)
+            unwritten.add(r.path)
             continue
         same = functools.partial(_same_text, original=r.original)
         try:
@@ -628,16 +629,20 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         except FileChanged:
             typer.echo(f"{_term(r.path)}: changed while hardener ran; not written", err=True)
             write_failed = True
+            unwritten.add(r.path)
             continue
         except OSError as exc:
             typer.echo(f"{_term(r.path)}:1:1: cannot write the fixed file: {_term(exc.strerror or exc)}", err=True)
             write_failed = True
+            unwritten.add(r.path)
             continue
         typer.echo(f"Fixed {_term(r.path)}", err=True)
     if diff:
         _emit("".join(diffs), output)
     if diff:  # nothing was written: the remaining findings are shown at lines of the files as they are
         results = [_at_original_lines(r) for r in results]
+    else:  # a file that was not written is reported as it is: its fixes were not applied
+        results = [_not_written(r) if r.path in unwritten else r for r in results]
     if concise:
         lines = [finding_line(f) + "\n" for r in results for f in r.findings]
     else:  # positions are in the fixed text when it was written, in the original for a dry run
@@ -837,6 +842,16 @@ def _promote_extended(results, choice):
                 if f.rule_id in promoted and f.applicability is Applicability.UNSAFE else f for f in r.findings))
         out.append(r)
     return out
+
+
+def _not_written(result):
+    """A fixed result whose file was not written, as the report should show it: every finding still
+    there (at lines of the file as it is), nothing counted as fixed."""
+    from dataclasses import replace
+
+    moved = _at_original_lines(result)
+    findings = sorted(moved.findings + result.fixed, key=lambda f: (f.line, f.column, f.rule_id))
+    return replace(moved, status=Status.FINDINGS, findings=tuple(findings), fixed=(), output=None)
 
 
 def _same_text(data: bytes, original: str) -> bool:
