@@ -120,6 +120,15 @@ def test_every_stack_stays_healthy_after_the_safe_fixes(engine, tmp_path, name):
     assert up.returncode == 0, up.stdout + up.stderr
 
 
+def test_nginx_templates_stay_rendered_and_served_after_the_unsafe_fixes(engine, tmp_path):
+    folder, runtime = _stack(tmp_path, "nginx-templates")
+    after = _fix(folder, "--unsafe-fixes")
+    assert "read_only: true" in after and "/etc/nginx/conf.d" in after  # hardened, with room to render
+    with _host_ports():
+        up = _up(engine, "safety-nginx-templates-unsafe", folder, ["compose.yaml", str(runtime)])
+    assert up.returncode == 0, up.stdout + up.stderr  # healthy = the rendered template is served
+
+
 # --------------------------------------------------------------------------- an application bigger than 1G
 
 BASE_IMAGE = "debian:bookworm-slim"

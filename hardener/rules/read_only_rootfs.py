@@ -25,6 +25,12 @@ The fix is *unsafe*: many images write elsewhere at start-up, and data folders m
 A `read_only: false` written in a read-only file is overridden with `read_only: true` in the
 last file that may be written (a later file's value wins).
 
+An image whose entrypoint renders configuration at start-up gets that folder as tmpfs too when the
+file uses the feature: nginx configured through `/etc/nginx/templates` (mounted) or `NGINX_ENVSUBST_*`
+variables renders into `/etc/nginx/conf.d`, and without it writable starts without the user's
+configuration while looking alive. The tmpfs hides the image's own `default.conf` (the templates
+replace it).
+
 **What may break.** Images that write outside their volumes. Typical extra paths for `tmpfs`:
 `/run` or `/var/run` (pid files and sockets: nginx, php-fpm, supervisord), `/var/cache/nginx`,
 `/var/lib/...` when no volume holds the data (databases, caches), `/home/<user>` or `$HOME/.cache`
@@ -39,8 +45,9 @@ harder.
 from __future__ import annotations
 
 from ..compose import volume_target
+from ..images import facts
 from ..model import Applicability, Confidence, Severity
-from ..views import boolean
+from ..views import boolean, environment
 from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, flow_text, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix, option
 
@@ -71,6 +78,24 @@ def mount_targets(svc) -> set[str] | None:
     return targets
 
 
+def _rendered(svc, targets) -> list[str]:
+    """Paths the image's entrypoint renders configuration into when the file uses that feature:
+    nginx renders /etc/nginx/templates (mounted, or NGINX_ENVSUBST_* variables) into
+    /etc/nginx/conf.d. Without them writable, it starts without the user's configuration."""
+    known = facts(svc.image_name())
+    if known is None or not known.renders:
+        return []
+    names = list(environment(svc))
+    out = []
+    for render in known.renders:
+        mounted = render.mounted is not None and targets is not None and any(
+            t == render.mounted or t.startswith(render.mounted + "/") for t in targets)
+        by_env = render.env_prefix is not None and any(n.startswith(render.env_prefix) for n in names)
+        if mounted or by_env:
+            out += [p for p in render.writable if p not in out]
+    return out
+
+
 def check(ctx):
     paths = option(ctx, __name__, "tmpfs")
     paths = [paths] if isinstance(paths, str) else list(paths)
@@ -87,6 +112,7 @@ def check(ctx):
         targets = mount_targets(svc)
         known = svc.profile()
         candidates = list(known.writable) if known is not None else paths
+        candidates += [p for p in _rendered(svc, targets) if p not in candidates]
         wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets]
         if svc.entry("tmpfs") is None and wanted and not svc.builds_on:
             extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
