@@ -132,11 +132,18 @@ class Run:
         if not self.name or self.workdir is None or not (self.workdir / "project" / RUN_FILE).exists():
             return
         self.stop_up()
-        try:
-            self._compose([*self._base_args(), "down", "-v", "--remove-orphans", "-t", "3"],
-                          cwd=self.workdir / "project", timeout=180)
-        except subprocess.TimeoutExpired:
-            pass
+        for attempt in range(3):  # an interrupted `up` may still get a container created: look again
+            try:
+                self._compose([*self._base_args(), "down", "-v", "--remove-orphans", "-t", "3"],
+                              cwd=self.workdir / "project", timeout=180)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                time.sleep(1.0 if attempt < 2 else 0)
+                if not Engine().project_containers(self.name):
+                    break
+            except EngineError:
+                break
 
     def cleanup(self) -> None:
         if self.workdir is not None:
