@@ -208,6 +208,14 @@ class Service:
         """Memory, CPU and process limits as Compose merges them (deploy limits and legacy keys)."""
         return self._view("limits", lambda: views.limits(self))
 
+    def restart(self) -> "views.Restart":
+        """The restart setting and the merged deploy.restart_policy."""
+        return self._view("restart", lambda: views.restart(self))
+
+    def networks(self) -> "views.Networks":
+        """The networks the service is on, and whether it sits on the implicit default network."""
+        return self._view("networks", lambda: views.networks(self))
+
     def logging(self) -> "tuple[list[Written], str | None]":
         """(the logging layers Compose keeps, their driver); see views.logging."""
         return self._view("logging", lambda: views.logging(self))

@@ -328,3 +328,48 @@ def _own_limits(mapping):
         own = own and not isinstance(value, Alias)
         node = deref(value)
     return (node if isinstance(node, Map) else None), own
+
+
+# --------------------------------------------------------------------------- restart
+
+@dataclass(frozen=True)
+class Restart:
+    """How the service is restarted, as Compose merges it over its layers."""
+
+    restart: Any  # the `restart` entry Compose uses (compose.Written), or None
+    policies: list  # every layer's deploy.restart_policy that is a mapping, in merge order
+    condition: Any  # deploy.restart_policy.condition of the layer that wins, or None
+    max_attempts: Any  # deploy.restart_policy.max_attempts of the layer that wins, or None
+
+
+def restart(svc) -> Restart:
+    policies = [w for w in svc.chain("deploy", "restart_policy") if isinstance(deref(w.value), Map)]
+    return Restart(svc.entry("restart"), policies, svc.merged("deploy", "restart_policy", "condition"),
+                   svc.merged("deploy", "restart_policy", "max_attempts"))
+
+
+# --------------------------------------------------------------------------- networks
+
+@dataclass(frozen=True)
+class Networks:
+    """The networks the service is on."""
+
+    mode: Any  # the `network_mode` entry Compose uses (compose.Written), or None
+    networks: Any  # the `networks` entry Compose uses, or None
+    names: frozenset  # the networks it names (list items or mapping keys)
+    implicit: bool  # no networks, no network_mode and no extends: it sits on the project's default network
+
+
+def networks(svc) -> Networks:
+    entry = svc.entry("networks")
+    value = deref(entry.value) if entry is not None else None
+    if isinstance(value, Map):
+        names = frozenset(k.value for k, _ in value.pairs if isinstance(k, Scalar))
+    else:
+        names = frozenset(i.value for i in _items(value) if isinstance(i, Scalar))
+    mode = svc.entry("network_mode")
+    return Networks(mode, entry, names, entry is None and mode is None and svc.entry("extends") is None)
+
+
+def _items(node) -> list:
+    return [deref(i) for i in node.items] if isinstance(node, Seq) else []

@@ -66,10 +66,6 @@ CONFIDENCE = Confidence.MEDIUM
 FIX = Applicability.UNSAFE
 OPTIONS: dict = {"network": "backend"}
 
-def _on_implicit_network(svc) -> bool:
-    return not any(svc.entry(k) for k in ("networks", "network_mode", "extends"))
-
-
 def _is_backend(svc) -> bool:
     return svc.datastore_kind() is not None and not svc.shared
 
@@ -113,7 +109,7 @@ def check(ctx):
 
 
 def _flat(ctx, services):
-    implicit = [s for s in services if _on_implicit_network(s)]
+    implicit = [s for s in services if s.networks().implicit]
     if len(implicit) < 2:
         return
     groups, quiet = {}, ctx.silenced.get(ID, frozenset())
@@ -146,7 +142,7 @@ def _flat(ctx, services):
 def _flat_in(services) -> bool:
     """Whether a file reports the project's flat network: two or more of its services are on the
     implicit network and one of them is judged in it (not partial)."""
-    implicit = [s for s in services if _on_implicit_network(s)]
+    implicit = [s for s in services if s.networks().implicit]
     return len(implicit) >= 2 and any(not s.partial for s in implicit)
 
 
@@ -155,13 +151,13 @@ def _segment(ctx, services, groups):
         return None
     backends = {b.name for b, _ in groups.values()}
     clients = {c.name: c for _, cs in groups.values() for c in cs if c.name not in backends}
-    stays = [s for s in services if _on_implicit_network(s) and s.name not in backends]
+    stays = [s for s in services if s.networks().implicit and s.name not in backends]
     if not stays:
         return None  # nothing would stay on default: its network would vanish from the project
     published = sorted(b.name for b, _ in groups.values() if _publishes(b))
     name, declared = _network_name(ctx, internal=not published)
     edits = [add_entries(ctx.doc, b.node, {"networks": [name]}) for b, _ in groups.values()]
-    edits += [_join(ctx, c, name) for c in clients.values() if not _joined(c, name)]
+    edits += [_join(ctx, c, name) for c in clients.values() if name not in c.networks().names]
     if not declared:
         edits.append(_declare(ctx, {name: {"internal": True} if not published else {"driver": "bridge"}}))
     if published:
@@ -185,19 +181,13 @@ def _network_name(ctx, internal: bool = True):
     return "hardener-backend-2", False
 
 
-def _joined(svc, name) -> bool:
-    networks = svc.get("networks")
-    if isinstance(networks, Map):
-        return networks.entry(name) is not None
-    return name in as_str_list(networks)
-
-
 def _join(ctx, svc, name):
     """Edit that puts a client on the back-end network too, or None when it cannot be written."""
-    if _on_implicit_network(svc):
+    if svc.networks().implicit:
         return add_entries(ctx.doc, svc.node, {"networks": ["default", name]})
-    entry = svc.entry("networks")
-    if entry is None or not entry.own or svc.entry("network_mode"):
+    networks = svc.networks()
+    entry = networks.networks
+    if entry is None or not entry.own or networks.mode:
         return None
     value = entry.value
     if isinstance(value, Seq):

@@ -65,11 +65,11 @@ def check(ctx):
     policy = f"on-failure:{attempts}"
     for svc in ctx.services:
         # Compose merges deploy.restart_policy key by key across files and bases
-        policies = [w for w in svc.chain("deploy", "restart_policy") if isinstance(deref(w.value), Map)]
-        if policies:
-            yield from _deploy_policy(ctx, svc, policies, attempts)
+        restart = svc.restart()
+        if restart.policies:
+            yield from _deploy_policy(ctx, svc, restart, attempts)
             continue
-        entry = svc.entry("restart")
+        entry = restart.restart
         if entry is None:
             yield finding(__name__, ctx, svc.key, f"service '{svc.name}' has no restart policy; a bounded "
                           f"'{policy}' recovers from crashes without looping forever", service=svc,
@@ -102,12 +102,12 @@ def _whole_anchor(ctx, value) -> bool:
         for h in ctx.inheritors("restart", value))
 
 
-def _deploy_policy(ctx, svc, policies: list, attempts: int):
+def _deploy_policy(ctx, svc, restart, attempts: int):
     """Judge the merged deploy.restart_policy. An explicit `condition: any` is reported and replaced
     where it is written (a missing max_attempts joins it there); otherwise missing keys are added
     where the policy is first written. Each is reported only in that layer."""
-    condition = svc.merged("deploy", "restart_policy", "condition")
-    has_max = svc.merged("deploy", "restart_policy", "max_attempts") is not None
+    condition, policies = restart.condition, restart.policies
+    has_max = restart.max_attempts is not None
     value = deref(condition.value) if condition else None
     cond = value.value.strip() if isinstance(value, Scalar) else "any" if condition is None else ""
     if cond == "none" or has_variable(cond) or (cond == "on-failure" and has_max):
