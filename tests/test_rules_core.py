@@ -850,3 +850,18 @@ def test_a_service_that_is_a_whole_alias_gets_no_mount_fix_of_its_own():
     assert set(by_service) == {"a", "b"}
     assert by_service["a"].fix is not None and by_service["b"].fix is None
     assert fix(text, "VOL001")[2] == text.replace("nginx.conf:/etc/nginx/nginx.conf", "nginx.conf:/etc/nginx/nginx.conf:ro")
+
+
+def test_a_service_that_is_a_whole_alias_gets_no_restart_policy_fix_of_its_own():
+    """RST001 decides like the other rules through Written.editable: the deploy.restart_policy of a
+    service that is an alias of another (`b: *a`) is fixed once, by the service that writes it."""
+    from hardener.engine import harden_text
+    from hardener.settings import Settings
+
+    text = y("services:", "  a: &a", "    image: nginx", "    deploy:", "      restart_policy:",
+             "        condition: on-failure", "  b: *a")
+    findings, _, _ = harden_text(text, Settings(frozenset({"RST001"}), frozenset(), True), fix=False)
+    by_service = {f.service: f for f in findings}
+    assert set(by_service) == {"a", "b"}
+    assert by_service["a"].fix is not None and by_service["b"].fix is None
+    assert fix(text, "RST001")[2] == text.replace("on-failure\n", "on-failure\n        max_attempts: 5\n")

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Alias, Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, replace_scalar
+from ..yamltext import Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, replace_scalar
 from .base import IN_READ_ONLY, finding, make_fix, option
 
 ID = "RST001"
@@ -127,7 +127,7 @@ def _deploy_policy(ctx, svc, restart, attempts: int):
     edits = [add_entries(ctx.doc, policy, missing)] if missing else []
     if replace:
         edits.append(replace_scalar(ctx.doc, value, "on-failure"))
-    if not where.own or isinstance(where.value, Alias):
+    if not where.editable:
         edits = [None]  # reached through a merge key or alias
     # a written policy block is the author's choice: completing or replacing it overrides them
     yield finding(__name__, ctx, policy, f"service '{svc.name}' deploy.restart_policy retries without limit",
