@@ -91,6 +91,12 @@ class Service:
         project, then this mapping (through merge keys), then an earlier file or `extends` base.
         `own` is True only for a value written in this mapping itself; values are not dereferenced.
         (Its first three fields read as (key node, value node, own).)"""
+        views = self._views
+        if ("entry", key) not in views:
+            views[("entry", key)] = self._entry(key)
+        return views[("entry", key)]
+
+    def _entry(self, key: str) -> "Written | None":
         for other in reversed(self.later):
             found = merged_entry(other, key)
             if found:

@@ -30,24 +30,22 @@ def is_windows_path(spec: str) -> bool:
 def split_outside(text: str, sep: str, brackets: bool = False) -> list[str]:
     """Split on a one-character separator that is not inside a ${...} variable, nor (with
     brackets=True, for ports) inside an [IPv6] address."""
-    if "$" not in text and (not brackets or "[" not in text):
+    if "${" not in text and (not brackets or "[" not in text):
         return text.split(sep)
-    opens, closes = ("[", "}]") if brackets else ("", "}")
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if text.startswith("${", i):
+    opens, closes = ("[", "}]") if brackets else (None, "}")
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "$":
+            if text.startswith("${", i):
+                depth += 1
+        elif ch == opens:
             depth += 1
-            i += 2
-            continue
-        if opens and ch == opens:
-            depth += 1
-        elif ch in closes and depth:
-            depth -= 1
+        elif ch in closes:
+            if depth:
+                depth -= 1
         elif ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     return parts + [text[start:]]
 
 
