@@ -154,4 +154,4 @@ def test_fix_hook_rewrites_then_passes(pre_commit, snapshot, tmp_path):
     assert target.read_text() == expected
     check = _try_repo(pre_commit, snapshot, "hardener", project)
     # the check hook still fails on what only --unsafe-fixes (or a person) can fix, and names it
-    assert check.returncode == 1 and "deploy/compose.yaml:" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 1 and "deploy/compose.yaml" in check.stdout, check.stdout + check.stderr
