@@ -93,6 +93,14 @@ class Engine:
         filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
         return self._json("/containers/json", {"all": "1", "filters": filters}) or []
 
+    def project_resources(self, project: str) -> list[dict]:
+        """The containers, networks and volumes a compose project's label names (what `down -v` removes)."""
+        filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
+        found = list(self._json("/containers/json", {"all": "1", "filters": filters}) or [])
+        found += list(self._json("/networks", {"filters": filters}) or [])
+        found += list((self._json("/volumes", {"filters": filters}) or {}).get("Volumes") or [])
+        return found
+
     def inspect(self, container_id: str) -> dict | None:
         return self._json(f"/containers/{container_id}/json", missing_ok=True)
 

@@ -132,7 +132,9 @@ class Run:
         if not self.name or self.workdir is None or not (self.workdir / "project" / RUN_FILE).exists():
             return
         self.stop_up()
-        for attempt in range(3):  # an interrupted `up` may still get a container created: look again
+        # an interrupted `up` may still get a container created, and a network still in use by it is not
+        # removed: look again until nothing labelled with the project is left
+        for attempt in range(3):
             try:
                 self._compose([*self._base_args(), "down", "-v", "--remove-orphans", "-t", "3"],
                               cwd=self.workdir / "project", timeout=180)
@@ -140,7 +142,7 @@ class Run:
                 pass
             try:
                 time.sleep(1.0 if attempt < 2 else 0)
-                if not Engine().project_containers(self.name):
+                if not Engine().project_resources(self.name):
                     break
             except EngineError:
                 break
