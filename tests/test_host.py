@@ -1,4 +1,4 @@
-"""`hardener host` audit logic (hardener/host.py): version order, the advisory table, daemon.json checks,
+"""`hardener host` audit logic (hardener/host/): version order, the advisory table, daemon.json checks,
 live collection with stand-ins for the machine, and the report's shape and exit codes.
 
 Fixtures in tests/fixtures/host/ are documented in the README there."""
@@ -214,7 +214,7 @@ def test_upgrade_target(component, version, target):
 
 
 def test_advisory_table_is_well_formed():
-    data = json.loads((Path(host.__file__).parent / "data" / "advisories.json").read_text(encoding="utf-8"))
+    data = json.loads((Path(host.__file__).parents[1] / "data" / "advisories.json").read_text(encoding="utf-8"))
     ids = [entry["id"] for entry in data["advisories"]]
     assert len(ids) == len(set(ids))
     for entry, adv in zip(data["advisories"], load_advisories()):

@@ -18,7 +18,7 @@ from hardener.model import Confidence, Severity
 FIXTURES = Path(__file__).parent / "fixtures" / "host"
 BOOKWORM = str(FIXTURES / "docker-version-debian-bookworm.json")
 CURRENT = str(FIXTURES / "docker-version-current.json")
-TABLE = Path(host.__file__).parent / "data" / "advisories.json"
+TABLE = Path(host.__file__).parents[1] / "data" / "advisories.json"
 ENGINE_SOCKET = "unix:///var/tmp/hardener-engine/docker.sock"
 DAY = datetime.date(2026, 12, 6)  # the day the table was reviewed
 
