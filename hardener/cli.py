@@ -59,6 +59,10 @@ TimeoutOpt = typer.Option(120.0, "--timeout", min=1, help="verify: seconds to wa
 SettleOpt = typer.Option(8.0, "--settle", min=0, help="verify: seconds a service without healthcheck must stay up.")
 PullOpt = typer.Option(False, "--pull", help="verify: pull missing images (never done otherwise).")
 
+VerificationOpt = typer.Option(None, "--verification", metavar="FILE",
+                               help="markdown, html: add the verification `hardener verify --format json -o FILE` "
+                               "wrote (how each service ran as written and as patched, what was dropped and why).")
+
 ObservedOpt = typer.Option(None, "--observed", metavar="FILE",
                            help="Use this observation (hardener observe) instead of hardener-observed.json beside the input.")
 NoObservedOpt = typer.Option(False, "--no-observed", help="Ignore any observation file.")
@@ -501,7 +505,8 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           report_url: Optional[str] = typer.Option(None, "--report-url", envvar="HARDENER_REPORT_URL",
                                                    help="Where the full report is; a Markdown comment too long "
                                                    "for GitHub links to it for the findings it leaves out."),
-          fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt):
+          fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt,
+          verification: Optional[str] = VerificationOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -513,6 +518,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     if statistics and fmt not in ("text", "json"):
         _fail(f"--statistics prints a table of counts: use it with --format text or json, not {fmt}")
     mode = _patch_mode(patch, unsafe_fixes)
+    verified = _verification(verification, fmt)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.override, choice.fail_on = not no_override, _severity(fail_on)
     _need_inputs(paths, files)
@@ -542,7 +548,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
-                      projects=_groups(paths, choice) if patches else None)
+                      projects=_groups(paths, choice) if patches else None, verification=verified)
     _emit(text, output)
     raise typer.Exit(_exit_code(results, False, exit_zero, choice))
 
@@ -563,7 +569,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt, settle: float = SettleOpt,
         pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
         image_facts: bool = ImageFactsOpt,
-        fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt):
+        fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt,
+        verification: Optional[str] = VerificationOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
@@ -579,6 +586,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _fail(f"unknown format '{fmt}' for fix (choose from text, concise, {', '.join(DIFF_FORMATS[1:])})")
     if fmt != "text" and not diff:
         _fail(f"--format {fmt} shows the proposed patch: add --diff")
+    verified = _verification(verification, fmt)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     choice.override, choice.fail_on = not no_override, _severity(fail_on)
@@ -596,7 +604,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         found = _rerun(paths, results, choice, False, jobs, edits=fmt in EDIT_FORMATS) + [r for r in results if r.status is Status.ERROR]
         _emit(render(fmt, found, rules=_rule_infos(choice, found), patches=_patches(results),
                      patch_mode="unsafe" if unsafe_fixes else "safe", rules_url=rules_url or DEFAULT_RULES_URL,
-                     projects=_groups(paths, choice), diff=True),
+                     projects=_groups(paths, choice), diff=True, verification=verified),
               output)
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero, choice))
@@ -679,7 +687,10 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
         _fail(f"unknown format '{fmt}' for verify (choose from text, json)")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, _under(path, files))
     _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts)
-    verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False)
+    # a JSON report file says why there is no verdict too (a report made from it can tell)
+    failed = (lambda message: _emit(report.as_json_error(message), output)) if fmt == "json" and output else None
+    verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False,
+                          failed=failed)
     _emit(report.as_json(verdict) if fmt == "json" else report.as_text(verdict), output)
     raise typer.Exit(EXIT_FINDINGS if verdict.regressions else EXIT_CLEAN)
 
@@ -730,6 +741,20 @@ def _runtime_options(runtime_files, timeout, settle, pull, word: str):
                    prefix=os.environ.get("HARDENER_VERIFY_PREFIX") or f"hardener-{word}")
 
 
+def _verification(path, fmt):
+    """The verification a markdown or html report shows (--verification FILE), read before anything runs."""
+    if path is None:
+        return None
+    if fmt not in ("markdown", "html"):
+        _fail(f"--verification is shown by --format markdown and html, not {fmt}")
+    from .runtime.report import VerificationError, read_verification
+
+    try:
+        return read_verification(path)
+    except VerificationError as exc:
+        _fail(str(exc))
+
+
 def _one_project(path, choice):
     from .runtime.verify import select_project
 
@@ -774,7 +799,7 @@ def _under(path, files):
     return [f if os.path.exists(f) else os.path.join(path, f) for f in files]
 
 
-def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, write):
+def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, write, failed=None):
     from .runtime import CannotRun
     from .runtime.verify import verify
 
@@ -782,6 +807,8 @@ def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, writ
     try:
         return verify(_one_project(path, choice), choice.for_file, options, unsafe, write)
     except CannotRun as exc:
+        if failed is not None:
+            failed(str(exc))
         _fail(str(exc))
     except KeyboardInterrupt:
         typer.echo("hardener: interrupted; the runs it started were removed", err=True)

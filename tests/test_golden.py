@@ -31,6 +31,14 @@ CASES = [pytest.param(("check", "--isolated", "--format", fmt, EXAMPLE), f"check
                       id=f"check-{fmt}") for fmt in FORMATS]
 CASES.append(pytest.param(("fix", "--isolated", "--diff", "--unsafe-fixes", EXAMPLE), "fix-diff-unsafe.patch",
                           id="fix-diff"))
+# the verification section (hardener verify --format json of a real run on the runtime tier's engine:
+# the example stack healthy with its unsafe fixes, and nginx under an unknown name that they stop)
+VERIFIED = "tests/fixtures/verification/"
+CASES += [pytest.param(("check", "--isolated", "--format", fmt, "--patch", "unsafe", "--verification", VERIFIED + json_file,
+                        target), f"check-verified{suffix}.{fmt}.{SUFFIX[fmt]}", id=f"check-verified{suffix}-{fmt}")
+          for fmt in ("markdown", "html")
+          for json_file, target, suffix in (("example.json", EXAMPLE, ""),
+                                            ("nginx-unknown/verification.json", VERIFIED + "nginx-unknown", "-regression"))]
 
 
 def normalized(output: str) -> str:

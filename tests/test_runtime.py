@@ -83,6 +83,13 @@ def test_official_images_stay_healthy_with_unsafe_fixes(engine_env, tmp_path):
     assert (stack / "project" / "compose.yaml").read_bytes() == before  # the user's file is never touched
     assert f"starting original as project {PREFIX}" in proc.stderr
     assert f"removing {PREFIX}" in proc.stderr
+    # the verification, saved as JSON, goes into the pull-request comment and the review page
+    saved = put(tmp_path, "verification.json", proc.stdout)
+    for fmt, headline in (("markdown", "\u2705 **4 services healthy with this patch.**"),
+                          ("html", "4 services healthy with this patch.")):
+        page = run_cli("check", "--format", fmt, "--patch", "unsafe", "--verification", saved, stack / "project")
+        assert page.returncode == 1 and headline in page.stdout, page.stderr
+        assert "not the patch proposed" not in page.stdout
 
 
 @pytest.mark.parametrize("name", ["official-images", "nginx-templates", "example"])

@@ -11,7 +11,10 @@ What a format may need besides the results is handed in by the CLI as plain data
   as a folder scan groups them);
 - ``diff``: True under `fix --diff` (json then adds the patches and the effective changes);
 - ``report_url``: where the full report is (the Markdown comment links to it when it must leave
-  findings out).
+  findings out);
+- ``verification``: a `Verification` (what `hardener verify` saw when it started the project as written
+  and as patched on a Docker engine), shown by markdown and html; the CLI reads it from the JSON
+  `verify --format json` writes (hardener.runtime.report.verification).
 
 Every module has ``render(results, **options) -> str`` and ignores options it does not use. Modules are
 imported only when their format is asked for (jinja2 is loaded by markdown and html only).
@@ -67,6 +70,67 @@ class Patch:
     before: str
     after: str
     diff: str  # unified diff of before -> after (hardener.diff.unified)
+
+
+@dataclass(frozen=True)
+class VerifiedService:
+    """One service in a verification: its state as written and as patched (labels such as `healthy`,
+    `exited(1)`), the verdict (ok, regression, not-judged, improved), the rules whose fixes change it,
+    and for a service that does not work patched, the evidence lines (log lines from the containers:
+    untrusted text)."""
+
+    name: str
+    verdict: str
+    original: str
+    hardened: str
+    works: bool  # works patched (healthy, running, or a one-shot job that exited 0)
+    healthy: bool  # its healthcheck passes patched
+    fixes: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DroppedFix:
+    """A fix found to stop a service: the rule, the service whose fix it is, the service it stops, how
+    that was found, and the evidence (untrusted log lines)."""
+
+    rule: str
+    service: str
+    broke: str
+    reason: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `hardener verify` (or `fix --verify`) found on a real engine, as plain data for a report.
+    `result` is `ok`, `regression` or `error` (it could not run: `error` says why); `written` is true
+    for the patch `fix --verify` settled on (the services' hardened states are then those of that
+    patch, and the dropped fixes are left out of it)."""
+
+    result: str
+    services: tuple[VerifiedService, ...] = ()
+    dropped: tuple[DroppedFix, ...] = ()
+    fixes: int = 0  # fixes the verified patch was made of
+    kept: int = 0  # of them, those not found to stop a service
+    unsafe_fixes: bool = False
+    files: tuple[str, ...] = ()
+    engine: str = ""  # the engine's version
+    seconds: float = 0.0
+    written: bool = False
+    error: str = ""
+
+    @property
+    def working(self) -> int:
+        return sum(s.works for s in self.services)
+
+    @property
+    def healthy(self) -> int:
+        return sum(s.healthy for s in self.services)
+
+    @property
+    def regressions(self) -> list[str]:
+        return [s.name for s in self.services if s.verdict == "regression"]
 
 
 def rule_url(base: str, rule_id: str) -> str:

@@ -280,3 +280,41 @@ def effective_changes(results, patches, cwd: str | None = None, projects=None) -
             out.append({"file": display_path(group[0], cwd), "files": [display_path(p, cwd) for p in group],
                         "service": service, "changes": [c.as_dict() for c in rows]})
     return out
+
+
+# --------------------------------------------------------------------------- a verification on an engine
+
+def verification_view(verification, patch_mode: str = "safe") -> dict | None:
+    """What the Markdown and HTML reports show of a `Verification`: the counts of the headline, the
+    services, the dropped fixes, the regressed services no dropped fix explains (their own evidence),
+    and whether the verified patch is another than the one the report proposes."""
+    v = verification
+    if v is None:
+        return None
+    blamed = {d.broke for d in v.dropped}
+    judged = [s for s in v.services if s.verdict != "not-judged"]
+    verified = "unsafe" if v.unsafe_fixes else "safe"
+    return {
+        "result": v.result,
+        "error": v.error,
+        "total": len(v.services),
+        "working": v.working,
+        "healthy": v.healthy,
+        "all_healthy": bool(v.services) and v.healthy == len(v.services),
+        "regressions": v.regressions,
+        "not_judged": [s.name for s in v.services if s.verdict == "not-judged"],
+        "judged": len(judged),
+        "services": list(v.services),
+        "dropped": list(v.dropped),
+        "unexplained": [s for s in v.services if s.verdict == "regression" and s.name not in blamed and s.evidence],
+        "fixes": v.fixes,
+        "kept": v.kept,
+        "written": v.written,
+        "command": "hardener fix --verify" + (" --unsafe-fixes" if v.unsafe_fixes else "") if v.written
+        else "hardener fix" + (" --unsafe-fixes" if v.unsafe_fixes else ""),
+        "files": list(v.files),
+        "engine": v.engine,
+        "seconds": round(v.seconds),
+        "other_patch": v.result != "error" and patch_mode != "none" and patch_mode != verified,
+        "verified_mode": verified,
+    }

@@ -1,7 +1,9 @@
 """One self-contained HTML review page: a contents list, the summary, the attack tree with the nodes
 this stack leaves open or mitigates, the findings per file and service (explanations in <details>)
 with, beside them, the hunks of the patch that fix them and what Docker will run differently for that
-service, and the whole proposed patch coloured by line. Inline CSS, and one small inline script for
+service, and the whole proposed patch coloured by line. With a verification (`hardener verify` started the
+project as written and as patched on a Docker engine), a section after the summary shows each service's
+two states, the dropped fixes and the log lines that show why. Inline CSS, and one small inline script for
 the severity and rule filters, allowed by its hash in the page's Content-Security-Policy (everything
 is readable without it); no fonts, images or other external resources.
 
@@ -15,7 +17,7 @@ import re
 from .. import __version__
 from . import DEFAULT_RULES_URL, rule_url
 from ._common import (all_findings, by_service, display_path, effective_changes, errors, no_mention,
-                      node_status, severity_counts, visible)
+                      node_status, severity_counts, verification_view, visible)
 
 STATE_LABELS = {"open": "open", "mitigated": "mitigated", "host": "host only", "unchecked": "not checked"}
 
@@ -114,7 +116,7 @@ def _effective_view(changes) -> list[dict]:
 
 
 def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None,
-            projects=None) -> dict:
+            projects=None, verification=None) -> dict:
     from ..attack_tree import BRANCHES, NODES
 
     info = {r.id: r for r in rules}
@@ -189,6 +191,7 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
         "effective": effective,
         "rule_filter": sorted({(f.rule_id, f.rule_name) for f in findings}),
         "patch_mode": patch_mode,
+        "verification": verification_view(verification, patch_mode),
     }
 
 
@@ -212,7 +215,7 @@ def _finalize(value):
 
 
 def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None, projects=None,
-           **_) -> str:
+           verification=None, **_) -> str:
     import base64
     import hashlib
 
@@ -221,7 +224,7 @@ def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mod
     from .templating import read
 
     env = environment()
-    ctx = context(results, rules, patches, rules_url, patch_mode, cwd, projects)
+    ctx = context(results, rules, patches, rules_url, patch_mode, cwd, projects, verification)
     css, script = read("report.css"), read("report.js")
     for name, text in (("report.css", css), ("report.js", script)):
         if "</" in text:  # ours, but it must not be able to close its element

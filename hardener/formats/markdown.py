@@ -1,16 +1,19 @@
 """Markdown for a pull-request comment: a summary (severity x count, attack-tree branches hit), every
 finding on one table row sorted by severity (critical first), then file and line; each rule's
 explanation once, folded in a <details>; what Docker will run differently per service; and the
-proposed patch as a ```diff block per file.
+proposed patch as a ```diff block per file. With a verification (`hardener verify` started the project as
+written and as patched on a Docker engine), a section after the summary says how each service fared,
+which fixes were dropped and the log lines that show why.
 
 GitHub refuses a comment over 65,536 characters. When the full comment is longer, it shrinks in this
 order, each step only when the previous one was not enough, and says what it left out:
 
 1. the rule explanations (a line of links to the rule pages stays);
-2. the table of effective changes (a count per service stays);
-3. findings of the lowest severities, from the end of the sorted list (counted per severity, with a
+2. the verification's evidence blocks (the table of services and the dropped fixes stay);
+3. the table of effective changes (a count per service stays);
+4. findings of the lowest severities, from the end of the sorted list (counted per severity, with a
    link to the full report when the caller gives one);
-4. the patch, file by file from the end; it is the last thing to go, since it is what a reviewer
+5. the patch, file by file from the end; it is the last thing to go, since it is what a reviewer
    applies.
 
 Everything that comes from a compose file (paths, service names, images, messages, diff lines) is
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from . import DEFAULT_RULES_URL, rule_url
 from ._common import (SEVERITIES, block, branches_hit, display_path, errors, fence_for,
-                      html_text, md_code, md_text, severity_counts, sorted_findings)
+                      html_text, md_code, md_text, severity_counts, sorted_findings, verification_view)
 
 MARKER = "<!-- hardener-report -->"  # lets a bot find and update its previous comment
 MAX_CHARS = 65_000  # GitHub refuses comments longer than 65,536 characters
@@ -110,7 +113,7 @@ def _effective_view(changes) -> list[dict]:
 
 
 def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None,
-            title="hardener", effective=None, report_url=None) -> dict:
+            title="hardener", effective=None, report_url=None, verification=None) -> dict:
     info = {r.id: r for r in rules}
     located = sorted_findings(results, cwd)
     findings = [f for _, f in located]
@@ -144,6 +147,9 @@ def context(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mo
         "patch_mode": patch_mode,
         "omitted_patches": 0,
         "report_url": report_url,
+        "verification": verification_view(verification, patch_mode),
+        "verification_brief": False,
+        "icons": {"ok": "\u2705", "regression": "\u274c", "error": "\u26a0\ufe0f"},
     }
 
 
@@ -153,24 +159,26 @@ def _hidden(rows) -> list[tuple[str, int]]:
 
 
 def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mode="safe", cwd=None,
-           max_chars: int = MAX_CHARS, effective=None, report_url=None, projects=None, **_) -> str:
+           max_chars: int = MAX_CHARS, effective=None, report_url=None, projects=None, verification=None,
+           **_) -> str:
     if effective is None and patches:
         from ._common import effective_changes
 
         effective = effective_changes(results, patches, cwd, projects)
     env = environment()
     template = env.get_template("comment.md.j2")
-    ctx = context(results, rules, patches, rules_url, patch_mode, cwd, effective=effective, report_url=report_url)
+    ctx = context(results, rules, patches, rules_url, patch_mode, cwd, effective=effective, report_url=report_url,
+                  verification=verification)
     text = template.render(**ctx)
     if len(text) <= max_chars:
         return text
-    # 1. the explanations, 2. the effective-change rows
-    for key, value in (("explain", False), ("effective_brief", True)):
+    # 1. the explanations, 2. the verification's evidence, 3. the effective-change rows
+    for key, value in (("explain", False), ("verification_brief", True), ("effective_brief", True)):
         ctx[key] = value
         text = template.render(**ctx)
         if len(text) <= max_chars:
             return text
-    # 3. findings from the end of the sorted list (lowest severity first): the most that still fit
+    # 4. findings from the end of the sorted list (lowest severity first): the most that still fit
     rows = ctx["rows"]
 
     def fits(keep: int) -> str | None:
@@ -189,7 +197,7 @@ def render(results, rules=(), patches=(), rules_url=DEFAULT_RULES_URL, patch_mod
     if best is not None:
         return best
     fits(0)
-    # 4. the patch, file by file from the end
+    # 5. the patch, file by file from the end
     while ctx["patches"]:
         ctx["patches"].pop()
         ctx["omitted_patches"] += 1

@@ -1,8 +1,11 @@
-"""The verdict as data (the JSON schema of docs/verify.md) and as text (a summary table). Returns
-strings; the CLI prints them."""
+"""The verdict as data (the JSON schema of docs/verify.md) and as text (a summary table), and that JSON
+read back as the plain `formats.Verification` the Markdown and HTML reports show. Returns strings and
+objects; the CLI prints them."""
 from __future__ import annotations
 
 import json
+
+from ..formats import DroppedFix, VerifiedService, Verification
 
 from .states import REGRESSION
 from .verify import SCHEMA_VERSION, Verdict
@@ -84,3 +87,85 @@ def as_text(v: Verdict, written: bool = False) -> str:
 def _dropped_count(v: Verdict) -> int:
     dropped = {(c.rule, c.service) for c in v.culprits}
     return sum(1 for f in v.fixes if any((f.rule, s) in dropped for s in (f.services or (f.service,))))
+
+
+def error_document(message: str) -> dict:
+    """What `verify --format json -o FILE` writes when it could not run (exit 2): the reason, so that a
+    report made from the file can say why there is no verdict."""
+    return {"version": SCHEMA_VERSION, "result": "error", "error": message}
+
+
+def as_json_error(message: str) -> str:
+    return json.dumps(error_document(message), indent=2) + "\n"
+
+
+class VerificationError(ValueError):
+    """A file that is not a verification of this schema version."""
+
+
+def _strings(value, what: str) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise VerificationError(f"{what} is not a list of strings")
+    return tuple(value)
+
+
+def _works(run: dict) -> bool:
+    state = run.get("state")
+    return state in ("healthy", "running") or (state == "exited" and run.get("exit_code") == 0)
+
+
+def verification(doc) -> Verification:
+    """The verification a report shows, from the JSON `hardener verify --format json` writes (schema
+    version 1; or its error document). Raises VerificationError for anything else."""
+    if not isinstance(doc, dict) or doc.get("version") != SCHEMA_VERSION:
+        found = doc.get("version") if isinstance(doc, dict) else None
+        raise VerificationError(f"not a hardener verify report of schema version {SCHEMA_VERSION} "
+                                f"(version: {json.dumps(found)})")
+    result = doc.get("result")
+    if result == "error":
+        return Verification(result="error", error=str(doc.get("error") or "verify could not run"))
+    if result not in ("ok", "regression"):
+        raise VerificationError(f"unknown result {json.dumps(result)}")
+    try:
+        patch = doc.get("patch")
+        confirmed = dict((patch or {}).get("services") or {})
+        services = []
+        for s in doc["services"]:
+            name, hard = s["service"], s["hardened"]
+            label = confirmed.get(name, hard["label"])
+            works = label in ("healthy", "running", "exited(0)") if name in confirmed else _works(hard)
+            verdict = str(s["verdict"])
+            if name in confirmed and _works(s["original"]):  # the patch fix --verify wrote, not the full one
+                verdict = "ok" if works else "regression"
+            services.append(VerifiedService(
+                name=str(name), verdict=verdict, original=str(s["original"]["label"]), hardened=str(label),
+                works=works, healthy=(label == "healthy") if name in confirmed else hard.get("state") == "healthy",
+                fixes=_strings(s.get("fixes", []), "fixes"),
+                evidence=() if works else _strings(hard.get("evidence", []), "evidence")))
+        dropped = tuple(DroppedFix(str(d["rule"]), str(d["service"]), str(d["broke"]), str(d.get("reason", "")),
+                                   _strings(d.get("evidence", []), "evidence")) for d in doc.get("dropped", []))
+        fixes = doc.get("fixes", [])
+        return Verification(
+            result=result, services=tuple(services), dropped=dropped, fixes=len(fixes),
+            kept=sum(1 for f in fixes if f.get("kept", True)), unsafe_fixes=bool(doc.get("unsafe_fixes")),
+            files=_strings(doc.get("files", []), "files"), engine=str((doc.get("engine") or {}).get("version", "")),
+            seconds=float(doc.get("seconds") or 0), written=patch is not None)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, VerificationError):
+            raise
+        raise VerificationError(f"not a hardener verify report: {type(exc).__name__} {exc}") from None
+
+
+def read_verification(path: str) -> Verification:
+    """The verification in a file; VerificationError (with the path) when it cannot be read or is not one."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        raise VerificationError(f"{path}: cannot read the verification: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise VerificationError(f"{path}: not JSON: {exc}") from None
+    try:
+        return verification(doc)
+    except VerificationError as exc:
+        raise VerificationError(f"{path}: {exc}") from None
