@@ -4,23 +4,27 @@
 #   install   install hardener into a virtual environment under $RUNNER_TEMP; export $HARDENER and
 #             $HARDENER_PYTHON
 #   check     write the SARIF report (and the Markdown report when a comment, job summary, review or fix
-#             pull request is wanted; the suggestions when a review is); set the step outputs sarif-file,
-#             markdown-file, suggestions-file, findings and exit-code
+#             pull request is wanted; the suggestions when a review is); with INPUT_VERIFY, run
+#             `hardener verify` first and put its verification into the Markdown report; set the step
+#             outputs sarif-file, markdown-file, suggestions-file, findings, exit-code, verification-file
+#             and verify-exit-code
 #   review    post a pull-request review with one ```suggestion per hunk on the lines the PR changed,
 #             the other hunks in the review's summary; a re-run updates it (hardener.github_review)
 #   comment   post the Markdown report on the pull request, or update the comment posted before
 #   fixpr     commit `hardener fix` on FIX_BRANCH, push it, open or update one pull request whose body
 #             is the Markdown report
 #   verdict   fail the job when the check could not read a file (exit code 2) or, unless
-#             FAIL_ON_FINDINGS is false, when it found something (1)
+#             FAIL_ON_FINDINGS is false, when it found something (1); with VERIFY_REQUIRED, when the
+#             verification could not run or the patch stops a service (VERIFY_EXIT not 0)
 #
 # Inputs come as environment variables (never interpolated into the script text):
 #   INPUT_PATHS, INPUT_ARGS (split on whitespace), INPUT_SARIF_FILE, INPUT_PATCH, INPUT_COMMENT,
-#   INPUT_SUMMARY, INPUT_REVIEW, INPUT_FIX_PR, INPUT_FAIL_ON, INPUT_VERSION; HARDENER (the command,
+#   INPUT_SUMMARY, INPUT_REVIEW, INPUT_FIX_PR, INPUT_FAIL_ON, INPUT_VERIFY, INPUT_VERIFY_ARGS (split on
+#   whitespace), INPUT_VERSION; HARDENER (the command,
 #   default `hardener`) and HARDENER_PYTHON (the Python that has hardener, default python3); for the
 #   GitHub calls: GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, PR_NUMBER, MARKDOWN_FILE,
 #   SUGGESTIONS_FILE; for `fixpr`: FIX_BRANCH, BASE_BRANCH; for `verdict`: HARDENER_EXIT,
-#   FAIL_ON_FINDINGS. Every GitHub call warns and never fails the job (read-only tokens of forks).
+#   FAIL_ON_FINDINGS, VERIFY_EXIT, VERIFY_REQUIRED. Every GitHub call warns and never fails the job (read-only tokens of forks).
 set -euo pipefail
 
 log() { printf '%s\n' "$*" >&2; }
@@ -73,6 +77,12 @@ cmd_check() {
     output findings "$findings"
     log "hardener: $findings finding(s), exit code $rc, SARIF in $sarif"
 
+    local -a with_verification=()
+    if [[ "${INPUT_VERIFY:-false}" == "true" ]]; then
+        local verification="${VERIFICATION_FILE:-${RUNNER_TEMP:-/tmp}/hardener-verification.json}"
+        run_verify "$verification" "${paths[@]}"
+        with_verification=(--verification "$verification")
+    fi
     if [[ "${INPUT_REVIEW:-false}" == "true" ]]; then
         "$hardener" check --format suggestions --patch "${INPUT_PATCH:-safe}" --exit-zero --output "$suggestions" \
             "${extra[@]}" -- "${paths[@]}" || true
@@ -82,7 +92,7 @@ cmd_check() {
     fi
     if [[ "${INPUT_COMMENT:-false}" == "true" || "${INPUT_SUMMARY:-true}" == "true" || "${INPUT_FIX_PR:-false}" == "true" ]]; then
         "$hardener" check --format markdown --patch "${INPUT_PATCH:-safe}" --exit-zero --output "$markdown" \
-            "${extra[@]}" -- "${paths[@]}" || true
+            "${with_verification[@]}" "${extra[@]}" -- "${paths[@]}" || true
         if [[ -s "$markdown" ]]; then
             output markdown-file "$markdown"
             if [[ "${INPUT_SUMMARY:-true}" == "true" && -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
@@ -90,6 +100,37 @@ cmd_check() {
             fi
         fi
     fi
+}
+
+error_document() {  # error_document FILE MESSAGE: the verification's JSON when verify wrote none
+    "${PYTHON:-python3}" -c 'import json, sys; json.dump({"version": 1, "result": "error", "error": sys.argv[2]}, open(sys.argv[1], "w"))' "$1" "$2"
+}
+
+run_verify() {  # run_verify FILE PATH...: hardener verify of the one project, its JSON in FILE
+    local hardener="${HARDENER:-hardener}" file=$1 vrc=0
+    shift
+    local -a vargs=()
+    read -r -a vargs <<<"${INPUT_VERIFY_ARGS:-}"
+    [[ "${INPUT_PATCH:-safe}" != "unsafe" ]] || vargs+=(--unsafe-fixes)
+    mkdir -p "$(dirname "$file")"
+    rm -f "$file"
+    if [[ $# -ne 1 ]]; then
+        vrc=2
+        error_document "$file" "verify takes one project, and paths names $#: set paths to one compose file or folder"
+    else
+        # the engine is the runner's (DOCKER_HOST or the default socket); progress goes to the log
+        "$hardener" verify --format json --output "$file" "${vargs[@]}" -- "$1" || vrc=$?
+        if [[ ! -s "$file" ]]; then
+            error_document "$file" "hardener verify exited with code $vrc without a report"
+        fi
+    fi
+    output verification-file "$file"
+    output verify-exit-code "$vrc"
+    case "$vrc" in
+        0) log "hardener: the patch was started: every service that works as written works with it" ;;
+        1) log "::warning::hardener: the patch stops a service; see the verification in the report" ;;
+        *) log "::warning::hardener: the verification could not run: $("${PYTHON:-python3}" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("error", ""))' "$file")" ;;
+    esac
 }
 
 github_call() {  # github_call SUB-COMMAND: the REST calls, in Python; they warn and never fail the job
@@ -162,7 +203,15 @@ cmd_fixpr() {
 }
 
 cmd_verdict() {
-    local rc="${HARDENER_EXIT:-0}"
+    local rc="${HARDENER_EXIT:-0}" vrc="${VERIFY_EXIT:-}"
+    if [[ -n "$vrc" && "$vrc" != 0 && "${VERIFY_REQUIRED:-false}" == "true" ]]; then
+        if [[ "$vrc" == 1 ]]; then
+            log "::error::hardener: the proposed patch stops a service (verify-required)"
+        else
+            log "::error::hardener: the verification could not run (verify-required; exit code $vrc)"
+        fi
+        exit 1
+    fi
     case "$rc" in
         0) log "hardener: no findings" ;;
         1)

@@ -7,6 +7,7 @@ request (a real git push to a local bare repository, then open / update)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -336,6 +337,11 @@ def test_action_yml_wires_review_and_fix_pr():
     assert steps["Open or update the fix pull request"]["run"].endswith("hardener-action.sh\" fixpr")
     readme = (REPO / "README.md").read_text()
     assert "local HTTP server" in readme and "recording" in readme
+    assert action["inputs"]["verify"]["default"] == "false" and action["inputs"]["verify-required"]["default"] == "false"
+    check_env = steps["Check compose files"]["env"]
+    assert check_env["INPUT_VERIFY"] == "${{ inputs.verify }}" and check_env["INPUT_VERIFY_ARGS"] == "${{ inputs.verify-args }}"
+    assert steps["Verdict"]["env"]["VERIFY_EXIT"] == "${{ steps.check.outputs.verify-exit-code }}"
+    assert steps["Verdict"]["env"]["VERIFY_REQUIRED"] == "${{ inputs.verify-required }}"
 
 
 @pytest.mark.parametrize("fail_on, code", [("", "1"), ("critical", "0")])
@@ -349,3 +355,107 @@ def test_fail_on_input_sets_the_exit_code_not_the_report(runner, fail_on, code):
     outputs = dict(line.split("=", 1) for line in (tmp / "output").read_text().splitlines())
     assert outputs["exit-code"] == code
     assert int(outputs["findings"]) > 10
+
+
+# --------------------------------------------------------------------------- verify: true
+
+SMALL_STACK = "services:\n  cache:\n    image: redis:7\n  web:\n    image: nginx:1.27\n"
+# merged at run time only (verify-args): healthchecks that prove each server serves
+SMALL_RUNTIME = ("services:\n  cache:\n    healthcheck:\n      test: [CMD, redis-cli, ping]\n      interval: 2s\n"
+                 "      retries: 15\n  web:\n    healthcheck:\n"
+                 "      test: [CMD, curl, -fsS, -o, /dev/null, http://127.0.0.1/]\n      interval: 2s\n      retries: 15\n")
+
+
+def test_verify_without_an_engine_says_so_in_the_comment_and_does_not_fail_the_job(runner, api, tmp_path):
+    """The runner has no Docker engine: the check step still succeeds, the Markdown report (posted as the
+    comment) says the patch was not started and why, and only verify-required makes the job fail."""
+    env, work, tmp = runner
+    put(work, "compose.yaml", SMALL_STACK)
+    no_engine = f"unix://{tmp_path}/no-engine.sock"
+    proc = step(runner, "check", INPUT_VERIFY="true", INPUT_COMMENT="true", INPUT_SUMMARY="true", DOCKER_HOST=no_engine)
+    assert proc.returncode == 0, proc.stderr
+    out = outputs(runner)
+    assert out["verify-exit-code"] == "2"
+    doc = json.loads(Path(out["verification-file"]).read_text())
+    assert doc["result"] == "error" and doc["error"].startswith(f"no Docker engine answers at {no_engine}")
+    assert f"::warning::hardener: the verification could not run: no Docker engine answers at {no_engine}" in proc.stderr
+    markdown = Path(out["markdown-file"]).read_text()
+    assert ("**The proposed patch was not started: verification could not run.** no Docker engine answers at "
+            in markdown)
+    assert markdown in (tmp / "summary").read_text()
+    repo = "/repos/octo/shop"
+    api.routes[("GET", f"{repo}/issues/7/comments")] = (200, [])
+    api.routes[("POST", f"{repo}/issues/7/comments")] = (201, {"id": 77})
+    assert step(runner, "comment", PR_NUMBER=7, MARKDOWN_FILE=out["markdown-file"]).returncode == 0
+    assert "verification could not run" in api.requests[-1]["body"]["body"]
+    # the verdict: findings do not fail here (fail-on-findings false); the verification only when required
+    quiet = step(runner, "verdict", HARDENER_EXIT=1, FAIL_ON_FINDINGS="false", VERIFY_EXIT=2)
+    assert quiet.returncode == 0, quiet.stderr
+    required = step(runner, "verdict", HARDENER_EXIT=1, FAIL_ON_FINDINGS="false", VERIFY_EXIT=2, VERIFY_REQUIRED="true")
+    assert required.returncode == 1
+    assert "::error::hardener: the verification could not run (verify-required; exit code 2)" in required.stderr
+    regression = step(runner, "verdict", HARDENER_EXIT=0, VERIFY_EXIT=1, VERIFY_REQUIRED="true")
+    assert regression.returncode == 1 and "the proposed patch stops a service" in regression.stderr
+    assert step(runner, "verdict", HARDENER_EXIT=0, VERIFY_EXIT=0, VERIFY_REQUIRED="true").returncode == 0
+
+
+def test_verify_needs_one_project(runner, tmp_path):
+    env, work, _ = runner
+    put(work, "a/compose.yaml", SMALL_STACK)
+    put(work, "b/compose.yaml", SMALL_STACK)
+    proc = step(runner, "check", INPUT_PATHS="a b", INPUT_VERIFY="true", INPUT_SUMMARY="true",
+                DOCKER_HOST=f"unix://{tmp_path}/none.sock")
+    assert proc.returncode == 0, proc.stderr
+    out = outputs(runner)
+    assert out["verify-exit-code"] == "2"
+    assert "verify takes one project, and paths names 2" in Path(out["markdown-file"]).read_text()
+
+
+def test_without_verify_nothing_is_started_or_said(runner):
+    env, work, _ = runner
+    put(work, "compose.yaml", SMALL_STACK)
+    proc = step(runner, "check", INPUT_SUMMARY="true", DOCKER_HOST="unix:///nonexistent.sock")
+    assert proc.returncode == 0, proc.stderr
+    out = outputs(runner)
+    assert "verify-exit-code" not in out and "verification-file" not in out
+    assert "Verification" not in Path(out["markdown-file"]).read_text()
+
+
+@pytest.mark.runtime
+def test_verify_on_a_real_engine_reports_the_patch_started_healthy(runner, api):
+    """The Action with verify: true on the runner's engine: the proposed (unsafe) patch is started next to
+    the stack as written, and the pull-request comment says every service was healthy with it."""
+    from hardener.runtime.engine_api import Engine, EngineError
+
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/tmp/hardener-engine/docker.sock"
+    try:
+        engine = Engine(host, timeout=5)
+        engine.ping()
+    except EngineError as exc:
+        (pytest.fail if os.environ.get("HARDENER_REQUIRE_ENGINE") else pytest.skip)(f"no Docker engine: {exc}")
+    if not (engine.image_present("redis:7") and engine.image_present("nginx:1.27")):
+        pytest.skip("stand-in images missing: run ../shared/runtime/build-images.sh")
+    env, work, tmp = runner
+    put(work, "compose.yaml", SMALL_STACK)
+    put(work, "ci/runtime.yaml", SMALL_RUNTIME)
+    prefix = f"action-verify-{os.getpid()}"
+    proc = step(runner, "check", INPUT_VERIFY="true", INPUT_PATCH="unsafe", INPUT_COMMENT="true", INPUT_SUMMARY="false",
+                INPUT_VERIFY_ARGS=f"--runtime-file {work}/ci/runtime.yaml --timeout 90 --settle 3",
+                DOCKER_HOST=host, HARDENER_VERIFY_PREFIX=prefix)
+    assert proc.returncode == 0, proc.stderr
+    out = outputs(runner)
+    assert out["verify-exit-code"] == "0", proc.stderr
+    assert "hardener: the patch was started: every service that works as written works with it" in proc.stderr
+    doc = json.loads(Path(out["verification-file"]).read_text())
+    assert doc["unsafe_fixes"] and {s["hardened"]["state"] for s in doc["services"]} == {"healthy"}
+    repo = "/repos/octo/shop"
+    api.routes[("GET", f"{repo}/issues/7/comments")] = (200, [])
+    api.routes[("POST", f"{repo}/issues/7/comments")] = (201, {"id": 78})
+    assert step(runner, "comment", PR_NUMBER=7, MARKDOWN_FILE=out["markdown-file"]).returncode == 0
+    body = api.requests[-1]["body"]["body"]
+    assert "\u2705 **2 services healthy with this patch.**" in body
+    assert "as `hardener fix --unsafe-fixes` writes it" in body and "not the patch proposed" not in body
+    assert "| `web` | healthy | healthy | ok |" in body
+    leftover = [c["Names"][0] for c in engine._json("/containers/json", {"all": "1"})
+                if any(n.lstrip("/").startswith(prefix) for n in c["Names"])]
+    assert leftover == []
