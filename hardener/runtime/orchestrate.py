@@ -84,8 +84,7 @@ class Run:
         if self.only:
             model = _only(model, self.only)
         self.model = proj.isolate(model, self.name)
-        (copy / RUN_FILE).write_text(json.dumps(self.model, indent=1), encoding="utf-8")
-        if not self.options.pull:
+        if not self.options.pull:  # before anything can be started (the run file is what `down` needs)
             for service, image in proj.images_needed(self.model).items():
                 try:
                     present = engine.image_present(image)
@@ -94,6 +93,7 @@ class Run:
                 if not present:
                     raise CannotRun(f"image {image} (service {service}) is not on the engine; "
                                     "give --pull to let verify pull it")
+        (copy / RUN_FILE).write_text(json.dumps(self.model, indent=1), encoding="utf-8")
 
     # -- compose
 
@@ -128,8 +128,13 @@ class Run:
                 self._up.kill()
                 self._up.wait()
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the run got as far as its run file: only then may something of it be on the engine."""
+        return bool(self.name) and self.workdir is not None and (self.workdir / "project" / RUN_FILE).exists()
+
     def down(self) -> None:
-        if not self.name or self.workdir is None or not (self.workdir / "project" / RUN_FILE).exists():
+        if not self.prepared:
             return
         self.stop_up()
         # an interrupted `up` may still get a container created, and a network still in use by it is not
@@ -308,7 +313,7 @@ def run_all(runs: list[Run], engine: Engine, options: Options, secrets: list, du
     finally:
         with _shielded():
             for run in runs:
-                if run.name:
+                if run.prepared:
                     say(f"removing {run.name}")
                 try:
                     run.down()
