@@ -222,6 +222,10 @@ class Service:
         """The networks the service is on, and whether it sits on the implicit default network."""
         return self._view("networks", lambda: views.networks(self))
 
+    def user(self) -> "views.User":
+        """The user it runs as (the entry Compose uses), with name, group, uid and gid read."""
+        return self._view("user", lambda: views.user(self))
+
     def logging(self) -> "tuple[list[Written], str | None]":
         """(the logging layers Compose keeps, their driver); see views.logging."""
         return self._view("logging", lambda: views.logging(self))

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, is_windows_path,
-                     looks_like_address, port_parts, port_range, rebind, resolve, volume_parts)
+                     looks_like_address, port_parts, port_range, rebind, resolve, split_outside, volume_parts)
 from .yamltext import (Alias, Edit, Map, Node, Scalar, Seq, add_entries, deref, merged_entry, merged_keys,
-                       remove_item, replace_scalar)
+                       remove_item, replace_scalar, scalar_value)
 
 
 def boolean(node) -> bool | None:
@@ -346,6 +346,54 @@ def restart(svc) -> Restart:
     policies = [w for w in svc.chain("deploy", "restart_policy") if isinstance(deref(w.value), Map)]
     return Restart(svc.entry("restart"), policies, svc.merged("deploy", "restart_policy", "condition"),
                    svc.merged("deploy", "restart_policy", "max_attempts"))
+
+
+# --------------------------------------------------------------------------- user
+
+ROOT_NAMES = ("root", "0")
+
+
+@dataclass(frozen=True)
+class User:
+    """The user the service runs as: the `user` entry Compose uses (the last layer that writes it
+    wins), read as `name[:group]`."""
+
+    written: Any  # the `user` entry (compose.Written), or None when no layer sets it
+    text: str | None  # its text through an alias; None without a user, for null or a non-scalar
+    name: str  # the part before the first ':' outside ${...}, stripped ("" without a text)
+    group: str | None  # the part after it, stripped; None when none is written
+    uid: int | None  # name as a number (None for a user name, a variable or nothing)
+    gid: int | None  # group as a number
+    variable: bool  # the text holds a variable: who the service runs as is not known from the file
+
+    @property
+    def scalar(self) -> Scalar | None:
+        """The value when it is written as a plain scalar (not an alias, not null): what a finding
+        points at and an edit replaces."""
+        value = self.written.value if self.written is not None else None
+        return value if type(value) is Scalar and not value.is_null else None
+
+    @property
+    def editable(self) -> bool:
+        """The value may be replaced where it is written (see compose.Written.editable)."""
+        return self.written is not None and self.written.editable
+
+    @property
+    def root(self) -> bool:
+        """Written as root: `root`, `0`, `root:<group>` or `0:<gid>` (no variable)."""
+        return not self.variable and self.name in ROOT_NAMES
+
+
+def user(svc) -> User:
+    written = svc.entry("user")
+    text = scalar_value(written.value) if written is not None else None
+    name, *rest = split_outside(text or "", ":")  # a ':' inside ${...} does not separate
+    name, group = name.strip(), (":".join(rest).strip() if rest else None)
+    return User(written, text, name, group, _number(name), _number(group), text is not None and has_variable(text))
+
+
+def _number(text: str | None) -> int | None:
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 # --------------------------------------------------------------------------- networks

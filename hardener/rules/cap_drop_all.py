@@ -76,8 +76,7 @@ def _wanted(known, svc) -> tuple[list[str], str]:
     """(capabilities the image's start-up needs, why DAC_OVERRIDE was added or '')."""
     wanted = list(known.cap_add)
     runs_as_root = known.drops_privileges or not known.default_non_root
-    user = (svc.value("user") or "").split(":")[0].strip()
-    if runs_as_root and user in ("", "0", "root") and "DAC_OVERRIDE" not in wanted and _host_files(svc):
+    if runs_as_root and svc.user().name in ("", "0", "root") and "DAC_OVERRIDE" not in wanted and _host_files(svc):
         return wanted + ["DAC_OVERRIDE"], (" (DAC_OVERRIDE: root opens bind-mounted host files it does not own, "
                                           "such as an acme.json of mode 600)")
     return wanted, ""

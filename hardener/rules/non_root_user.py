@@ -51,7 +51,7 @@ from __future__ import annotations
 import re
 
 from .. import knowledge
-from ..compose import as_str_list, has_variable
+from ..compose import as_str_list
 from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Seq, add_entries, replace_scalar
@@ -64,11 +64,6 @@ SEVERITY = Severity.HIGH
 CONFIDENCE = Confidence.MEDIUM
 FIX = Applicability.UNSAFE
 OPTIONS = {"user": "65534:65534"}
-
-
-def is_root(user: str) -> bool:
-    name = user.split(":", 1)[0].strip()
-    return name in ("root", "0")
 
 
 def _permission_work(svc) -> bool:
@@ -117,15 +112,14 @@ def _missing_user(ctx, svc, user):
 def check(ctx):
     user = str(option(ctx, __name__, "user"))
     for svc in ctx.services:
-        entry = svc.entry("user")
-        if entry is None:
+        run_as = svc.user()
+        if run_as.written is None:
             found = _missing_user(ctx, svc, user)
             if found is not None:
                 yield found
             continue
-        value, own = entry.value, entry.own
-        text = value.value if isinstance(value, Scalar) else None
-        if text is None or has_variable(text) or not is_root(text):
+        value, text = run_as.scalar, run_as.text
+        if value is None or not run_as.root:  # written through an alias, with a variable, or not root
             continue
         known = _facts(svc)
         message = f"service '{svc.name}' runs as root explicitly (user: {text})"
@@ -146,6 +140,7 @@ def check(ctx):
                           fix=make_fix(FIX, f"run as {chosen} instead of root",
                                        add_entries(ctx.doc, svc.node, {"user": chosen})))
             continue
+        own = run_as.written.own
         shared_ok = not own and ctx.anchor_editable(ID, "user", value) and all(
             _chosen(_facts(h), user) == chosen for h in ctx.inheritors("user", value))
         edit = replace_scalar(ctx.doc, value, chosen) if own or shared_ok else \
