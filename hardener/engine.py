@@ -43,7 +43,7 @@ class Run:
     rules: list
     marks: list  # this file's suppression comments
     used: set  # ids of the marks that silenced something
-    partial_keys: set  # (line, column) of the names of partial services
+    partial: frozenset  # names of this file's partial services (settings they lack belong elsewhere)
     service_lines: dict  # 0-based line of a service's name -> its name
     key_lines: dict  # 0-based line of a service's key -> (service, key)
     silenced: dict  # rule id -> names of the services where it is silenced (here or elsewhere)
@@ -93,7 +93,7 @@ def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
     view, included_only = _with_included(ctx, included)
     return Run(settings, ctx, view, rules, marks, set(),
-               partial_keys={(svc.key.line + 1, svc.key.col + 1) for svc in services if svc.partial},
+               partial=frozenset(svc.name for svc in services if svc.partial),
                service_lines=service_lines,
                key_lines={k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
                           if isinstance(k, Scalar)},
@@ -108,9 +108,10 @@ def _in_its_own_file(f: Finding, rule, run: Run):
 
 
 def _where_defined(f: Finding, rule, run: Run):
-    """A setting missing from a partial service (reported at its name) is reported where the
-    service is defined, in the first layer hardener may write."""
-    return None if (f.line, f.column) in run.partial_keys else f
+    """A setting missing from a partial service (a finding the rule marked `missing`) is reported
+    where the service is defined, in the first layer hardener may write. What a partial mapping
+    writes itself, or overrides of a read-only file, stay here, wherever they point."""
+    return None if f.missing and f.service in run.partial else f
 
 
 def _not_suppressed(f: Finding, rule, run: Run):

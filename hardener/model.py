@@ -71,6 +71,9 @@ class Finding:
     fix: Fix | None = None
     file: str = ""
     elsewhere: bool = False  # about a value written in another file of the project: reported there
+    # about a setting the service lacks (set by the rule): reported where the service is defined, not in
+    # a partial service's mapping (see rules.base.finding)
+    missing: bool = False
 
     @property
     def applicability(self) -> Applicability:

@@ -12,8 +12,21 @@ from ..model import Applicability, Finding, Fix
 from ..yamltext import Edit
 
 
-def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(), fix=None, severity=None):
+def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(), fix=None, severity=None,
+            missing: bool | None = None, read_only: bool = False):
+    """A finding of the rule module `rule_name` at `node`.
+
+    `missing`: the finding is about a setting `service` lacks. Such a finding belongs in the first
+    layer hardener may write: the engine drops it from a partial service's mapping, where another
+    layer reports it. By default a finding reported at its service's name is one (the rules' habit).
+    `read_only`: the finding reports a value a read-only file writes, overridden in this mapping by
+    the fix (the message gets IN_READ_ONLY). It belongs in this mapping wherever it points, so it is
+    never `missing`."""
     rule = sys.modules[rule_name]
+    if read_only:
+        message, missing = message + IN_READ_ONLY, False
+    elif missing is None:
+        missing = service is not None and node is service.key
     return Finding(
         rule_id=rule.ID,
         rule_name=rule.NAME,
@@ -27,10 +40,12 @@ def finding(rule_name: str, ctx, node, message: str, *, service=None, key_path=(
         key_path=tuple(key_path),
         fix=fix,
         elsewhere=node is not None and id(node) in getattr(ctx, "foreign", ()),
+        missing=missing,
     )
 
 
 # added to the message of a finding reported in the layer that overrides a read-only file's value
+# (finding(..., read_only=True))
 IN_READ_ONLY = " (written in a read-only file; overridden here)"
 
 

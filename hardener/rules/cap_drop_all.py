@@ -45,7 +45,7 @@ from __future__ import annotations
 from ..model import Applicability, Confidence, Severity
 from ..syntax import is_bind_source
 from ..yamltext import Seq, add_entries, add_items
-from .base import IN_READ_ONLY, finding, make_fix
+from .base import finding, make_fix
 
 ID = "CAP001"
 NAME = "cap-drop-all"
@@ -114,7 +114,6 @@ def check(ctx):
         description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "") + why
         where = mine.key if mine else svc.key
         yield finding(__name__, ctx, where, f"service '{svc.name}' keeps Docker's default capabilities; "
-                      "drop them all with cap_drop: [ALL] and add back only what it needs"
-                      + (IN_READ_ONLY if locked else ""),
-                      service=svc, key_path=("services", svc.name, "cap_drop"),
+                      "drop them all with cap_drop: [ALL] and add back only what it needs",
+                      read_only=locked, service=svc, key_path=("services", svc.name, "cap_drop"),
                       fix=make_fix(FIX, description, *edits))

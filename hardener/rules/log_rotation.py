@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Alias, Map, Scalar, add_entries, add_under, deref
-from .base import IN_READ_ONLY, finding, make_fix, option
+from .base import finding, make_fix, option
 
 ID = "LOG001"
 NAME = "no-log-rotation"
@@ -82,8 +82,9 @@ def check(ctx):
         if "max-file" not in present:
             missing["max-file"] = files
         mine = next((w for w in blocks if w.here), None)
-        message = f"service '{svc.name}' logs with json-file but no max-size" + (IN_READ_ONLY if locked else "")
-        yield finding(__name__, ctx, mine.key if mine else svc.key, message, service=svc, key_path=path,
+        message = f"service '{svc.name}' logs with json-file but no max-size"
+        yield finding(__name__, ctx, mine.key if mine else svc.key, message, read_only=locked, service=svc,
+                      key_path=path,
                       fix=make_fix(FIX, "add " + ", ".join(missing), _add_options(ctx, svc, mine, missing)))
 
 

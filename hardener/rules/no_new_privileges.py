@@ -45,7 +45,7 @@ from __future__ import annotations
 from ..model import Applicability, Confidence, Severity
 from ..syntax import has_variable, split_option
 from ..yamltext import Alias, Scalar, Seq, add_entries, add_items, deref, fill_null, flow_text, replace_scalar
-from .base import IN_READ_ONLY, finding, make_fix
+from .base import finding, make_fix
 
 ID = "PRV002"
 NAME = "no-new-privileges"
@@ -154,6 +154,6 @@ def _over_read_only(ctx, svc, entry, message):
         edit = add_items(ctx.doc, node, [flow_text(ctx.doc, ENTRY, node.flow)])
     else:
         edit = None
-    return finding(__name__, ctx, entry.key if entry else svc.key, message + IN_READ_ONLY, service=svc,
+    return finding(__name__, ctx, entry.key if entry else svc.key, message, read_only=True, service=svc,
                    key_path=("services", svc.name, "security_opt"),
                    fix=make_fix(Applicability.UNSAFE, f"add {ENTRY} after the read-only file's false", edit))

@@ -55,7 +55,7 @@ from ..compose import as_str_list
 from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Seq, add_entries, replace_scalar
-from .base import IN_READ_ONLY, finding, make_fix, option
+from .base import finding, make_fix, option
 
 ID = "USR001"
 NAME = "non-root-user"
@@ -136,7 +136,7 @@ def check(ctx):
             continue
         chosen = _chosen(known, user)
         if svc.locked_value("user") is not None:  # a read-only file's value: a later one wins
-            yield finding(__name__, ctx, svc.key, message + IN_READ_ONLY, service=svc, key_path=path,
+            yield finding(__name__, ctx, svc.key, message, read_only=True, service=svc, key_path=path,
                           fix=make_fix(FIX, f"run as {chosen} instead of root",
                                        add_entries(ctx.doc, svc.node, {"user": chosen})))
             continue

@@ -39,7 +39,7 @@ from __future__ import annotations
 from ..model import Applicability, Confidence, Severity
 from ..views import boolean
 from ..yamltext import Verbatim, add_entries, deref, remove_entry, replace_scalar
-from .base import IN_READ_ONLY, finding, make_fix
+from .base import finding, make_fix
 
 ID = "PRV001"
 NAME = "privileged-container"
@@ -57,7 +57,7 @@ def check(ctx):
         path = ("services", svc.name, "privileged")
         locked = svc.locked_value("privileged")
         if locked is not None and boolean(locked.value) is True:
-            yield finding(__name__, ctx, svc.key, message + IN_READ_ONLY, service=svc, key_path=path,
+            yield finding(__name__, ctx, svc.key, message, read_only=True, service=svc, key_path=path,
                           fix=make_fix(FIX, "override privileged: true with privileged: false",
                                        add_entries(ctx.doc, svc.node, {"privileged": False})))
             continue

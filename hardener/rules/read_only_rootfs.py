@@ -49,7 +49,7 @@ from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..views import boolean, environment
 from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, flow_text, replace_scalar
-from .base import IN_READ_ONLY, finding, make_fix, option
+from .base import finding, make_fix, option
 
 ID = "FS001"
 NAME = "writable-root-filesystem"
@@ -129,6 +129,5 @@ def check(ctx):
         what = "read_only: true" + (f" with tmpfs {', '.join(wanted)}" if extra else "")
         where = entry.value if entry is not None and not locked else svc.key
         yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
-                      "system; make it read-only and declare the paths it must write"
-                      + (IN_READ_ONLY if locked else ""), service=svc,
-                      key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))
+                      "system; make it read-only and declare the paths it must write", read_only=locked,
+                      service=svc, key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))

@@ -49,7 +49,7 @@ from __future__ import annotations
 from ..compose import has_variable
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Map, Scalar, Verbatim, add_entries, add_under, deref, merged_entry, replace_scalar
-from .base import IN_READ_ONLY, finding, make_fix, option
+from .base import finding, make_fix, option
 
 ID = "RST001"
 NAME = "unbounded-restart"
@@ -83,8 +83,8 @@ def check(ctx):
             continue
         safety = Applicability.UNSAFE  # the author wrote this policy: bounding it overrides them
         if svc.locked_value("restart") is not None:  # a read-only file's value: a later one wins
-            yield finding(__name__, ctx, svc.key, f"service '{svc.name}' restarts without limit (restart: {text})"
-                          + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "restart"),
+            yield finding(__name__, ctx, svc.key, f"service '{svc.name}' restarts without limit (restart: {text})",
+                          read_only=True, service=svc, key_path=("services", svc.name, "restart"),
                           fix=make_fix(safety, f"restart: {policy}", add_entries(ctx.doc, svc.node, {"restart": policy})))
             continue
         edit = replace_scalar(ctx.doc, value, policy) if own or _whole_anchor(ctx, value) else \
@@ -142,6 +142,6 @@ def _over_read_only(ctx, svc, missing: dict, replace: bool, attempts: int):
     # an own deploy key beside a merged one would hide the merged deploy block
     mergeable = merged_entry(node, "deploy") is None or node.entry("deploy") is not None
     edit = add_under(ctx.doc, node, ["deploy", "restart_policy"], missing) if mergeable else None
-    return finding(__name__, ctx, svc.key, f"service '{svc.name}' deploy.restart_policy retries without limit"
-                   + IN_READ_ONLY, service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' deploy.restart_policy retries without limit",
+                   read_only=True, service=svc, key_path=("services", svc.name, "deploy", "restart_policy"),
                    fix=make_fix(Applicability.UNSAFE, f"condition: on-failure, max_attempts: {attempts}", edit))
