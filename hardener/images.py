@@ -124,6 +124,22 @@ def _shipped(image_name: str) -> ImageProfile | None:
     return _make(found[0]["_name"], merged)
 
 
+@lru_cache(maxsize=4096)
+def family(image_name: str) -> str | None:
+    """The entry of images.json an image repository name belongs to, by the entry's own name, an
+    alias, or a pattern whose end is fixed (`*/postgres`, `*-postgresql`; not `cp-kafka*`, which also
+    names the family's tools); None otherwise. Publisher prefixes (`bitnami/`) name no family."""
+    if not image_name or "$" in image_name:
+        return None
+    names, _, patterns = _data()
+    if image_name in names:
+        return names[image_name]["_name"]
+    for pattern, entry in patterns:
+        if not pattern.endswith("*") and fnmatchcase(image_name, pattern):
+            return entry["_name"]
+    return None
+
+
 def profile(image_name: str) -> ImageProfile | None:
     """The full hardening profile of an image repository name (an observed one first, see
     `use_observed`), or None when hardener knows too little about the image to choose its

@@ -101,6 +101,14 @@ REDIS_SERVERS = ("redis-server", "valkey-server", "keydb-server", "dragonfly", "
 MONGO_ROOT_USER_VARS = ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_USERNAME_FILE",
                         "MONGODB_INITDB_ROOT_USERNAME", "MONGODB_INITDB_ROOT_USERNAME_FILE")
 MONGO_SERVERS = ("mongod", "mongos")
+# MongoDB Inc.'s own images (families of images.json): their entrypoint reads MONGODB_INITDB_ROOT_*
+MONGODB_INC_IMAGES = ("mongodb/mongodb-community-server",)
+# flags and files with which a mongod that runs without the image's entrypoint checks credentials
+# (--auth; --keyFile implies it; a configuration file may set security.authorization)
+MONGO_AUTH_FLAGS = r"--auth\b|--keyFile|--clusterAuthMode|--config|(?:^|\s)-f\s|\.conf\b|\.ya?ml\b"
+# the program that is the datastore's server, when a service's entrypoint or command runs it itself
+# (any image: the official images' entrypoints, which turn authentication on from variables, do not run)
+SERVER_PROGRAMS = {"mongod": "mongo"}
 ELASTIC_SECURITY = "xpack.security.enabled"  # off by default before Elasticsearch 8.0
 ELASTIC_SECURE_SINCE = 8
 OPENSEARCH_SECURITY_OFF = (("DISABLE_SECURITY_PLUGIN", "true"), ("plugins.security.disabled", "true"))
@@ -250,7 +258,10 @@ def config_mount(source: str, target: str) -> Applicability | None:
 
 def datastore_kind(image_name: str) -> str | None:
     """Which datastore or broker an image is (a key of DATASTORES), or None. `image_name` is the
-    repository name as Service.image_name() gives it."""
+    repository name as Service.image_name() gives it. Names are matched whole, by their last
+    component, as a known name with a version, then by image family (images.family: an alias, a
+    derivative, a name pattern such as `*-postgresql`: wazuh/wazuh-indexer is OpenSearch,
+    zulip/zulip-postgresql PostgreSQL)."""
     last = image_name.rsplit("/", 1)[-1]
     if not image_name or "$" in last:
         return None
@@ -259,7 +270,28 @@ def datastore_kind(image_name: str) -> str | None:
     if last in IMAGE_KIND:
         return IMAGE_KIND[last]
     m = re.fullmatch(r"(.+?)-[0-9]+(?:\.[0-9]+)*", last)
-    return IMAGE_KIND.get(m.group(1)) if m else None
+    if m and m.group(1) in IMAGE_KIND:
+        return IMAGE_KIND[m.group(1)]
+    from .images import family
+
+    name = family(image_name)
+    return None if name is None or name == image_name else datastore_kind(name)
+
+
+def server_program(words: list[str]) -> str | None:
+    """The datastore kind whose server program a command line runs itself: the program's name, or a
+    shell script (`sh -c "... exec mongod ..."`) that runs it; None otherwise."""
+    if not words:
+        return None
+    program = words[0].rsplit("/", 1)[-1]
+    if program in SERVER_PROGRAMS:
+        return SERVER_PROGRAMS[program]
+    if program in ("sh", "bash", "ash", "dash") and "-c" in words:
+        script = " ".join(words[words.index("-c") + 1:])
+        for name, kind in SERVER_PROGRAMS.items():
+            if re.search(r"(?:^|[;&|\s(])(?:exec\s+)?(?:\S*/)?" + re.escape(name) + r"(?:$|\s)", script):
+                return kind
+    return None
 
 
 def _basename(path: str) -> str:

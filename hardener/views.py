@@ -9,8 +9,8 @@ from typing import Any
 
 from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, is_windows_path,
                      looks_like_address, port_parts, port_range, rebind, resolve, split_outside, volume_parts)
-from .yamltext import (Alias, Edit, Map, Node, Scalar, Seq, add_entries, deref, merged_entry, merged_keys,
-                       remove_item, replace_scalar, scalar_value)
+from .yamltext import (Alias, Edit, Map, Node, Scalar, Seq, add_entries, add_items, deref, fill_null, merged_entry,
+                       merged_keys, remove_item, replace_scalar, scalar_value)
 
 
 def boolean(node) -> bool | None:
@@ -110,6 +110,37 @@ def _variables(env) -> dict[str, EnvVar]:
                 if name:
                     out[name] = EnvVar(name, value if eq else None, node)
     return out
+
+
+def env_edit(doc, svc, name: str, value: str) -> Edit | None:
+    """The edit that sets one variable in the service's own environment, in the form it is written
+    (a mapping entry added, filled or replaced; a `NAME=value` list item replaced or appended; an
+    `environment` mapping added when no layer writes one). None when the environment Compose uses is
+    not this mapping's own to edit (an anchor, a merge key, an alias, another file, an `extends` base
+    that may write it) or the variable itself is written through an alias."""
+    entry = svc.entry("environment")
+    if entry is None:
+        if svc.entry("extends") is not None:
+            return None
+        return add_entries(doc, svc.node, {"environment": {name: value}})
+    if not entry.editable or isinstance(entry.value, Alias):
+        return None
+    env = deref(entry.value)
+    if isinstance(env, Map):
+        found = env.entry(name)
+        if found is None:
+            return add_entries(doc, env, {name: value})
+        current = deref(found[1])
+        if isinstance(found[1], Alias) or not isinstance(current, Scalar):
+            return None
+        return fill_null(doc, found[0], current, value) if current.is_null else replace_scalar(doc, current, value)
+    if isinstance(env, Seq):
+        for item in env.items:
+            node = deref(item)
+            if isinstance(node, Scalar) and node.value.partition("=")[0].strip() == name:
+                return None if isinstance(item, Alias) else replace_scalar(doc, node, f"{name}={value}")
+        return add_items(doc, env, [f"{name}={value}"])
+    return None
 
 
 # --------------------------------------------------------------------------- published ports

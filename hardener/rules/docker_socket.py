@@ -91,7 +91,7 @@ from dataclasses import dataclass
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import texts
+from ..views import env_edit, texts
 from ..yamltext import (Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, remove_item,
                         replace_scalar)
 from .base import finding, loopback, make_fix, option
@@ -233,31 +233,6 @@ def _client(svc, mount) -> _Client:
     return c
 
 
-def _set_env(ctx, svc, name: str, value: str):
-    """Edit that sets a variable in the service's own environment, or None."""
-    entry = svc.entry("environment")
-    if entry is None:
-        return add_entries(ctx.doc, svc.node, {"environment": {name: value}})
-    if not entry.editable or isinstance(entry.value, Alias):
-        return None
-    env = deref(entry.value)
-    if isinstance(env, Map):
-        found = env.entry(name)
-        if found is None:
-            return add_entries(ctx.doc, env, {name: value})
-        current = deref(found[1])
-        if isinstance(found[1], Alias) or not isinstance(current, Scalar):
-            return None
-        return fill_null(ctx.doc, found[0], current, value) if current.is_null else replace_scalar(ctx.doc, current, value)
-    if isinstance(env, Seq):
-        for item in env.items:
-            node = deref(item)
-            if isinstance(node, Scalar) and node.value.partition("=")[0].strip() == name:
-                return None if isinstance(item, Alias) else replace_scalar(ctx.doc, node, f"{name}={value}")
-        return add_items(ctx.doc, env, [f"{name}={value}"])
-    return None
-
-
 def _traefik_endpoint(ctx, svc, url: str):
     """Traefik reads its static configuration from one source: flags when the command has any, else
     TRAEFIK_* variables, else a file. Edit for the first two; None for a file (or an unusual command)."""
@@ -275,7 +250,7 @@ def _traefik_endpoint(ctx, svc, url: str):
             return add_items(ctx.doc, seq, [flag + url])
         return None
     if any(name.startswith("TRAEFIK_") for name in svc.environment()):
-        return _set_env(ctx, svc, "TRAEFIK_PROVIDERS_DOCKER_ENDPOINT", url)
+        return env_edit(ctx.doc, svc, "TRAEFIK_PROVIDERS_DOCKER_ENDPOINT", url)
     return None
 
 
@@ -287,7 +262,7 @@ def _point(ctx, c: _Client, url: str):
         return edit, ("its static configuration is not in command flags or TRAEFIK_* variables (a traefik.yml?): "
                       f"set providers.docker.endpoint to {url} there and give it the proxy by hand")
     variable = c.profile.get("variable", "DOCKER_HOST") if c.profile else "DOCKER_HOST"
-    return _set_env(ctx, c.svc, variable, url), f"its environment is written through an anchor or another file: set {variable} by hand"
+    return env_edit(ctx.doc, c.svc, variable, url), f"its environment is written through an anchor or another file: set {variable} by hand"
 
 
 def _unmount(ctx, c: _Client):
@@ -478,15 +453,15 @@ def _dind_tls(ctx, dind):
     top = ctx.top("volumes")
     declared = {k.value for k, _ in top.pairs if isinstance(k, Scalar)} if isinstance(top, Map) else set()
     volume = _free(f"{dind.name}-certs", declared)
-    edits = [_set_env(ctx, dind, "DOCKER_TLS_CERTDIR", "/certs"), _add_volume(ctx, dind, f"{volume}:{_CERTS}"),
+    edits = [env_edit(ctx.doc, dind, "DOCKER_TLS_CERTDIR", "/certs"), _add_volume(ctx, dind, f"{volume}:{_CERTS}"),
              _declare_volume(ctx, volume)]
     if dind.name != "docker":  # dind's certificate names "docker", localhost and its container id only
-        edits.append(_set_env(ctx, dind, "DOCKER_TLS_SAN", f"DNS:{dind.name}"))
+        edits.append(env_edit(ctx.doc, dind, "DOCKER_TLS_SAN", f"DNS:{dind.name}"))
     edits += [_tls_port(ctx, p) for p in dind.ports() if p.here and p.has((knowledge.DOCKER_PLAIN_PORT,))]
     url = f"tcp://{dind.name}:{knowledge.DOCKER_TLS_PORT}"
     for c in clients:
-        edits += [_set_env(ctx, c, "DOCKER_HOST", url), _set_env(ctx, c, "DOCKER_TLS_VERIFY", "1"),
-                  _set_env(ctx, c, "DOCKER_CERT_PATH", _CERTS), _add_volume(ctx, c, f"{volume}:{_CERTS}:ro")]
+        edits += [env_edit(ctx.doc, c, "DOCKER_HOST", url), env_edit(ctx.doc, c, "DOCKER_TLS_VERIFY", "1"),
+                  env_edit(ctx.doc, c, "DOCKER_CERT_PATH", _CERTS), _add_volume(ctx, c, f"{volume}:{_CERTS}:ro")]
     fix = make_fix(FIX, f"turn TLS on for {dind.name} (port {knowledge.DOCKER_TLS_PORT}, client certificates in "
                    f"the volume {volume})", *edits)
     if fix is None:

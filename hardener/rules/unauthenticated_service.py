@@ -7,7 +7,13 @@
   on);
 - Redis, Valkey, KeyDB, Dragonfly started without `--requirepass` (the official images have no
   password unless the command sets one; a command that loads a config file or an ACL file is trusted);
-- MongoDB without `MONGO_INITDB_ROOT_USERNAME` and without `--auth`/`--keyFile`/a config file;
+- MongoDB without a root user (`MONGO_INITDB_ROOT_USERNAME` for the Docker official image and its
+  derivatives, `MONGODB_INITDB_ROOT_USERNAME` for MongoDB's own `mongodb/mongodb-community-server` and
+  enterprise images) and without `--auth`/`--keyFile`/a config file; and any service whose
+  `entrypoint` or command runs `mongod` itself (`entrypoint: mongod ...`, `sh -c "exec mongod ..."`,
+  `mongod` as the command of an image that is not MongoDB's) without `--auth` or `--keyFile`: the
+  official entrypoint, which creates the root user from those variables and adds `--auth`, then does
+  not run, so the variables change nothing;
 - Elasticsearch with `xpack.security.enabled=false`, or a 7.x (or older) or `-oss` image without it set
   to `true` (security is on by default only since 8.0); OpenSearch with `DISABLE_SECURITY_PLUGIN=true`
   or `plugins.security.disabled=true`;
@@ -19,6 +25,8 @@
   every route openly);
 - Bitnami images with `ALLOW_EMPTY_PASSWORD=yes`, ZooKeeper with `ALLOW_ANONYMOUS_LOGIN=yes`, etcd with
   `ALLOW_NONE_AUTHENTICATION=yes`.
+Images are recognised by family (`hardener/data/images.json`): mirrors, registries, derivatives and name
+patterns (`wazuh/wazuh-indexer` is OpenSearch, `zulip/zulip-postgresql` PostgreSQL).
 Checks that depend on a variable being *absent* are skipped when the service has an `env_file` (the
 value may be there) or overrides the `entrypoint`. Docker-in-Docker without TLS is the
 `docker-daemon-access` rule's (DKR001) finding. Severity is high when the service publishes a port to
@@ -91,10 +99,11 @@ import re
 
 from .. import knowledge
 from ..compose import as_str_list, seq_items, volume_target
+from ..images import family
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import texts
-from ..yamltext import Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, replace_scalar
+from ..views import env_edit, texts
+from ..yamltext import Alias, Map, Scalar, Seq, add_entries, add_items, deref, replace_scalar
 from .base import finding, loopback, make_fix, option
 
 ID = "AUTH001"
@@ -106,6 +115,13 @@ FIX = Applicability.UNSAFE
 OPTIONS: dict = {"credentials": False}
 
 
+def _words(node) -> list[str]:
+    node = deref(node)
+    if isinstance(node, Seq):
+        return as_str_list(node)
+    return node.value.split() if isinstance(node, Scalar) and not node.is_null else []
+
+
 class _Facts:
     """What the rule needs to know about one service, computed once."""
 
@@ -114,11 +130,9 @@ class _Facts:
         self.env = svc.environment()
         self.env_file = svc.entry("env_file") is not None
         self.entrypoint = svc.entry("entrypoint") is not None
-        node = svc.get("command")
-        words = as_str_list(node) if isinstance(node, Seq) else (
-            node.value.split() if isinstance(node, Scalar) and not node.is_null else [])
-        self.command = words
-        self.text = " ".join(words)
+        self.command = _words(svc.get("command"))
+        self.entrypoint_words = _words(svc.get("entrypoint"))
+        self.text = " ".join(self.command)
         self.bitnami = svc.image_name().startswith("bitnami/")
 
     def value(self, name: str) -> str | None:
@@ -176,13 +190,57 @@ def _redis(f: _Facts) -> str | None:
 
 
 def _mongo(f: _Facts) -> str | None:
+    if _direct(f) == "mongo":
+        return _mongod_direct(f)
     if f.bitnami or f.svc.image_name().endswith("mongodb-sharded"):
         return None
     if not f.runs_server(knowledge.MONGO_SERVERS) or f.env_file or f.is_set(*knowledge.MONGO_ROOT_USER_VARS):
         return None
-    if re.search(r"--auth\b|--keyFile|--config|(?:^|\s)-f\s|\.conf\b", f.text):
+    if re.search(knowledge.MONGO_AUTH_FLAGS, f.text):
         return None
-    return "without a root user (no MONGO_INITDB_ROOT_USERNAME) and without --auth"
+    return f"without a root user (no {_mongo_vars(f.svc)[0]}) and without --auth"
+
+
+def _direct(f: _Facts) -> str | None:
+    """The datastore kind whose server program the service runs itself, bypassing an official image's
+    entrypoint (which is what turns authentication on from variables): an `entrypoint` that runs it,
+    a shell command that runs it, or the program as the command of an image that is not that
+    datastore's."""
+    if f.entrypoint:
+        return knowledge.server_program(f.entrypoint_words + f.command)
+    kind = knowledge.server_program(f.command)
+    if kind is None:
+        return None
+    program = f.command[0].rsplit("/", 1)[-1]
+    if program in knowledge.SERVER_PROGRAMS and f.svc.datastore_kind() == kind:
+        return None  # the image's own entrypoint runs it, with the variables
+    return kind
+
+
+def _mongod_direct(f: _Facts) -> str | None:
+    words = " ".join(f.entrypoint_words + f.command)
+    if re.search(knowledge.MONGO_AUTH_FLAGS, words):
+        return None
+    if not f.entrypoint and (f.env_file or f.is_set(*knowledge.MONGO_ROOT_USER_VARS)) and f.svc.datastore_kind() is None:
+        return None  # an unknown image may be a derivative whose entrypoint reads the variables
+    how = "its entrypoint" if f.entrypoint else "its command"
+    if f.svc.datastore_kind() == "mongo":
+        return (f"as mongod started by {how} without --auth or --keyFile: the image's entrypoint, which creates "
+                "the root user from its variables and adds --auth, does not run")
+    return f"as mongod started by {how} without --auth or --keyFile"
+
+
+def _mongo_vars(svc) -> tuple[str, str]:
+    """(root user variable, root password variable) of the image family: MongoDB's own
+    mongodb-community-server (and enterprise) images name them MONGODB_INITDB_*, the Docker
+    official image and its derivatives MONGO_INITDB_*."""
+    if _family(svc) in knowledge.MONGODB_INC_IMAGES:
+        return "MONGODB_INITDB_ROOT_USERNAME", "MONGODB_INITDB_ROOT_PASSWORD"
+    return "MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD"
+
+
+def _family(svc) -> str:
+    return family(svc.image_name()) or svc.image_name()
 
 
 def _elastic(f: _Facts) -> str | None:
@@ -303,34 +361,6 @@ def _required(name: str) -> str:
     return "${" + name + ":?set " + name + "}"
 
 
-def _set_env(ctx, svc, name: str, value: str):
-    """Edit that sets a variable in the service's own environment (mapping or list form), or None
-    when the environment is written through an anchor, a merge or another file."""
-    entry = svc.entry("environment")
-    if entry is None:
-        if svc.entry("extends") is not None:
-            return None
-        return add_entries(ctx.doc, svc.node, {"environment": {name: value}})
-    if not entry.editable or isinstance(entry.value, Alias):
-        return None
-    env = deref(entry.value)
-    if isinstance(env, Map):
-        found = env.entry(name)
-        if found is None:
-            return add_entries(ctx.doc, env, {name: value})
-        current = deref(found[1])
-        if isinstance(found[1], Alias) or not isinstance(current, Scalar):
-            return None
-        return fill_null(ctx.doc, found[0], current, value) if current.is_null else replace_scalar(ctx.doc, current, value)
-    if isinstance(env, Seq):
-        for item in env.items:
-            node = deref(item)
-            if isinstance(node, Scalar) and node.value.partition("=")[0].strip() == name:
-                return None if isinstance(item, Alias) else replace_scalar(ctx.doc, node, f"{name}={value}")
-        return add_items(ctx.doc, env, [f"{name}={value}"])
-    return None
-
-
 def _url_with_password(value: str, kind: str, host: str, password: str, user: str = "") -> str | None:
     """The connection string with the password added for `host`, or None when it names another host,
     already carries a password, or is not a URL of that kind."""
@@ -378,11 +408,11 @@ def _rewire_clients(ctx, server, kind: str):
                 continue
             new = _url_with_password(var.raw, kind, server.name, reference, _url_user(server, kind))
             if new is not None:
-                mine.append(_set_env(ctx, svc, var.name, new))
+                mine.append(env_edit(ctx.doc, svc, var.name, new))
         for name in _CLIENT_PASSWORD_VARS[kind]:
             var = env.get(name)
             if var is not None and (var.raw or "").strip() == "":
-                mine.append(_set_env(ctx, svc, name, reference))
+                mine.append(env_edit(ctx.doc, svc, name, reference))
         if mine and None not in mine:
             edits += mine
             wired.append(svc.name)
@@ -411,9 +441,9 @@ def _turn_on(ctx, svc, kind: str, f):
     if not _turnable(kind, f):
         return None
     if kind == "postgres":
-        edits = [_set_env(ctx, svc, knowledge.POSTGRES_AUTH_METHOD, _pg_method(svc))]
+        edits = [env_edit(ctx.doc, svc, knowledge.POSTGRES_AUTH_METHOD, _pg_method(svc))]
         if not f.is_set(_POSTGRES_VAR, _POSTGRES_VAR + "_FILE"):
-            edits.append(_set_env(ctx, svc, _POSTGRES_VAR, _required(_POSTGRES_VAR)))
+            edits.append(env_edit(ctx.doc, svc, _POSTGRES_VAR, _required(_POSTGRES_VAR)))
             todo = (f"set {_POSTGRES_VAR} (in the shell or an .env file beside the compose file) before `docker "
                     "compose up`; a data volume made while trust was on keeps its pg_hba.conf and a user without "
                     "password: run ALTER USER ... PASSWORD and edit pg_hba.conf there, or start from an empty volume")
@@ -459,7 +489,7 @@ def problem(svc, kind: str) -> str | None:
 def check(ctx):
     credentials = option(ctx, __name__, "credentials")
     for svc in ctx.services:
-        kind = svc.datastore_kind()
+        kind = svc.datastore_kind() or _direct(_Facts(svc))
         if kind is None:
             continue
         why = problem(svc, kind)
