@@ -109,15 +109,17 @@ def line_map(before: str, after: str):
     line is unchanged): the same line where the text is unchanged, the changed line (or the line the
     new ones follow) where it was edited; what a dry run reports is then at lines of the file as it is."""
     a, b = lines(before), lines(after)
-    ops = _opcodes(a, b)
+    ops = [op for op in _opcodes(a, b) if op[4] > op[3]]  # those that hold lines of `after`, in order
+    starts = [op[3] for op in ops]
 
     def to_before(line: int) -> tuple[int, bool]:
         j = line - 1
-        for tag, a1, a2, b1, b2 in ops:
-            if b1 <= j < b2:
-                if tag == "equal":
-                    return a1 + (j - b1) + 1, True
-                return ((a1 + min(j - b1, a2 - a1 - 1) + 1) if a2 > a1 else max(min(a1, len(a)), 1)), False
+        k = bisect.bisect_right(starts, j) - 1  # the one op whose lines of `after` may hold j
+        if k >= 0 and j < ops[k][4]:
+            tag, a1, a2, b1, b2 = ops[k]
+            if tag == "equal":
+                return a1 + (j - b1) + 1, True
+            return ((a1 + min(j - b1, a2 - a1 - 1) + 1) if a2 > a1 else max(min(a1, len(a)), 1)), False
         return max(min(line, len(a)), 1), False
 
     return to_before

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .compose import Context, Project, is_extension, is_override_name, service_maps
@@ -49,6 +49,7 @@ class Run:
     silenced: dict  # rule id -> names of the services where it is silenced (here or elsewhere)
     silenced_elsewhere: dict  # rule id -> names silenced on their name line in another file
     included_only: frozenset  # services only an included file defines (read-only here)
+    reached: dict = field(default_factory=dict)  # (id(fix), rule id) -> (fix, fix with its reach or None)
 
 
 def run_rules(doc: Document, settings: Settings, project=None, included=None) -> list[Finding]:
@@ -146,11 +147,17 @@ def _reach(f: Finding, rule, run: Run):
     included file defines; the services it reaches are recorded on it."""
     if not f.fix:
         return f
+    # one fix may be shared by many findings (NET001 moves every back end in one fix): judged once
+    known = run.reached.get((id(f.fix), rule.ID))
+    if known is not None and known[0] is f.fix:
+        return f.with_fix(known[1])
     paths = [p for e in f.fix.edits for p in e.paths]
     reach = run.ctx.reach(paths)
     blocked = (reach & run.silenced[rule.ID] or any(is_extension(p) for p in paths)
                or any(p[:1] == ("services",) and p[1:2] and p[1] in run.included_only for p in paths))
-    return f.with_fix(None if blocked else f.fix.with_reach(tuple(sorted(reach))))
+    fix = None if blocked else f.fix.with_reach(tuple(sorted(reach)))
+    run.reached[(id(f.fix), rule.ID)] = (f.fix, fix)
+    return f.with_fix(fix)
 
 
 FINDING_POLICIES = (_in_its_own_file, _where_defined, _not_suppressed, _not_silenced_elsewhere, _read_only_file,
@@ -276,11 +283,12 @@ class _Taken:
 
     def near(self, edit):
         """Chosen edits that start close enough to the new one to touch it."""
-        lo = bisect.bisect_left(self._starts, (edit.start - self._longest, -1, -1))
-        for start, _, index in self._starts[lo:]:
+        starts, edits = self._starts, self.edits
+        for k in range(bisect.bisect_left(starts, (edit.start - self._longest, -1, -1)), len(starts)):
+            start, _, index = starts[k]
             if start > edit.end:
                 break
-            yield self.edits[index]
+            yield edits[index]
 
 
 def _conflicts(edit, taken):
@@ -305,6 +313,8 @@ def _overlaps(edit, taken) -> bool:
 def _joined(edits, taken):
     """How these edits join the pass: (edits to add, {chosen edit: merged edit}), or None when one of
     them conflicts with the chosen ones in a way no merge settles (the next pass sees it again)."""
+    if isinstance(taken, _Taken) and all(e in taken for e in edits):
+        return [], {}  # a fix shared by several findings, chosen already: its edits settled their clashes
     new, merges = [], {}
     for edit in edits:
         clashes = list(_conflicts(edit, taken))

@@ -76,15 +76,35 @@ def _publishes(svc) -> bool:
 
 
 def references(svc, name: str) -> bool:
-    deps = svc.get("depends_on")
-    if name in (as_str_list(deps) if isinstance(deps, Seq) else
-                [k.value for k, _ in deps.pairs if isinstance(k, Scalar)] if isinstance(deps, Map) else []):
+    """Whether the service names another one: in depends_on, links, or as a host in its settings."""
+    if name in _named(svc):
         return True
-    if any(link.split(":")[0] == name for link in as_str_list(svc.get("links"))):
-        return True
+    if name and not _BOUNDARY.search(name):
+        return False  # _named found every such name already
     host = re.compile(r"(?:^|[@/=\s,;\"'(])" + re.escape(name) + r"(?:$|[:/\s,;\"')])")
-    return any(host.search(t) for key in ("environment", "command", "entrypoint", "healthcheck")
-               for t in texts(svc.get(key)))
+    return any(host.search(t) for t in _setting_texts(svc))
+
+
+# A name without these characters is named in a text exactly when it is one of the text's words:
+# a run of other characters after the start or one of the left delimiters, before the end or one of
+# the right ones (the delimiters `references` used to search each name with, one name at a time).
+_BOUNDARY = re.compile(r"[@/=\s,;\"'(:)]")
+_WORD = re.compile(r"(?:^|(?<=[@/=\s,;\"'(]))[^@/=\s,;\"'(:)]+(?=$|[:/\s,;\"')])")
+
+
+def _setting_texts(svc):
+    return (t for key in ("environment", "command", "entrypoint", "healthcheck") for t in texts(svc.get(key)))
+
+
+def _named(svc) -> set:
+    """Every name the service refers to: depends_on, links, and the words of its settings."""
+    deps = svc.get("depends_on")
+    out = set(as_str_list(deps) if isinstance(deps, Seq) else
+              [k.value for k, _ in deps.pairs if isinstance(k, Scalar)] if isinstance(deps, Map) else [])
+    out.update(link.split(":")[0] for link in as_str_list(svc.get("links")))
+    for t in _setting_texts(svc):
+        out.update(_WORD.findall(t))
+    return out
 
 
 def check(ctx):
@@ -113,8 +133,18 @@ def _flat(ctx, services):
     if len(implicit) < 2:
         return
     groups, quiet = {}, ctx.silenced.get(ID, frozenset())
-    for backend in (s for s in implicit if _is_backend(s)):
-        clients = [s for s in services if s is not backend and references(s, backend.name)]
+    backends = [s for s in implicit if _is_backend(s)]
+    # each service's names are read once, not once per back end (a file of 4,000 services has 1,200)
+    plain = {b.name for b in backends if b.name and not _BOUNDARY.search(b.name)}
+    users: dict = {}
+    for s in services if backends else ():
+        for name in _named(s) & plain:
+            users.setdefault(name, []).append(s)
+    for backend in backends:
+        if backend.name in plain:
+            clients = [s for s in users.get(backend.name, ()) if s is not backend]
+        else:
+            clients = [s for s in services if s is not backend and references(s, backend.name)]
         if clients:
             groups[backend.name] = (backend, clients)
     # a silenced service is never edited: leave out back ends that are silenced or have a silenced client
