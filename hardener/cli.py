@@ -570,7 +570,11 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
         image_facts: bool = ImageFactsOpt,
         fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt,
-        verification: Optional[str] = VerificationOpt):
+        verification: Optional[str] = VerificationOpt,
+        write_verification: Optional[str] = typer.Option(
+            None, "--write-verification", metavar="FILE",
+            help="With --verify: save the verification as JSON (verify's schema, with the patch written) for "
+            "`check --verification FILE`.")):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
@@ -593,8 +597,11 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
     _use_observation(paths, files, observed, no_observed, image_facts)
+    if write_verification and not verify_run:
+        _fail("--write-verification saves what --verify found: add --verify")
     if verify_run:
-        paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes)
+        _refuse_inputs_as_outputs(paths, choice, [("--write-verification", write_verification)])
+        paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write_verification)
         choice.groups = None  # the projects are the verified ones now
     results = _scan(paths, choice, True, quiet, jobs, edits=False)
     _report_errors(results, notes=fmt != "text")  # in text, notes go with the findings of the report
@@ -815,16 +822,20 @@ def _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe, writ
         raise typer.Exit(130) from None
 
 
-def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe):
+def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe, save=None):
     """fix --verify: run verify on the one project, leave out the fixes that stopped a service, print
-    which were dropped and why; the paths and jobs the fix then runs with."""
+    which were dropped and why (and save it as JSON to `save`); the paths and jobs the fix then runs with."""
     from .runtime import report
     from .runtime.verify import settings_without
 
     if paths and len(paths) > 1:
         _fail("fix --verify takes one project: one compose file or folder (or --file)")
-    verdict = _run_verify(paths[0] if paths else None, choice, runtime_files, timeout, settle, pull, unsafe, write=True)
+    failed = (lambda message: _emit(report.as_json_error(message), save)) if save else None
+    verdict = _run_verify(paths[0] if paths else None, choice, runtime_files, timeout, settle, pull, unsafe, write=True,
+                          failed=failed)
     typer.echo(report.as_text(verdict, written=True), err=True, nl=False)
+    if save:
+        _emit(report.as_json(verdict, written=True), save)
     if verdict.culprits and not verdict.confirmed:
         _fail("no verified patch: nothing written")
     drop = {(c.rule, c.service) for c in verdict.culprits}

@@ -132,7 +132,9 @@ def test_fix_verify_on_unknown_images_keeps_what_works_and_says_what_it_dropped(
     evidence), the file ends hardened as far as they allow and the written file starts healthy."""
     stack = writable_copy(FIXTURES / "local-images", tmp_path / "local-images")
     compose = stack / "compose.yaml"
-    proc = run_cli("fix", "--verify", "--unsafe-fixes", *FAST, stack, env=engine_env, timeout=900)
+    saved = tmp_path / "verification.json"
+    proc = run_cli("fix", "--verify", "--unsafe-fixes", "--write-verification", saved, *FAST, stack, env=engine_env,
+                   timeout=900)
     assert proc.returncode in (0, 1), proc.stderr
     err = proc.stderr
     assert "dropped: " in err
@@ -145,6 +147,15 @@ def test_fix_verify_on_unknown_images_keeps_what_works_and_says_what_it_dropped(
         block = service_block(text, service)
         assert "max-size:" in block, block  # log rotation
         assert "no-new-privileges:true" in block, block
+    # the saved verification tells the review what was written and dropped
+    doc = json.loads(saved.read_text())
+    assert doc["patch"]["services"] and set(doc["patch"]["services"].values()) == {"healthy"}, doc["patch"]
+    kept = sum(f["kept"] for f in doc["fixes"])
+    assert doc["dropped"] and 0 < kept < len(doc["fixes"])
+    page = run_cli("check", "--format", "markdown", "--patch", "unsafe", "--verification", saved, stack)
+    assert "\u2705 **4 services healthy with this patch.**" in page.stdout, page.stdout
+    assert f"`hardener fix --verify --unsafe-fixes` kept {kept} of {len(doc['fixes'])} fixes" in page.stdout
+    assert f"**Dropped** ({len(doc['dropped'])})" in page.stdout
     # the file as written now is what `verify` starts as the original: every service healthy
     proc, report = verify_json(engine_env, "--select", "LOG001", stack)
     assert set(states(report, "original").values()) == {"healthy"}, proc.stderr

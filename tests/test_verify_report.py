@@ -195,3 +195,26 @@ def test_the_model_is_plain_data_read_from_the_json_schema():
     else:
         raise AssertionError("a broken report must be refused")
     assert REPO.joinpath("docs", "verify.md").read_text().count("--verification") >= 1
+
+
+def test_fix_verify_saves_its_verification_only_with_verify(tmp_path):
+    put(tmp_path, "compose.yaml", STACK)
+    target = tmp_path / "saved.json"
+    proc = run_cli("fix", "--write-verification", str(target), str(tmp_path))
+    assert proc.returncode == 2 and proc.stderr == "hardener: error: --write-verification saves what --verify found: add --verify\n"
+    proc = run_cli("fix", "--verify", "--write-verification", str(tmp_path / "compose.yaml"), str(tmp_path / "compose.yaml"))
+    assert proc.returncode == 2 and "refusing to overwrite it" in proc.stderr
+    proc = run_cli("fix", "--verify", "--write-verification", str(target), str(tmp_path),
+                   env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert json.loads(target.read_text())["result"] == "error"
+    assert (tmp_path / "compose.yaml").read_text() == STACK
+
+
+def test_a_fix_verify_that_found_no_patch_reports_the_full_patch(tmp_path):
+    """fix --verify that could not confirm any patch wrote nothing: the report is that of the full patch."""
+    doc = json.loads(REGRESSION.read_text())
+    doc["patch"] = {"files": [], "services": {}}
+    path = put(tmp_path, "nothing.json", json.dumps(doc))
+    out = report(tmp_path, "markdown", path, "--patch", "unsafe")
+    assert "The patch stops `web`" in out and "kept" not in out and "**Fixes that stop a service** (3)" in out

@@ -129,6 +129,9 @@ def verification(doc) -> Verification:
     try:
         patch = doc.get("patch")
         confirmed = dict((patch or {}).get("services") or {})
+        # fix --verify wrote its patch when a run confirmed it (or nothing had to be dropped); otherwise
+        # nothing was written and the report is that of the full patch
+        written = patch is not None and (bool(confirmed) or not doc.get("dropped"))
         services = []
         for s in doc["services"]:
             name, hard = s["service"], s["hardened"]
@@ -149,7 +152,7 @@ def verification(doc) -> Verification:
             result=result, services=tuple(services), dropped=dropped, fixes=len(fixes),
             kept=sum(1 for f in fixes if f.get("kept", True)), unsafe_fixes=bool(doc.get("unsafe_fixes")),
             files=_strings(doc.get("files", []), "files"), engine=str((doc.get("engine") or {}).get("version", "")),
-            seconds=float(doc.get("seconds") or 0), written=patch is not None)
+            seconds=float(doc.get("seconds") or 0), written=written)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         if isinstance(exc, VerificationError):
             raise
