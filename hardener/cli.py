@@ -49,6 +49,10 @@ FailOnOpt = typer.Option(None, "--fail-on", metavar="SEVERITY",
                          "critical); the others are still reported. Also `fail-on` in the configuration.")
 NoOverrideOpt = typer.Option(False, "--no-override", help="A named compose.yaml is read alone, without the "
                              "compose.override.yaml beside it (which is read with it by default, as docker compose does).")
+EnvFileOpt = typer.Option(None, "--env-file", metavar="PATH",
+                          help="The env file Compose interpolates the project with, as `docker compose --env-file` "
+                          "(instead of the .env beside the first compose file); repeatable, later files win. Its "
+                          "values are only compared (a port written ${PORT}), never printed.")
 JobsOpt = typer.Option(0, "--jobs", "-j", envvar="HARDENER_JOBS", min=0,
                        help="Worker processes for many files (0: one per core when the input is big enough; 1: none).")
 
@@ -117,6 +121,7 @@ class _Choice:
         self.override = True  # a named compose.yaml brings its compose.override.yaml (--no-override: not)
         self.fail_on = None  # --fail-on: the lowest severity that fails the run (else the configuration's)
         self.roots: dict = {}  # input path -> the real path of the tree it was found in (see _groups)
+        self.env_files: tuple = ()  # --env-file, absolute: read instead of each project's .env
 
     def config_for(self, path: str):
         from . import config
@@ -134,6 +139,8 @@ class _Choice:
         from dataclasses import replace
 
         settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe, self.read_only)
+        if self.env_files:
+            settings = replace(settings, env_files=self.env_files)
         recorded = self._recorded(path) if self.leave_baselined else None
         return replace(settings, baseline=recorded) if recorded else settings
 
@@ -169,6 +176,16 @@ class _Choice:
 
 def _settings(select, ignore, unsafe, config_file=None, isolated=False, files=None, read_only=None):
     return _Choice(select, ignore, unsafe, config_file, isolated, files, read_only)
+
+
+def _env_files(paths) -> tuple:
+    """--env-file paths, absolute; a missing one stops the run (exit 2), as it stops docker compose."""
+    out = []
+    for path in paths or ():
+        if not os.path.isfile(path):
+            _fail(f"--env-file {_term(path)}: no such file")
+        out.append(os.path.abspath(path))
+    return tuple(out)
 
 
 def _need_inputs(paths, files):
@@ -506,7 +523,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
                                                    help="Where the full report is; a Markdown comment too long "
                                                    "for GitHub links to it for the findings it leaves out."),
           fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt,
-          verification: Optional[str] = VerificationOpt):
+          verification: Optional[str] = VerificationOpt, env_file: Optional[List[str]] = EnvFileOpt):
     """Report findings; nothing is written."""
     from .formats import DEFAULT_RULES_URL, FORMATS, PATCH_FORMATS, render
     from .formats.text import use_color
@@ -521,6 +538,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     verified = _verification(verification, fmt)
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.override, choice.fail_on = not no_override, _severity(fail_on)
+    choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
     _use_observation(paths, files, observed, no_observed, image_facts)
@@ -545,6 +563,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             # the proposed patch leaves alone what the baseline records, as `fix --baseline` does
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patch_choice.groups, patch_choice.roots, patch_choice.override = choice.groups, choice.roots, choice.override
+            patch_choice.env_files = choice.env_files
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
@@ -574,7 +593,8 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         write_verification: Optional[str] = typer.Option(
             None, "--write-verification", metavar="FILE",
             help="With --verify: save the verification as JSON (verify's schema, with the patch written) for "
-            "`check --verification FILE`.")):
+            "`check --verification FILE`."),
+        env_file: Optional[List[str]] = EnvFileOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
     from .diff import unified
@@ -594,6 +614,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, files, read_only)
     choice.leave_baselined, choice.baseline = True, baseline  # the engine filters before choosing fixes
     choice.override, choice.fail_on = not no_override, _severity(fail_on)
+    choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
     _use_observation(paths, files, observed, no_observed, image_facts)

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 from . import knowledge, views
+from .interpolation import NO_ENV, ProjectEnv
 from .syntax import has_variable, image_tag, repository_name, split_outside, volume_parts
 from .yamltext import Alias, Document, Map, Scalar, Seq, deref, merged_entry, merged_keys, scalar_value
 
@@ -362,17 +363,20 @@ class Context:
     silenced: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> services
     foreign: frozenset = frozenset()  # ids of the nodes of the project's other files
     project: "Project | None" = None  # the files read with this one, for findings about the whole project
+    # the variables Compose interpolates the project with, as far as its env files show them
+    # (interpolation.ProjectEnv: `.env` or --env-file, documented examples); compared, never printed
+    env: ProjectEnv = NO_ENV
 
     @classmethod
     def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None,
-           project: "Project | None" = None) -> "Context":
+           project: "Project | None" = None, env: ProjectEnv | None = None) -> "Context":
         services = tuple(iter_services(doc, project))
         foreign = frozenset()
         if project is not None and len(project.docs) > 1:
             foreign = frozenset(id(n) for i, d in enumerate(project.docs) if i != project.index
                                 for n in _all_nodes(d.root))
         return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})),
-                   foreign, project)
+                   foreign, project, env or NO_ENV)
 
     def earlier_files(self) -> list[tuple["Service", ...]]:
         """The services of each of the project's earlier files (merge order), seen as in that file."""

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from .compose import Context, Project, is_extension, is_override_name, service_maps
 from .inputs import Included, decode_parse, extends_bases, project_includes
+from .interpolation import project_env
 from .model import Applicability, FileResult, Finding, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
@@ -79,7 +80,8 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
 
 def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     marks = parse_suppressions(doc.text)
-    base_ctx = Context.of(doc, settings.options, project=project)  # built once: services, foreign nodes
+    # built once: services, foreign nodes
+    base_ctx = Context.of(doc, settings.options, project=project, env=settings.env)
     services = base_ctx.services
     service_lines = {svc.key.line: svc.name for svc in services}
     rules = [rule for rule in RULES if settings.wants(rule)]
@@ -444,12 +446,25 @@ def process(path: str, data: bytes, settings: Settings, fix: bool) -> FileResult
     return process_project([(path, data)], settings, fix)[0]
 
 
+def _with_env(inputs, settings):
+    """The settings with the project's variables: what its first file's settings give, or the env
+    files Compose would read for it (`.env` beside the first file, or the --env-file files)."""
+    first = settings[0] if isinstance(settings, (list, tuple)) else settings
+    if not inputs or first is None:
+        return settings
+    env = first.env if first.env is not None else project_env(inputs[0][0], first.env_files)
+    if isinstance(settings, (list, tuple)):
+        return [replace(s, env=env) for s in settings]
+    return replace(settings, env=env)
+
+
 def process_project(inputs, settings, fix: bool) -> list[FileResult]:
     """Check or fix files that Compose reads together (base then overrides, like `-f a -f b`): each
     file is judged with the others in view, so a setting made in one file is not reported missing in
     another, and a missing setting is fixed where the service is defined. A file that cannot be read
     is reported and the others are judged without it. `settings` is one Settings for every file, or a
     list with one per input (each file keeps its own configuration)."""
+    settings = _with_env(inputs, settings)
     per_input = dict(zip((p for p, _ in inputs), settings)) if isinstance(settings, (list, tuple)) else {}
     parsed, results = [], {}
     for path, data in inputs:

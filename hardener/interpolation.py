@@ -1,8 +1,8 @@
 """The variables Compose would interpolate a file with, as far as the project's folder shows them:
-the `.env` file beside the compose file (Compose reads it by default for interpolation) and the
-example env files projects document their settings in (`.env.example`...), which say what values a
-variable is meant to take. Values are only ever compared, never printed or stored: env files hold
-secrets.
+the `.env` file beside the project's first compose file (Compose reads it by default for
+interpolation; `--env-file` files replace it, as they do for Compose) and the example env files
+projects document their settings in (`.env.example`...), which say what values a variable is meant
+to take. Values are only ever compared, never printed or stored: env files hold secrets.
 
 hardener uses them to know what a variable may hold before editing text around it; the process
 environment is not read, so results do not depend on the shell that runs hardener."""
@@ -48,35 +48,74 @@ def parse_env(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ProjectEnv:
-    """What the project's folder says about variables: `dotenv`, the `.env` Compose interpolates
-    with; `documented`, every value the example env files give a variable."""
+    """What the project's folder says about variables: `dotenv`, the variables of the env files
+    Compose interpolates with (`.env`, or the `--env-file` files); `read`, whether such a file was
+    read at all; `documented`, every value the example env files give a variable."""
     dotenv: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     documented: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    read: bool = False
+
+    def known(self, text: str) -> str | None:
+        """The text as Compose interpolates it, when the env files decide it: every variable in it is
+        set there, or an env file was read and the variable's default applies (Compose reads the same
+        file). None when a variable's value is not known here (no env file sets it: it may come from
+        the shell or from a `.env` the user has not written yet) or is unset without a default."""
+        names = variables_in(text)
+        if names and not self.read and any(name not in self.dotenv for name in names):
+            return None
+        return interpolate(text, self.dotenv.get)
+
+    def shown(self, text: str) -> list[str] | None:
+        """The values the project's files show the text takes: the one its env files give (`known`);
+        else, when the documented example env files give a value for each of its variables, the value
+        with the defaults and with each documented one. None when the project does not show it."""
+        known = self.known(text)
+        if known is not None:
+            return [known]
+        names = variables_in(text)
+        if not names or not all(name in self.dotenv or name in self.documented for name in names):
+            return None
+        values = self.possible(text)
+        return None if None in values else values
+
+    def possible(self, text: str) -> list[str | None]:
+        """What the text may become: with the env files (defaults for the rest), then with each value
+        the documented env files give one of its variables."""
+        return possible_values(text, self.dotenv, self.documented)
 
 
-def project_env(compose_path: str | None) -> ProjectEnv:
-    """The env files beside a compose file (none for standard input or when none can be read)."""
-    if not compose_path or compose_path == "-":
-        return ProjectEnv()
-    folder = os.path.dirname(os.path.abspath(compose_path))
+NO_ENV = ProjectEnv()
+
+
+def _read_env(path: str) -> dict[str, str] | None:
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_BYTES:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return parse_env(handle.read())
+    except OSError:
+        return None
+
+
+def project_env(compose_path: str | None, env_files=()) -> ProjectEnv:
+    """The env files of a project whose first compose file is `compose_path`: `env_files` (as
+    `--env-file` gives them; later files win) or else the `.env` beside it, and the documented
+    examples beside it (none for standard input)."""
+    local = compose_path and compose_path not in ("-", "<stdin>")
+    folder = os.path.dirname(os.path.abspath(compose_path)) if local else None
     dotenv: dict[str, str] = {}
+    read = False
+    for path in env_files or ((os.path.join(folder, ".env"),) if folder else ()):
+        values = _read_env(path)
+        if values is not None:
+            dotenv.update(values)
+            read = True
     documented: dict[str, list[str]] = {}
-    for name in ENV_FILES:
-        path = os.path.join(folder, name)
-        try:
-            if not os.path.isfile(path) or os.path.getsize(path) > MAX_BYTES:
-                continue
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                values = parse_env(handle.read())
-        except OSError:
-            continue
-        if name == ".env":
-            dotenv = values
-            continue
-        for key, value in values.items():
+    for name in ENV_FILES[1:] if folder else ():
+        for key, value in (_read_env(os.path.join(folder, name)) or {}).items():
             if value not in documented.setdefault(key, []):
                 documented[key].append(value)
-    return ProjectEnv(MappingProxyType(dotenv), MappingProxyType({k: tuple(v) for k, v in documented.items()}))
+    return ProjectEnv(MappingProxyType(dotenv), MappingProxyType({k: tuple(v) for k, v in documented.items()}), read)
 
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")

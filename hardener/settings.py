@@ -16,6 +16,8 @@ class Settings:
     service_ignores: Mapping[str, frozenset] = field(default_factory=lambda: MappingProxyType({}))
     baseline: Any = None  # for `fix`: the file's findings a baseline records (baseline.Recorded), left alone
     read_only: bool = False  # the file is not the user's (a vendor's): read and judged, never written
+    env_files: tuple[str, ...] = ()  # --env-file: what Compose interpolates with instead of the project's .env
+    env: Any = None  # the project's variables (interpolation.ProjectEnv); None: engine.process_project reads them
 
     def wants(self, rule) -> bool:
         if self.select and not matches(rule, self.select):

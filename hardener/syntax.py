@@ -170,6 +170,30 @@ def rebind(spec: str, host_ip: str, host_ip6: str) -> str | None:
     return None  # bound to an address already, or a form we do not rewrite
 
 
+def port_host(spec: str) -> tuple[str, str]:
+    """(host part, container part) of a short-syntax mapping as written: `"${PORT:-8080}:80/tcp"` ->
+    ("${PORT:-8080}", "80"); the host part is "" when only the container port is written. A '/'
+    or ':' inside ${...} does not split."""
+    parts = port_parts(split_outside(spec.strip(), "/")[0])
+    return ":".join(parts[:-1]), parts[-1]
+
+
+def host_kind(host: str) -> str | None:
+    """What an interpolated host part publishes on: "port" (a host port or range, or none: every
+    interface), "any" (an every-interface address written out), "bound" (a specific address), or None
+    when it cannot be read."""
+    parts = port_parts(host.strip()) if host.strip() else []
+    number = re.compile(r"[0-9]+(-[0-9]+)?")
+    if not parts or (len(parts) == 1 and number.fullmatch(parts[0])):
+        return "port"
+    if len(parts) > 2 or (len(parts) == 2 and parts[1] and not number.fullmatch(parts[1])):
+        return None
+    address = parts[0].strip("[]")
+    if address in ("0.0.0.0", "::", ""):
+        return "any"
+    return "bound" if re.fullmatch(r"[0-9A-Fa-f.:]+|localhost|[A-Za-z0-9.-]+", address) else None
+
+
 def container_ports(spec: str) -> frozenset[int]:
     """The container ports of a short-syntax mapping (`"8080:80"`, `"80-81/udp"`); empty when a
     variable or anything unusual hides them."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, is_windows_path,
-                     looks_like_address, port_parts, port_range, rebind, resolve, split_outside, volume_parts)
+from .syntax import (ANY_ADDRESS, ONLY_VARIABLE, address_scope, boolean_word, has_variable, host_kind,
+                     is_windows_path, looks_like_address, port_host, port_parts, port_range, rebind, resolve,
+                     split_outside, volume_parts)
 from .yamltext import (Alias, Edit, Map, Node, Scalar, Seq, add_entries, add_items, deref, fill_null, merged_entry,
                        merged_keys, remove_item, replace_scalar, scalar_value)
 
@@ -174,14 +175,24 @@ class Port:
     def exposed(self) -> bool:
         return self.scope in ("all", "address")
 
-    def bind_edit(self, doc, loopback: tuple[str, str]) -> Edit | None:
+    def bind_edit(self, doc, loopback: tuple[str, str], env=None) -> Edit | None:
         """The edit that publishes the port on the loopback addresses (ip4, ip6) instead of every
-        interface (as PRT001 writes it); None when it cannot be edited here or needs no change."""
+        interface (as PRT001 writes it); None when it cannot be edited here or needs no change. A host
+        part written with a variable (`"${PORT:-8080}:80"`) is prefixed only when the project's env
+        files (`env`, an interpolation.ProjectEnv: Context.env; `.env`, or documented examples for
+        every variable) show it holds a port number: a value with an address (`PORT=127.0.0.1:8080`)
+        would make `127.0.0.1:${PORT}:80` invalid."""
         if not self.editable:
             return None
         host_ip, host_ip6 = loopback
         if isinstance(self.node, Scalar):
-            new = rebind(self.node.value.strip(), host_ip, host_ip6)
+            spec = self.node.value.strip()
+            host = port_host(spec)[0]
+            if has_variable(host):
+                shown = env.shown(host) if env is not None else None
+                new = f"{host_ip}:{spec}" if shown and all(host_kind(v) == "port" for v in shown) else None
+            else:
+                new = rebind(spec, host_ip, host_ip6)
             return replace_scalar(doc, self.node, new) if new is not None else None
         ip = self.node.entry("host_ip")
         if ip is None:

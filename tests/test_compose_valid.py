@@ -19,7 +19,8 @@ import pytest
 
 import hardener
 from hardener.compose import repository_name
-from hardener.images import profile
+from hardener.images import facts
+from hardener.knowledge import REMOTE_PORTS
 from hardener.yamltext import decode
 from compose_tools import (CORPUS, ConfigRun, config_before_after, corpus_names, file_params, load_manifest,
                            misplaced_changes, placeholder_env, require_compose, require_corpus)
@@ -40,6 +41,15 @@ EXCEPTIONS = {
         "its ports come from the `<<: *kafka-defaults` merge key (as kafka_1)",
     ("mailcow__mailcow-dockerized__docker-compose.yml", "nginx-mailcow", "loopback ports"):
         "the host part is `${HTTP_BIND:-}` / `${HTTPS_BIND:-}`, variables meant to hold an address",
+    ("jitsi__docker-jitsi-meet__docker-compose.yml", "web", "loopback ports"):
+        "the host part is `${HTTP_PORT}` / `${HTTPS_PORT}` and no env file beside the file sets them: the "
+        "value may hold an address (`127.0.0.1:8000`), so a 127.0.0.1: prefix could make the file invalid; "
+        "PRT001 reports it without a fix",
+    ("jitsi__docker-jitsi-meet__docker-compose.yml", "jvb", "loopback ports"):
+        "the host part is `${JVB_PORT:-10000}`, which no env file beside the file sets (as web)",
+    ("supabase__supabase__docker__docker-compose.yml", "supavisor", "loopback ports"):
+        "the host parts are `${POSTGRES_PORT}` and `${POOLER_PROXY_PORT_TRANSACTION}`, which no env file beside "
+        "the file sets (as jitsi's web)",
 }
 
 
@@ -147,14 +157,16 @@ def _has_limits(svc) -> bool:
 
 
 def _meant_public(svc) -> frozenset:
-    """Container ports the image's profile lists as facing the network (a proxy's 80 and 443)."""
-    known = profile(repository_name(str(svc.get("image") or "")))
-    return frozenset(known.public_ports) if known else frozenset()
+    """Container ports the image's knowledge lists as facing the network (a proxy's 80 and 443), and
+    the ports that receive from other machines (hardener/data/ports.json: syslog, mail, DNS...)."""
+    known = facts(repository_name(str(svc.get("image") or "")))
+    return frozenset(known.public_ports if known else ()) | frozenset(REMOTE_PORTS)
 
 
 def _loopback_ports(svc) -> bool:
     public = _meant_public(svc)
     return all(p.get("host_ip") not in (None, "", "0.0.0.0", "::") or int(p.get("target", 0)) in public
+               or int(str(p.get("published") or 0).partition("-")[0] or 0) in REMOTE_PORTS
                for p in svc.get("ports") or [])
 
 

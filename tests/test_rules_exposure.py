@@ -15,6 +15,7 @@ import pytest
 from hardener import knowledge
 from hardener.compose import Context
 from hardener.model import Applicability, Confidence, Severity
+from hardener.syntax import container_ports
 from hardener.rules import (datastore_ports, docker_socket, env_secrets, image_pinning, ports_loopback,
                             sensitive_mounts, shared_volumes, unauthenticated_service)
 from hardener.yamltext import _comment_of, parse
@@ -510,11 +511,12 @@ PORT_FORMS = [
 @pytest.mark.parametrize("form", PORT_FORMS)
 def test_datastore_edit_equals_prt001_edit(form):
     text = f"services:\n  db:\n    image: postgres:16\n    ports:\n      - {form}\n"
-    mine = [e for f in findings(datastore_ports, text) for e in f.fix.edits]
-    theirs = [e for f in findings(ports_loopback, text) for e in f.fix.edits]
-    assert mine and mine == theirs
+    mine = [e for f in findings(datastore_ports, text) if f.fix for e in f.fix.edits]
+    theirs = [e for f in findings(ports_loopback, text) if f.fix for e in f.fix.edits]
+    # a host part written with a variable no env file sets may hold an address: no rule prefixes it
+    assert mine == theirs and bool(mine) != ("${" in form)
     auth = findings(unauthenticated_service, text.replace("postgres:16", "memcached:1"))
-    assert [e for f in auth for e in f.fix.edits] == [e for f in findings(ports_loopback, text) for e in f.fix.edits]
+    assert [e for f in auth if f.fix for e in f.fix.edits] == theirs
 
 
 @pytest.mark.parametrize("image,reported", [
@@ -759,4 +761,4 @@ def test_configured_public_ports_stay_public():
     ("${PORT:-80}:80", {80}), ("8080:${TARGET}", set()), ("[::1]:8080:80", {80}),
 ])
 def test_container_ports_of_a_short_mapping(spec, ports):
-    assert ports_loopback.container_ports(spec) == ports
+    assert container_ports(spec) == ports

@@ -105,7 +105,7 @@ def check(ctx):
             if port.scope == "address":
                 where, severity, fix = "on a host address", Severity.LOW, None
             else:
-                where, fix = "on every host interface", make_fix(FIX, "bind to loopback", port.bind_edit(ctx.doc, loopback(ctx)))
+                where, fix = "on every host interface", make_fix(FIX, "bind to loopback", port.bind_edit(ctx.doc, loopback(ctx), ctx.env))
             yield finding(__name__, ctx, port.node, f"service '{svc.name}' publishes {what} ({port.label}) {where}; "
                           f"{advice}", service=svc, key_path=("services", svc.name, "ports"), severity=severity,
                           fix=fix)
