@@ -47,6 +47,9 @@ class ImageProfile:
     source: str = ""
     complete: bool = False  # a full hardening profile (cap_add, user, writable are known)
     drops_privileges: bool = False  # it starts as root and switches to its own user itself
+    # the private data folder (0700/0750, its own user's) that the entrypoint, started as root, walks to
+    # hand it to the image's user: root needs DAC_READ_SEARCH or DAC_OVERRIDE to look inside it
+    root_chowns: str | None = None
 
 
 def _make(name: str, p: dict) -> ImageProfile:
@@ -59,7 +62,8 @@ def _make(name: str, p: dict) -> ImageProfile:
         tuple(Render(r.get("mounted"), r.get("env_prefix"), tuple(r.get("writable", ()))) for r in p.get("renders", ())),
         p.get("source", ""), "cap_add" in p,
         bool(p.get("drops_privileges") or ("cap_add" in p and p.get("user") is None and not p.get("default_non_root")
-                                           and not runs_as)))
+                                           and not runs_as)),
+        (p.get("root_chowns") or [None])[0])
 
 
 @lru_cache(maxsize=1)

@@ -173,3 +173,64 @@ def test_an_application_declaring_a_bigger_heap_is_not_limited_below_it(engine, 
         assert "memory:" not in after and "mem_limit:" not in after  # no limit is known to be enough
     up = _up(engine, f"safety-heavy-{'unsafe' if unsafe else 'safe'}", tmp_path, ["compose.yaml"], wait=40)
     assert up.returncode == 0, up.stdout + up.stderr
+
+
+# --------------------------------------------------------------------------- CAP002: a database's private data folder
+
+POSTGRES = "postgres:16"  # the stand-in: a root entrypoint that makes PGDATA 0700 and chowns it, then gosu
+
+
+def _postgres(*caps: str) -> str:
+    return y("services:", "  db:", f"    image: {POSTGRES}", "    environment:", "      POSTGRES_PASSWORD: example",
+             "    cap_drop: [ALL]", "    cap_add:", *[f"      - {c}" for c in caps], "    volumes:",
+             "      - pgdata:/var/lib/postgresql/data", "    healthcheck:",
+             '      test: ["CMD", "pg_isready", "-U", "postgres"]', "      interval: 1s", "      retries: 30",
+             "volumes:", "  pgdata:")
+
+
+@pytest.fixture()
+def postgres_image(engine):
+    if not _image_present(engine, POSTGRES):
+        (pytest.fail if os.environ.get("HARDENER_REQUIRE_ENGINE") else pytest.skip)(
+            f"{POSTGRES} is not on the engine (../shared/runtime/build-images.sh builds it)")
+    return POSTGRES
+
+
+def test_postgres_without_either_dac_capability_does_not_start(engine, postgres_image, tmp_path):
+    """The control: what removing DAC_READ_SEARCH from the hand-picked set left (the old CAP002 fix)."""
+    (tmp_path / "compose.yaml").write_text(_postgres("CHOWN", "FOWNER", "SETGID", "SETUID"), encoding="utf-8")
+    up = _up(engine, "safety2-cap002-control", tmp_path, ["compose.yaml"], wait=30)
+    assert up.returncode != 0 and "Permission denied" in up.stdout, up.stdout
+
+
+def test_postgres_with_dac_read_search_swapped_for_dac_override_starts_and_restarts(engine, postgres_image, tmp_path):
+    """CAP002's swap on the hand-picked set; healthy at the first start (initdb) and again after a
+    restart, when the entrypoint walks the initialised 0700 PGDATA as root."""
+    (tmp_path / "compose.yaml").write_text(_postgres("CHOWN", "DAC_READ_SEARCH", "FOWNER", "SETGID", "SETUID"),
+                                           encoding="utf-8")
+    after = _fix(tmp_path, "--unsafe-fixes", "--select", "CAP002")
+    assert "DAC_READ_SEARCH" not in after and "      - DAC_OVERRIDE\n" in after
+    binary, env, _ = engine
+    base = [binary, "-p", "safety2-cap002-swap", "-f", "compose.yaml"]
+    try:
+        up = _up_kept(base, tmp_path, env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        restart = subprocess.run([*base, "restart", "--timeout", "5"], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=120)
+        assert restart.returncode == 0, restart.stderr
+        again = _up_kept(base, tmp_path, env)
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        subprocess.run([*base, "down", "-v", "--remove-orphans", "--timeout", "3"], cwd=tmp_path, env=env,
+                       capture_output=True, timeout=180)
+
+
+def _up_kept(base, folder, env) -> subprocess.CompletedProcess:
+    """`up -d --wait` without taking the project down (the caller does), with logs when it failed."""
+    up = subprocess.run([*base, "up", "-d", "--wait", "--wait-timeout", "40"], cwd=folder, env=env,
+                        capture_output=True, text=True, timeout=200)
+    if up.returncode != 0:
+        logs = subprocess.run([*base, "logs", "--tail", "30"], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=60)
+        up = subprocess.CompletedProcess(up.args, up.returncode, up.stdout + logs.stdout, up.stderr)
+    return up

@@ -31,6 +31,18 @@ one of the capabilities above, nothing is removed (once `cap-drop-all` has added
 known image needs, a later pass can remove the others). Lists that come from a merged mapping or an
 alias, and items written through an alias, are reported without a fix. The fix is *unsafe*.
 
+**Images whose root entrypoint needs to look into a private data folder.** The entrypoints of
+postgres (and its derivatives), mysql and mariadb start as root and hand their data folder to the
+database's own user (`find "$PGDATA" ! -user postgres -exec chown ...`). That folder is private to
+that user (PGDATA is 0700), so after `cap_drop: [ALL]` root can only look inside with
+`DAC_READ_SEARCH` or `DAC_OVERRIDE`: a hand-picked `cap_add` with `DAC_READ_SEARCH` is how such a file
+often makes the database start, and removing it stops the database at its next start. For these
+images (`root_chowns` in `hardener/data/images.json`, with the entrypoint as source) the fix replaces
+`DAC_READ_SEARCH` by `DAC_OVERRIDE` instead (*unsafe*, like every change here): `DAC_OVERRIDE` lets
+root open the folder too, is in Docker's default set, and does not allow `open_by_handle_at`, the call
+behind the escape. When the service keeps `DAC_OVERRIDE` anyway (listed in `cap_add`, or not dropped
+by `cap_drop`), `DAC_READ_SEARCH` is only removed, and the message says why that is enough.
+
 **What may break.** Tools that really need the capability: VPN clients and routers (`NET_ADMIN`),
 WireGuard on old kernels (`SYS_MODULE`), debuggers and profilers (`SYS_PTRACE`, `PERFMON`, `BPF`),
 FUSE file systems (`SYS_ADMIN`), NTP daemons (`SYS_TIME`). Where the need is real, keep the entry and
@@ -43,8 +55,9 @@ MITRE ATT&CK T1611 (Escape to Host), T1068 (Exploitation for Privilege Escalatio
 from __future__ import annotations
 
 from ..model import Applicability, Confidence, Severity
+from ..images import facts
 from ..views import flagged_items
-from ..yamltext import deref
+from ..yamltext import Alias, deref, replace_scalar
 from .base import finding, make_fix
 
 ID = "CAP002"
@@ -92,9 +105,49 @@ def check(ctx):
                     (cap == "NET_ADMIN" and svc.value("network_mode") == "host"):
                 severity = _raise(severity)
             written = deref(item).value.strip()
-            yield finding(__name__, ctx, deref(item), f"service '{svc.name}' adds capability {cap}: {what}",
+            message, description = f"service '{svc.name}' adds capability {cap}: {what}", f"remove {cap} from cap_add"
+            private = _private_data(svc) if cap == "DAC_READ_SEARCH" else None
+            if private is not None:
+                message += (f"; the entrypoint of {svc.image_name()} starts as root and changes the owner of what is in "
+                            f"its data folder ({private}), which only the database's user may open: root needs "
+                            "DAC_READ_SEARCH or DAC_OVERRIDE to look inside")
+                if _keeps_dac_override(svc):
+                    message += ": the service keeps DAC_OVERRIDE, which is enough"
+                else:
+                    message += (": swap it for DAC_OVERRIDE, in Docker's default set and without open_by_handle_at "
+                                "(removing it would stop the database at its next start)")
+                    edit, description = _swap(ctx, svc, item), f"replace {cap} by DAC_OVERRIDE in cap_add"
+            yield finding(__name__, ctx, deref(item), message,
                           service=svc, key_path=("services", svc.name, "cap_add", written), severity=severity,
-                          fix=make_fix(FIX, f"remove {cap} from cap_add", edit))
+                          fix=make_fix(FIX, description, edit))
+
+
+def _private_data(svc) -> str | None:
+    """The private data folder the image's root entrypoint hands to its user (images.json
+    `root_chowns`), when the service starts as root the way the image does; else None."""
+    known = facts(svc.image_name())
+    if known is None or known.root_chowns is None or known.default_non_root:
+        return None
+    user = svc.value("user")
+    if user is not None and user.strip().split(":")[0] not in ("", "0", "root"):
+        return None  # started as another user, the entrypoint does not change owners
+    return known.root_chowns
+
+
+def _keeps_dac_override(svc) -> bool:
+    dropped = svc.capabilities("cap_drop")
+    return "DAC_OVERRIDE" in svc.capabilities("cap_add") or not ({"ALL", "DAC_OVERRIDE"} & dropped)
+
+
+def _swap(ctx, svc, item):
+    """The edit writing DAC_OVERRIDE in place of the item (in the writer's spelling: CAP_ prefix, case)."""
+    entry = svc.written_here("cap_add")
+    if entry is None or not entry.editable or isinstance(item, Alias):
+        return None
+    node = deref(item)
+    text = node.value.strip()
+    new = (text[:4] if text.upper().startswith("CAP_") else "") + "DAC_OVERRIDE"
+    return replace_scalar(ctx.doc, node, new.lower() if text.islower() else new)
 
 
 def _dangerous(text: str) -> str | None:
