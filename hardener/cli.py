@@ -765,7 +765,7 @@ def _runtime_options(runtime_files, timeout, settle, pull, word: str):
             _fail(f"{f}: no such runtime file")
     return Options(timeout=timeout, settle=settle, pull=pull,
                    runtime_files=tuple(os.path.abspath(f) for f in runtime_files or ()),
-                   progress=lambda message: typer.echo(f"{word}: {message}", err=True),
+                   progress=lambda message: typer.echo(f"{word}: {_term(message)}", err=True),
                    prefix=os.environ.get("HARDENER_VERIFY_PREFIX") or f"hardener-{word}")
 
 

@@ -218,3 +218,24 @@ def test_a_fix_verify_that_found_no_patch_reports_the_full_patch(tmp_path):
     path = put(tmp_path, "nothing.json", json.dumps(doc))
     out = report(tmp_path, "markdown", path, "--patch", "unsafe")
     assert "The patch stops `web`" in out and "kept" not in out and "**Fixes that stop a service** (3)" in out
+
+
+def test_the_terminal_table_shows_control_characters_of_log_lines_as_escapes():
+    """verify's text output (and fix --verify's) prints evidence from container logs: a colour code, a
+    cursor move or a carriage return in a log line must not reach the terminal."""
+    from hardener.runtime.report import as_text
+    from hardener.runtime.states import State, ServiceRun
+    from hardener.runtime.verify import Culprit, Verdict
+
+    ok = State("healthy")
+    broken = State("exited", exit_code=1)
+    line = "\x1b[31mERROR\x1b[0m: open /data: Read-only file system\r\x1b[2Kall good"
+    v = Verdict(files=["compose.yaml"], runtime_files=[], engine={}, unsafe_fixes=True)
+    v.services = {"web\x1b]0;title\x07": {"original": ServiceRun("web", ok), "verdict": "regression", "fixes": ["FS001"],
+                                          "hardened": ServiceRun("web", broken, [], ["exit code 1", line])}}
+    v.culprits = [Culprit("FS001", "web", "web", "FS001 alone stops it: exited(1)", ("exit code 1", line))]
+    for written in (False, True):
+        text = as_text(v, written)
+        assert "\x1b" not in text and "\r" not in text and "\x07" not in text, repr(text)
+        assert "\\x1b[31mERROR\\x1b[0m: open /data: Read-only file system\\x0d\\x1b[2Kall good" in text
+        assert "web\\x1b]0;title\\x07" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from ..escape import terminal
 from ..formats import DroppedFix, VerifiedService, Verification
 
 from .states import REGRESSION
@@ -49,6 +50,12 @@ def as_json(v: Verdict, written: bool = False) -> str:
 
 
 def as_text(v: Verdict, written: bool = False) -> str:
+    """The summary table and the evidence for a terminal. Service names and log lines are untrusted:
+    their control characters (a colour code, a cursor move, a carriage return) are shown as escapes."""
+    return "".join(terminal(line) + "\n" for line in _plain_text(v, written).split("\n")[:-1])
+
+
+def _plain_text(v: Verdict, written: bool = False) -> str:
     rows = [("SERVICE", "AS WRITTEN", "HARDENED", "VERDICT", "FIXES")]
     for name, s in v.services.items():
         rows.append((name, s["original"].state.label(), s["hardened"].state.label(), s["verdict"],
