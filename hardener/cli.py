@@ -394,7 +394,9 @@ def _emit(text: str, output: Optional[str]):
         except OSError as exc:
             _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
-        sys.stdout.write(text)
+        # in slices: the stream encodes what it is given at once, and a big file's report is megabytes
+        for start in range(0, len(text), 1 << 18):
+            sys.stdout.write(text[start:start + (1 << 18)])
 
 
 SEVERITIES = ("low", "medium", "high", "critical")

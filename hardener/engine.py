@@ -351,6 +351,13 @@ def _fix_key(f: Finding):
 def _one_pass(doc: Document, findings, settings, rejected: set):
     """Apply every non-conflicting applicable fix once; return (new doc, applied findings). When the
     combined result fails verification, apply the first fix that verifies on its own instead."""
+    chosen, edits = _choose(findings, settings, rejected)
+    return _apply_pass(doc, chosen, edits, rejected)
+
+
+def _choose(findings, settings, rejected: set):
+    """(the findings whose fixes one pass applies, their edits): every applicable fix that conflicts
+    with none chosen before it."""
     chosen, taken = [], _Taken()
     fixed_here: set = set()  # services a chosen fix edits directly
     through_anchor: set = set()  # services a chosen fix changes through a shared anchor
@@ -372,10 +379,14 @@ def _one_pass(doc: Document, findings, settings, rejected: set):
             taken.add(e)
         fixed_here |= direct | {f.service}
         through_anchor |= heirs
+    return chosen, taken.edits
+
+
+def _apply_pass(doc: Document, chosen, edits, rejected: set):
     if not chosen:
         return doc, []
     try:
-        return _apply_checked(doc, taken.edits), chosen
+        return _apply_checked(doc, edits), chosen
     except (InternalFixError, EditConflict, YamlInputError):
         pass
     for f in chosen:
@@ -395,7 +406,13 @@ def _apply_checked(doc: Document, edits) -> Document:
 
 def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, included=None):
     """Apply passes of fixes to one document until none applies; project_of(doc) gives the project
-    view with this document in its place (None for a lone file)."""
+    view with this document in its place (None for a lone file).
+
+    Memory: a pass holds one node tree and one list of findings at a time, except while the new text
+    is verified against the old tree. The findings no fix of the pass uses are let go before the new
+    text is parsed, the old tree before the rules run on the new one; the rare pass that must be done
+    again (a fix that does not resolve its finding, or no fix that verifies) parses the old text
+    again. The caller passes the only reference to `doc`."""
     def rules(d):
         return run_rules(d, settings, project_of(d) if project_of else None, included)
 
@@ -403,18 +420,36 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, include
     fixed: list[Finding] = []
     rejected: set = set()
     for _ in range(MAX_PASSES):
-        new_doc, applied = _one_pass(doc, findings, settings, rejected)
-        if not applied:
+        chosen, edits = _choose(findings, settings, rejected)
+        if not chosen:
             break
+        before = Counter(map(_identity, findings))
+        findings = None
+        new_doc, applied = _apply_pass(doc, chosen, edits, rejected)
+        del chosen, edits
+        if not applied:  # no fix verified: the findings of this text are the result
+            findings = rules(doc)
+            break
+        text, bom = doc.text, doc.bom
+        doc = None
         new_findings = rules(new_doc)
-        before, after = Counter(map(_identity, findings)), Counter(map(_identity, new_findings))
+        after = Counter(map(_identity, new_findings))
         still = {i for i in map(_identity, applied) if after[i] >= before[i]}
         if still:  # a fix that does not resolve its own finding would loop: drop it, redo the pass
             rejected |= {_fix_key(f) for f in applied if _identity(f) in still}
+            del new_doc, new_findings
+            doc = parse(text, bom)
+            findings = rules(doc)
             continue
         doc, findings = new_doc, new_findings
         fixed.extend(applied)
     return doc, findings, fixed
+
+
+def _taken(docs: list, i: int) -> Document:
+    """docs[i], leaving None in its place: the fix passes then hold the only reference to it."""
+    doc, docs[i] = docs[i], None
+    return doc
 
 
 def harden_text(text: str, settings: Settings, fix: bool, path: str = "") -> tuple[list[Finding], list[Finding], str]:
@@ -476,8 +511,8 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
     notes = {path: [] for path, _, _ in parsed}
     bases = [extends_bases(path, doc, notes[path]) for path, _, doc in parsed]
     included = project_includes(parsed, notes)
-    for i, doc in enumerate(docs):  # a service an included file defines is the base of its overrides
-        for name in service_maps(doc):
+    for i in range(len(docs)):  # a service an included file defines is the base of its overrides
+        for name in service_maps(docs[i]):
             bases[i].setdefault(name, included.mappings.get(name, ()))
         bases[i] = {name: found for name, found in bases[i].items() if found}
 
@@ -492,15 +527,18 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
                                  read_only, memo)
 
     outcome = {}
-    for i, (path, text, doc) in enumerate(parsed):
+    parsed = [(path, text) for path, text, _ in parsed]  # the trees live in docs only
+    for i, (path, text) in enumerate(parsed):
         view = project_of(i)
         if fix:
-            docs[i], findings, fixed = _fix_to_fixpoint(doc, per_input.get(path, settings), view, included.context)
+            docs[i], findings, fixed = _fix_to_fixpoint(_taken(docs, i), per_input.get(path, settings), view,
+                                                        included.context)
         else:
-            findings = run_rules(doc, per_input.get(path, settings), view(doc) if view else None, included.context)
+            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None,
+                                 included.context)
             fixed = []
         outcome[path] = (text, findings, fixed)
-    for i, (path, text, _) in enumerate(parsed):
+    for i, (path, text) in enumerate(parsed):
         _, findings, fixed = outcome[path]
         if fix and len(parsed) > 1:  # later files' fixes may have settled findings of earlier ones
             view = project_of(i)

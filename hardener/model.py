@@ -45,7 +45,7 @@ class Status(str, enum.Enum):
     ERROR = "error"  # the input could not be processed; nothing was written
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big file has tens of thousands of findings and fixes
 class Fix:
     applicability: Applicability
     edits: tuple[Edit, ...]
@@ -56,7 +56,7 @@ class Fix:
         return Fix(self.applicability, self.edits, self.description, reach)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
     rule_name: str
@@ -80,10 +80,10 @@ class Finding:
         return self.fix.applicability if self.fix else Applicability.NONE
 
     def with_file(self, file: str) -> "Finding":
-        return Finding(**{**self.__dict__, "file": file})
+        return replace(self, file=file)
 
     def with_fix(self, fix: "Fix | None") -> "Finding":
-        return Finding(**{**self.__dict__, "fix": fix})
+        return replace(self, fix=fix)
 
     def without_edits(self) -> "Finding":
         if self.fix is None or not self.fix.edits:
