@@ -41,7 +41,7 @@ def profile_from_config(repo: str, config: dict) -> tuple[ImageProfile | None, s
         return replace(profile(found), name=f"image-facts:{repo}"), f"{repo}: built like {found} ({_marker(config, found)})"
     user = str((config or {}).get("User") or "")
     if user and user.split(":", 1)[0] not in ("root", "0"):
-        return ImageProfile(f"image-facts:{repo}", default_non_root=True, writable=("/tmp",)), \
+        return ImageProfile(f"image-facts:{repo}", default_non_root=True, writable=("/tmp",), complete=True), \
             f"{repo}: runs as user {user} by default"
     return None, None
 

@@ -1,0 +1,133 @@
+"""From an observation to fixes that say where their values come from, without an engine: the profile
+records how each value was measured (knowledge layer), the rules put it in their messages, and the
+measured profiles live in the run's Settings, so runs in one process cannot leak into each other."""
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+
+from hardener import harden
+from hardener.engine import harden_text
+from hardener.images import facts, profile
+from hardener.runtime.derive import derive, round_pids
+from hardener.settings import Settings
+
+from conftest import put, run_cli, service_block, y
+
+DAY = "2026-12-06"
+
+
+def observation(**services) -> dict:
+    return {"version": 1, "kind": "hardener-observed", "observed_at": f"{DAY}T21:00:00Z", "services": services}
+
+
+def observed(image, peak_bytes, pattern, written=(), ports=(), uids=(), pids=None, cores=None):
+    return {"image": image, "memory": {"peak_bytes": peak_bytes}, "pids": {"peak": pids}, "cpu": {"peak_cores": cores},
+            "written_paths": [{"path": p, "in_image": True, "image_files": files} for p, files in written],
+            "users": {"pattern": pattern, "processes": [{"uid": u, "gid": u, "command": "x"} for u in uids]},
+            "listening": [{"port": p, "protocol": "tcp"} for p in ports]}
+
+
+APP = observed("local/app:1", 1_300_000_000, "root", [("/var/lib/app", False)], [8080], [0], pids=37, cores=0.2)
+DB = observed("local/postgres:15-bookworm", 75 << 20, "root-drops", [("/run/postgresql", False),
+                                                                      ("/etc/postgresql", True)], [5432], [999], pids=7)
+WEB = observed("local/nginx:1.22-bookworm", 6 << 20, "root-drops", [("/var/cache/nginx", False)], [80], [0, 101],
+               pids=3, cores=1.1)
+
+STACK = y(
+    "services:",
+    "  app:",
+    "    image: local/app:1",
+    "  db:",
+    "    image: local/postgres:15-bookworm",
+    "    volumes:",
+    "      - pg:/var/lib/postgresql/data",
+    "  web:",
+    "    image: local/nginx:1.22-bookworm",
+    "volumes:",
+    "  pg:",
+)
+
+
+def test_each_measured_value_records_where_it_comes_from():
+    found = derive(observation(app=APP, db=DB, web=WEB))
+    app = found.profiles["local/app"]
+    assert app.memory == "2G"  # 1.21G x 1.5 = 1.82G, rounded up to a quarter
+    assert app.why("memory") == f"observed peak 1.21G on {DAY} x 1.5"
+    assert app.pids == 256 and app.why("pids") == f"observed peak 37 processes and threads on {DAY} x 4"
+    assert app.cpus is None and app.why("cpus") is None  # 0.2 cores x 1.5 stays below the default 1.0
+    assert app.why("writable") == f"observed writing /var/lib/app on {DAY}"
+    assert app.why("user") == f"observed on {DAY} running as root throughout"
+    assert app.why("cap_add") == f"inferred from the observation of {DAY} (runs without dropping privileges)"
+    db = found.profiles["local/postgres"]
+    assert db.why("user") == f"observed on {DAY} starting as root and running as uid 999"
+    assert db.why("cap_add") == f"inferred from the observation of {DAY} (starts as root and drops to uid 999)"
+    assert db.why("writable") == (f"observed writing /run/postgresql on {DAY}; /etc/postgresql also written but the "
+                                  "image has files there (a tmpfs would hide them): mount a volume there")
+    web = found.profiles["local/nginx"]
+    assert web.cpus == "2.0" and web.why("cpus") == f"observed peak 1.10 cores on {DAY} x 1.5"
+    assert web.why("cap_add").endswith("(starts as root and drops to uid 101; listens on 80)")
+    assert [round_pids(n) for n in (1, 64, 65, 300, 5000)] == [256, 256, 512, 2048, 32768]
+    # the shipped knowledge has no provenance
+    assert profile("postgres").why("memory") is None and profile("postgres").origin == ()
+
+
+def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
+    put(tmp_path, "compose.yaml", STACK)
+    put(tmp_path, "hardener-observed.json", json.dumps(observation(app=APP, db=DB, web=WEB)))
+    proc = run_cli("check", "--format", "json", str(tmp_path))
+    messages = {(f["rule_id"], f["service"]): f["message"] for f in json.loads(proc.stdout)["findings"]}
+    assert messages[("RES001", "app")] == (f"service 'app' has no CPU and memory limit; observed peak 1.21G on {DAY} "
+                                           "x 1.5; limit 2G")
+    assert messages[("RES001", "web")].endswith(f"; observed peak 6M on {DAY} x 1.5; limit 128M; observed peak "
+                                                f"1.10 cores on {DAY} x 1.5; limit 2.0")
+    assert messages[("RES002", "app")].endswith(f"; observed peak 37 processes and threads on {DAY} x 4; limit 256")
+    assert messages[("FS001", "app")].endswith(f"; tmpfs from the observation: observed writing /var/lib/app on {DAY}")
+    assert "mount a volume there" in messages[("FS001", "db")]
+    assert messages[("USR001", "db")].endswith(f"drops privileges itself, so no user is forced (keep its capabilities "
+                                               f"minimal) (observed on {DAY} starting as root and running as uid 999)")
+    assert messages[("USR001", "app")].endswith(f"(observed on {DAY} running as root throughout)")
+    assert messages[("CAP001", "db")].endswith(f"; cap_add CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID: inferred from "
+                                               f"the observation of {DAY} (starts as root and drops to uid 999)")
+    assert messages[("CAP001", "app")].endswith("; cap_add nothing: inferred from the observation of "
+                                                f"{DAY} (runs without dropping privileges)")
+    # and what fix writes is those values
+    fixed = run_cli("fix", "--unsafe-fixes", str(tmp_path))
+    assert fixed.returncode in (0, 1), fixed.stderr
+    text = (tmp_path / "compose.yaml").read_text()
+    app = service_block(text, "app")
+    assert "memory: 2G" in app and "pids: 256" in app and "- /var/lib/app" in app, app
+    # a configured value is the user's, not the observation's: no provenance is claimed for it
+    put(tmp_path, "compose.yaml", STACK)
+    put(tmp_path, "pyproject.toml", y("[tool.hardener.options.RES001]", 'memory = "3G"'))
+    proc = run_cli("check", "--format", "json", str(tmp_path))
+    messages = {(f["rule_id"], f["service"]): f["message"] for f in json.loads(proc.stdout)["findings"]}
+    assert "limit 3G" not in messages[("RES001", "app")] and "observed peak 1.21G" not in messages[("RES001", "app")]
+
+
+def test_measured_profiles_live_in_the_runs_settings_not_in_the_process():
+    """Two runs in one process, the first with an observation, the second without: the second sees none of
+    the first's profiles (they were a module-level global once)."""
+    profiles = MappingProxyType(dict(derive(observation(app=APP)).profiles))
+    with_obs = Settings(unsafe_fixes=True, profiles=profiles)
+    _, fixed, text = harden_text(STACK, with_obs, fix=True)
+    assert "memory: 2G" in service_block(text, "app")
+    assert any("observed peak 1.21G" in f.message for f in fixed)
+    _, fixed, plain = harden_text(STACK, Settings(unsafe_fixes=True), fix=True)
+    assert "memory: 2G" not in service_block(plain, "app") and "memory: 1G" in service_block(plain, "app")
+    assert not any("observed" in f.message for f in fixed)
+    assert harden(STACK, unsafe_fixes=True).text == plain
+    # the lookups themselves take the run's profiles; nothing is left in the knowledge layer
+    assert facts("local/app", profiles).memory == "2G" and facts("local/app") is None
+
+
+def test_cli_runs_in_one_process_with_and_without_an_observation(tmp_path):
+    observed_dir, plain_dir = tmp_path / "observed", tmp_path / "plain"
+    put(observed_dir, "compose.yaml", STACK)
+    put(observed_dir, "hardener-observed.json", json.dumps(observation(app=APP)))
+    put(plain_dir, "compose.yaml", STACK)
+    first = run_cli("fix", "--diff", "--unsafe-fixes", str(observed_dir))
+    second = run_cli("fix", "--diff", "--unsafe-fixes", str(plain_dir))
+    assert "memory: 2G" in first.stdout and "using the observation" in first.stderr
+    assert "memory: 2G" not in second.stdout and "using the observation" not in second.stderr
+    assert "memory: 1G" in second.stdout
