@@ -737,7 +737,10 @@ def observe_command(path: Optional[str] = typer.Argument(None, help="A compose f
                     timeout: float = TimeoutOpt, settle: float = SettleOpt, pull: bool = PullOpt,
                     output: Optional[str] = typer.Option(None, "--output", "-o", help="Where to save the observation "
                                                          "(default: hardener-observed.json beside the first file)."),
-                    config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt):
+                    config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
+                    probe_caps: bool = typer.Option(False, "--probe-caps", help="Then start it once more with "
+                                                    "cap_drop ALL and the capabilities inferred for each service, "
+                                                    "and record whether each still works (probed, not inferred).")):
     """Start the project as written on the Docker engine (isolated as for verify), watch it run, and
     save what each service needed: memory and pids peaks, CPU, paths written outside volumes, users,
     listening ports, with the image each came from. Exit 0: saved; 2: it could not run."""
@@ -749,7 +752,7 @@ def observe_command(path: Optional[str] = typer.Argument(None, help="A compose f
     options = _runtime_options(runtime_files, timeout, settle, pull, "observe")
     try:
         group = _one_project(path, choice)
-        doc = observe.observe(group, options, duration, choice.for_file)
+        doc = observe.observe(group, options, duration, choice.for_file, probe_caps=probe_caps)
     except CannotRun as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -57,6 +57,7 @@ class ImageProfile:
     volumes: tuple[str, ...] = ()  # the image's own data volumes (its VOLUME lines): writable under a read-only root
     healthcheck: bool | None = None  # the image declares a healthcheck (None: not known)
     exposed: tuple[int, ...] = ()  # the ports the image declares (EXPOSE)
+    cap_add_works: bool | None = None  # probed: cap_drop ALL + cap_add kept it working (False: it did not)
 
     def why(self, field: str) -> str | None:
         """How this profile's value of `field` was found when it was measured (an observation, the
@@ -115,10 +116,10 @@ def facts(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -
                    memory=observed.memory or base.memory, pids=observed.pids or base.pids,
                    cpus=observed.cpus or base.cpus, complete=True,
                    limits_known=observed.memory is not None or base.limits_known,
-                   drops_privileges=not observed.default_non_root, origin=observed.origin + base.origin,
+                   drops_privileges=observed.drops_privileges, origin=observed.origin + base.origin,
                    volumes=observed.volumes or base.volumes,
                    healthcheck=observed.healthcheck if observed.healthcheck is not None else base.healthcheck,
-                   exposed=observed.exposed or base.exposed)
+                   exposed=observed.exposed or base.exposed, cap_add_works=observed.cap_add_works)
 
 
 @lru_cache(maxsize=4096)

@@ -131,3 +131,55 @@ def test_cli_runs_in_one_process_with_and_without_an_observation(tmp_path):
     assert "memory: 2G" in first.stdout and "using the observation" in first.stderr
     assert "memory: 2G" not in second.stdout and "using the observation" not in second.stderr
     assert "memory: 1G" in second.stdout
+
+
+# ---- capabilities probed, not only inferred
+
+def test_the_probe_runs_each_service_with_cap_drop_all_and_the_inferred_set():
+    from hardener.runtime.observe import caps_override, denied_lines, inferred_caps
+
+    assert inferred_caps(DB) == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+    assert inferred_caps(WEB)[-1] == "NET_BIND_SERVICE" and inferred_caps(APP) == []
+    override = json.loads(caps_override({"db": inferred_caps(DB), "app": []}))  # JSON is a compose file (YAML)
+    assert override == {"services": {"db": {"cap_drop": ["ALL"], "cap_add": list(inferred_caps(DB))},
+                                     "app": {"cap_drop": ["ALL"]}}}
+    logs = ["starting", "chown: changing ownership of '/tmp/owned': Operation not permitted", "x" * 300,
+            "error: cannot set groups: EPERM", "chown: changing ownership of '/tmp/owned': Operation not permitted"]
+    assert denied_lines(logs) == ["chown: changing ownership of '/tmp/owned': Operation not permitted",
+                                  "error: cannot set groups: EPERM"]
+
+
+def probed(service, ok, state="healthy", evidence=()):
+    from hardener.runtime.observe import inferred_caps
+
+    return {**service, "capabilities": {"method": "probed", "cap_drop": ["ALL"], "cap_add": inferred_caps(service),
+                                        "probe": {"state": state, "ok": ok, "evidence": list(evidence)}}}
+
+
+JOB = observed("local/job:1", 10 << 20, "root", (), (), [0], pids=2)
+
+
+def test_derive_uses_probed_results_when_present(tmp_path):
+    found = derive(observation(db=probed(DB, True), job=probed(JOB, False, "exited(1)", [
+        "exit code 1", "chown: changing ownership of '/tmp/owned': Operation not permitted"])))
+    db, job = found.profiles["local/postgres"], found.profiles["local/job"]
+    assert db.cap_add_works is True and db.why("cap_add") == (
+        f"probed on {DAY}: healthy with cap_drop ALL + CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID")
+    assert job.cap_add_works is False and job.why("cap_add") == (
+        f"probed on {DAY}: with cap_drop ALL job did not work (exited(1): exit code 1; chown: changing ownership of "
+        "'/tmp/owned': Operation not permitted)")
+    assert any("probe failed" in n for n in found.notes)
+    # inferred only (no probe, or an observation from before probes): as before
+    assert derive(observation(db=DB)).profiles["local/postgres"].cap_add_works is None
+    # the rule: a probed set that kept it working is written; one that did not gets no fix, with the evidence
+    put(tmp_path, "compose.yaml", y("services:", "  db:", "    image: local/postgres:15-bookworm",
+                                    "  job:", "    image: local/job:1"))
+    put(tmp_path, "hardener-observed.json", json.dumps(observation(db=probed(DB, True), job=probed(JOB, False, "exited(1)", [
+        "chown: changing ownership of '/tmp/owned': Operation not permitted"]))))
+    proc = run_cli("check", "--format", "json", str(tmp_path))
+    cap = {f["service"]: f for f in json.loads(proc.stdout)["findings"] if f["rule_id"] == "CAP001"}
+    assert cap["db"]["fix"] == "unsafe" and "probed on" in cap["db"]["message"]
+    assert cap["job"]["fix"] == "none"
+    assert cap["job"]["message"] == (f"service 'job' keeps Docker's default capabilities; probed on {DAY}: with cap_drop "
+                                     "ALL job did not work (exited(1): chown: changing ownership of '/tmp/owned': "
+                                     "Operation not permitted): add back what it needs by hand")

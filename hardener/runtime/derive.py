@@ -20,9 +20,9 @@ import os
 from dataclasses import dataclass
 
 from ..images import ImageProfile
-from .observe import FILE_NAME, KIND, SCHEMA_VERSION
+from .observe import DROP_CAPS, FILE_NAME, KIND, SCHEMA_VERSION, inferred_caps
 
-DROP_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+__all__ = ["DROP_CAPS", "Derived", "ObservationError", "derive", "load"]
 HEADROOM = 1.5
 FLOOR = 128 << 20
 PIDS_HEADROOM = 4
@@ -147,9 +147,7 @@ def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: 
                        if isinstance(p, dict) and isinstance(p.get("uid"), int) and p["uid"] != 0})
         low_ports = sorted({p["port"] for _, s in services for p in s.get("listening") or ()
                             if isinstance(p, dict) and isinstance(p.get("port"), int) and p["port"] < 1024})
-        caps = list(DROP_CAPS) if "root-drops" in patterns else []
-        if low_ports:
-            caps.append("NET_BIND_SERVICE")
+        caps = list(dict.fromkeys(c for _, s in services for c in inferred_caps(s)))
         non_root = patterns == {"non-root"}
         targets = f"uid {', '.join(map(str, uids))}" if uids else "another uid"
         user_why = {"root-drops": f"observed on {day} starting as root and running as {targets}",
@@ -159,14 +157,35 @@ def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: 
                        or f"observed on {day}"))
         why = [w for w in ((f"starts as root and drops to {targets}" if "root-drops" in patterns else ""),
                            (f"listens on {', '.join(map(str, low_ports))}" if low_ports else "")) if w]
-        origin.append(("cap_add", f"inferred from the observation of {day}"
-                       + (f" ({'; '.join(why)})" if why else " (runs without dropping privileges)")))
+        probed = [(n, s["capabilities"]) for n, s in services if isinstance(s.get("capabilities"), dict)
+                  and s["capabilities"].get("method") == "probed" and isinstance(s["capabilities"].get("probe"), dict)]
+        works = None
+        if probed:
+            caps = list(dict.fromkeys(str(c) for _, r in probed for c in r.get("cap_add") or ()))
+            failed = [(n, r["probe"]) for n, r in probed if not r["probe"].get("ok")]
+            works = not failed
+            proposed = "cap_drop ALL" + (f" + {', '.join(caps)}" if caps else "")
+            if failed:
+                n, result = failed[0]
+                evidence = "; ".join(str(e) for e in (result.get("evidence") or ())[:2])
+                origin.append(("cap_add", f"probed on {day}: with {proposed} {n} did not work "
+                               f"({result.get('state')}" + (f": {evidence}" if evidence else "") + ")"))
+                notes.append(f"{image} ({names}): probed: with {proposed} {n} did not work ({result.get('state')})"
+                             + (f": {evidence}" if evidence else ""))
+            else:
+                states = ", ".join(sorted({str(r["probe"].get("state")) for _, r in probed}))
+                origin.append(("cap_add", f"probed on {day}: {states} with {proposed}"))
+        else:
+            origin.append(("cap_add", f"inferred from the observation of {day}"
+                           + (f" ({'; '.join(why)})" if why else " (runs without dropping privileges)")))
         profiles[image] = ImageProfile(f"observed:{image}", tuple(caps), None, non_root, tuple(writable), memory,
-                                       cpus=cpus, pids=pids, origin=tuple(origin))
+                                       cpus=cpus, pids=pids, origin=tuple(origin), cap_add_works=works,
+                                       drops_privileges="root-drops" in patterns and not non_root)
         notes.append(f"{image} ({names}): writable {', '.join(writable)}"
                      + (f"; not as tmpfs (the image has files there): {', '.join(hidden)}" if hidden else ""))
         pattern = "/".join(sorted(p for p in patterns if p)) or "unknown"
-        notes.append(f"{image} ({names}): runs {pattern}; cap_add after cap_drop ALL: {', '.join(caps) or 'none'}")
+        how = "probed" if works else "probe failed" if works is False else "inferred"
+        notes.append(f"{image} ({names}): runs {pattern}; cap_add after cap_drop ALL ({how}): {', '.join(caps) or 'none'}")
     return Derived(profiles, tuple(notes), str(doc.get("observed_at", "")), path)
 
 
