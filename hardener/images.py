@@ -55,7 +55,7 @@ class ImageProfile:
     # on 2026-12-06 x 1.5"); rules say so in their messages (see `why`)
     origin: tuple[tuple[str, str], ...] = ()
     volumes: tuple[str, ...] = ()  # the image's own data volumes (its VOLUME lines): writable under a read-only root
-    healthcheck: bool | None = None  # the image declares a healthcheck (None: not known)
+    healthcheck: tuple[str, ...] | None = None  # the image's own HEALTHCHECK test, when it declares one
     exposed: tuple[int, ...] = ()  # the ports the image declares (EXPOSE)
     cap_add_works: bool | None = None  # probed: cap_drop ALL + cap_add kept it working (False: it did not)
 

@@ -183,3 +183,77 @@ def test_derive_uses_probed_results_when_present(tmp_path):
     assert cap["job"]["message"] == (f"service 'job' keeps Docker's default capabilities; probed on {DAY}: with cap_drop "
                                      "ALL job did not work (exited(1): chown: changing ownership of '/tmp/owned': "
                                      "Operation not permitted): add back what it needs by hand")
+
+
+# ---- image facts: volumes, exposed ports and healthcheck of the image configuration (recorded JSON)
+
+CONFIGS = __import__("pathlib").Path(__file__).parent / "fixtures" / "image-config"
+
+
+def recorded(name: str) -> dict:
+    return json.loads((CONFIGS / f"{name}.json").read_text())
+
+
+def test_image_configuration_facts_from_recorded_configs():
+    from hardener.runtime.facts import config_facts, profile_from_config
+
+    assert config_facts(recorded("postgres")) == {"volumes": ["/var/lib/postgresql/data"], "exposed_ports": [5432],
+                                                  "healthcheck": None}
+    assert config_facts(recorded("redis-healthcheck")) == {"volumes": ["/data"], "exposed_ports": [6379],
+                                                           "healthcheck": ["CMD-SHELL", "redis-cli ping"]}
+    assert config_facts(recorded("nginx"))["volumes"] == [] and config_facts(recorded("nginx"))["exposed_ports"] == [80]
+    assert config_facts({"Healthcheck": {"Test": ["NONE"]}})["healthcheck"] is None  # turned off
+    db, note = profile_from_config("mirror/db", recorded("postgres"))
+    assert note == "mirror/db: built like postgres (PG_MAJOR); volumes /var/lib/postgresql/data; ports 5432"
+    assert db.volumes == ("/var/lib/postgresql/data",) and db.exposed == (5432,) and db.cap_add == profile("postgres").cap_add
+    cache, note = profile_from_config("corp/redis", recorded("redis-healthcheck"))
+    assert cache.healthcheck == ("CMD-SHELL", "redis-cli ping") and note.endswith("; its own healthcheck")
+    # an image that shows no family and no user, but declares volumes: a profile of those facts only
+    bare = {"Env": ["PATH=/bin"], "Volumes": {"/srv/data/": {}}, "ExposedPorts": {"8080/tcp": {}}}
+    only, note = profile_from_config("corp/app", bare)
+    assert note == "corp/app: declares volumes /srv/data; ports 8080"
+    assert only.volumes == ("/srv/data",) and not only.complete  # not a hardening profile
+
+
+def run_with(text: str, profiles: dict, **settings):
+    return harden_text(text, Settings(unsafe_fixes=True, profiles=MappingProxyType(profiles), **settings), fix=True)
+
+
+def test_data_volumes_of_the_image_stay_writable_under_a_read_only_root_and_get_no_tmpfs():
+    from hardener.runtime.facts import profile_from_config
+
+    text = y("services:", "  db:", "    image: mirror/db:15", "    read_only: false")
+    found, _ = profile_from_config("mirror/db", recorded("postgres"))
+    remaining, fixed, out = run_with(text, {"mirror/db": found})
+    fs = next(f for f in fixed if f.rule_id == "FS001")
+    assert fs.message.endswith("; the image's data volume /var/lib/postgresql/data stays writable (an anonymous "
+                               "volume unless the file mounts one)")
+    assert "read_only: true" in out
+    # a written path under the image's volume never becomes a tmpfs (it would replace the volume)
+    from dataclasses import replace
+
+    greedy = replace(found, writable=("/tmp", "/var/lib/postgresql/data/pg_wal"))
+    _, _, out = run_with(text.replace("    read_only: false\n", ""), {"mirror/db": greedy})
+    assert "- /tmp" in out and "pg_wal" not in out
+    # a volume the file mounts there is not mentioned
+    mounted = y("services:", "  db:", "    image: mirror/db:15", "    volumes:", "      - pg:/var/lib/postgresql/data",
+                "volumes:", "  pg:")
+    _, fixed, _ = run_with(mounted, {"mirror/db": found})
+    assert "stays writable" not in next(f for f in fixed if f.rule_id == "FS001").message
+    # without image facts (an engine-less run) nothing is said
+    _, fixed, _ = harden_text(text, Settings(unsafe_fixes=True), fix=True)
+    assert "stays writable" not in next(f for f in fixed if f.rule_id == "FS001").message
+
+
+def test_an_image_healthcheck_that_runs_redis_cli_keeps_redis_without_a_password():
+    from hardener.runtime.facts import profile_from_config
+
+    text = y("services:", "  cache:", "    image: corp/redis:7")
+    options = MappingProxyType({"AUTH001": MappingProxyType({"credentials": True})})
+    _, fixed, plain = run_with(text, {}, options=options)
+    assert "--requirepass" in plain  # no image facts: the password is turned on
+    found, _ = profile_from_config("corp/redis", recorded("redis-healthcheck"))
+    remaining, _, out = run_with(text, {"corp/redis": found}, options=options)
+    assert "--requirepass" not in out  # its own healthcheck (redis-cli ping) would fail with NOAUTH
+    auth = next(f for f in remaining if f.rule_id == "AUTH001")
+    assert "a healthcheck runs redis-cli without the password" in auth.message

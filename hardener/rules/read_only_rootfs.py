@@ -95,6 +95,11 @@ def _rendered(svc, targets) -> list[str]:
     return out
 
 
+def _under(path: str, folder: str) -> bool:
+    path, folder = path.rstrip("/") or "/", folder.rstrip("/") or "/"
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def _measured(known, targets, adds_tmpfs: bool) -> str:
     """What the message adds when the paths were measured: the observation the tmpfs list comes from,
     and the image's own data volumes (its VOLUME lines), which Docker mounts as anonymous volumes, so
@@ -129,7 +134,10 @@ def check(ctx):
         known = svc.profile()
         candidates = list(known.writable) if known is not None else paths
         candidates += [p for p in _rendered(svc, targets) if p not in candidates]
-        wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets]
+        # a tmpfs on the image's own data volume would replace that volume: its data would not survive
+        volumes = svc.facts().volumes if svc.facts() is not None else ()
+        wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets
+                  and not any(_under(p.split(":")[0], v) for v in volumes)]
         if svc.entry("tmpfs") is None and wanted and not svc.builds_on:
             extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
         if svc.shared:

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 
 from ..images import ImageProfile
+from .facts import with_config
 from .observe import DROP_CAPS, FILE_NAME, KIND, SCHEMA_VERSION, inferred_caps
 
 __all__ = ["DROP_CAPS", "Derived", "ObservationError", "derive", "load"]
@@ -178,9 +179,10 @@ def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: 
         else:
             origin.append(("cap_add", f"inferred from the observation of {day}"
                            + (f" ({'; '.join(why)})" if why else " (runs without dropping privileges)")))
-        profiles[image] = ImageProfile(f"observed:{image}", tuple(caps), None, non_root, tuple(writable), memory,
+        declared = next((s["image_config"] for _, s in services if isinstance(s.get("image_config"), dict)), {})
+        profiles[image] = with_config(ImageProfile(f"observed:{image}", tuple(caps), None, non_root, tuple(writable), memory,
                                        cpus=cpus, pids=pids, origin=tuple(origin), cap_add_works=works,
-                                       drops_privileges="root-drops" in patterns and not non_root)
+                                       drops_privileges="root-drops" in patterns and not non_root), declared)
         notes.append(f"{image} ({names}): writable {', '.join(writable)}"
                      + (f"; not as tmpfs (the image has files there): {', '.join(hidden)}" if hidden else ""))
         pattern = "/".join(sorted(p for p in patterns if p)) or "unknown"

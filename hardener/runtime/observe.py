@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from . import project as proj
 from .engine_api import Engine, EngineError
+from .facts import config_facts
 from .orchestrate import Options, Run, run_all
 from .project import CannotRun
 
@@ -413,6 +414,7 @@ def _watch(run: Run, engine: Engine, duration: float, interval: float, say) -> d
                       "processes": [{"uid": p["uid"], "gid": p["gid"], "command": p["command"]} for p in procs],
                       "pattern": user_pattern(configured, procs)},
             "listening": listening(tables) if tables is not None else None,
+            "image_config": config_facts(image.get("Config") or {}),
         }
     return out
 
