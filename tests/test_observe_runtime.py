@@ -129,4 +129,57 @@ def test_observe_then_fix_gives_a_stack_that_starts_hardened_with_limits_above_t
     assert proc.returncode in (0, 1), proc.stderr
     report = json.loads(proc.stdout)
     assert {s["service"]: s["original"]["state"] for s in report["services"]} == dict.fromkeys(services, "healthy")
-    print(f"observe --probe-caps {observed_in:.0f}s, verify {time.monotonic() - started:.0f}s")
+    print(f"observe --probe-caps {observed_in:.0f}s, verify {time.monotonic() - started:.0f}s, "
+          f"app peak {app['memory']['peak_bytes']} bytes")
+
+
+def test_image_facts_read_volumes_and_healthchecks_without_running_anything(engine_env, tmp_path):
+    """--image-facts on the engine: the postgres stand-in under an unknown name declares its data volume,
+    so a read-only root keeps it writable (said in FS001's message, and the fixed stack starts healthy with
+    no volume written in the file); a redis image built with its own `redis-cli ping` healthcheck keeps
+    running without a password (AUTH001 would break its healthcheck)."""
+    import subprocess
+
+    tag = f"{PREFIX}/redis:hc"
+    env = {**os.environ, "DOCKER_HOST": engine_env["DOCKER_HOST"]}
+    if shutil.which("docker") is None:
+        pytest.skip("the docker CLI is needed to build the test image")
+    built = subprocess.run(["docker", "build", "-q", "-t", tag, "-"], env=env, capture_output=True, text=True,
+                           input="FROM local/redis:7.0-bookworm\nHEALTHCHECK --interval=2s --timeout=5s --retries=10 "
+                                 "CMD redis-cli ping\n", timeout=120)
+    assert built.returncode == 0, built.stderr
+    try:
+        (tmp_path / "compose.yaml").write_text(
+            "services:\n"
+            "  db:\n"
+            "    image: local/postgres:15-bookworm\n"
+            "    environment:\n"
+            "      POSTGRES_PASSWORD: example-only\n"
+            "    healthcheck:\n"
+            "      test: [\"CMD\", \"pg_isready\", \"-h\", \"127.0.0.1\", \"-U\", \"postgres\"]\n"
+            "      interval: 2s\n"
+            "      retries: 15\n"
+            "  cache:\n"
+            f"    image: {tag}\n")
+        (tmp_path / "pyproject.toml").write_text("[tool.hardener.options.AUTH001]\ncredentials = true\n")
+        plain = run_cli("fix", "--diff", "--unsafe-fixes", tmp_path, env=engine_env, timeout=120)
+        assert "--requirepass" in plain.stdout  # without image facts AUTH001 turns the password on
+        check = run_cli("check", "--format", "json", "--image-facts", tmp_path, env=engine_env, timeout=120)
+        assert re.search(r"local/postgres: (built like postgres \(PG_MAJOR\)|known as postgres); volumes "
+                         "/var/lib/postgresql/data; ports 5432\n", check.stderr), check.stderr
+        assert f"{PREFIX}/redis: built like redis (REDIS_VERSION); volumes /data; ports 6379; its own healthcheck" \
+            in check.stderr
+        messages = {(f["rule_id"], f["service"]): f["message"] for f in json.loads(check.stdout)["findings"]}
+        assert messages[("FS001", "db")].endswith("; the image's data volume /var/lib/postgresql/data stays writable "
+                                                  "(an anonymous volume unless the file mounts one)")
+        proc = run_cli("fix", "--unsafe-fixes", "--image-facts", tmp_path, env=engine_env, timeout=120)
+        assert proc.returncode in (0, 1), proc.stderr
+        text = (tmp_path / "compose.yaml").read_text()
+        assert "--requirepass" not in text and "a healthcheck runs redis-cli without the password" in proc.stdout
+        assert "read_only: true" in service_block(text, "db") and "volumes" not in service_block(text, "db")
+        proc = run_cli("verify", "--format", "json", *FAST, "--select", "LOG001", tmp_path, env=engine_env, timeout=600)
+        assert proc.returncode in (0, 1), proc.stderr
+        report = json.loads(proc.stdout)
+        assert {s["service"]: s["original"]["state"] for s in report["services"]} == {"db": "healthy", "cache": "healthy"}
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], env=env, capture_output=True, timeout=60)

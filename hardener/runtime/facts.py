@@ -107,7 +107,7 @@ def engine_profiles(host: str | None = None, timeout: float = 2.0) -> tuple[dict
     out, notes = {}, []
     for item in images[:MAX_IMAGES]:
         repos = {repository_name(tag) for tag in item.get("RepoTags") or () if tag and tag != "<none>:<none>"}
-        repos = {r for r in repos if r and profile(r) is None}
+        repos = {r for r in repos if r}
         if not repos:
             continue
         try:
@@ -115,6 +115,14 @@ def engine_profiles(host: str | None = None, timeout: float = 2.0) -> tuple[dict
         except EngineError:
             continue
         for repo in sorted(repos):
+            known = profile(repo)
+            if known is not None:  # shipped knowledge: what the image declares is added to it
+                declared = config_facts(data.get("Config") or {})
+                what = describe(declared)
+                if what and repo not in out:
+                    out[repo] = with_config(known, declared)
+                    notes.append(f"{repo}: known as {known.name}; {what}")
+                continue
             found, note = profile_from_config(repo, data.get("Config") or {})
             if found is not None:
                 out[repo] = found
