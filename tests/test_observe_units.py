@@ -54,7 +54,7 @@ def test_each_measured_value_records_where_it_comes_from():
     app = found.profiles["local/app"]
     assert app.memory == "2G"  # 1.21G x 1.5 = 1.82G, rounded up to a quarter
     assert app.why("memory") == f"observed peak 1.21G on {DAY} x 1.5"
-    assert app.pids == 256 and app.why("pids") == f"observed peak 37 processes and threads on {DAY} x 4"
+    assert app.pids == 1024 and app.why("pids") == f"observed peak 37 processes and threads on {DAY} x 4"
     assert app.cpus is None and app.why("cpus") is None  # 0.2 cores x 1.5 stays below the default 1.0
     assert app.why("writable") == f"observed writing /var/lib/app on {DAY}"
     assert app.why("user") == f"observed on {DAY} running as root throughout"
@@ -67,7 +67,7 @@ def test_each_measured_value_records_where_it_comes_from():
     web = found.profiles["local/nginx"]
     assert web.cpus == "2.0" and web.why("cpus") == f"observed peak 1.10 cores on {DAY} x 1.5"
     assert web.why("cap_add").endswith("(starts as root and drops to uid 101; listens on 80)")
-    assert [round_pids(n) for n in (1, 64, 65, 300, 5000)] == [256, 256, 512, 2048, 32768]
+    assert [round_pids(n) for n in (1, 256, 257, 300, 5000)] == [1024, 1024, 2048, 2048, 32768]
     # the shipped knowledge has no provenance
     assert profile("postgres").why("memory") is None and profile("postgres").origin == ()
 
@@ -81,7 +81,7 @@ def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
                                            "x 1.5; limit 2G")
     assert messages[("RES001", "web")].endswith(f"; observed peak 6M on {DAY} x 1.5; limit 128M; observed peak "
                                                 f"1.10 cores on {DAY} x 1.5; limit 2.0")
-    assert messages[("RES002", "app")].endswith(f"; observed peak 37 processes and threads on {DAY} x 4; limit 256")
+    assert messages[("RES002", "app")].endswith(f"; observed peak 37 processes and threads on {DAY} x 4; limit 1024")
     assert messages[("FS001", "app")].endswith(f"; tmpfs from the observation: observed writing /var/lib/app on {DAY}")
     assert "mount a volume there" in messages[("FS001", "db")]
     assert messages[("USR001", "db")].endswith(f"drops privileges itself, so no user is forced (keep its capabilities "
@@ -96,7 +96,7 @@ def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
     assert fixed.returncode in (0, 1), fixed.stderr
     text = (tmp_path / "compose.yaml").read_text()
     app = service_block(text, "app")
-    assert "memory: 2G" in app and "pids: 256" in app and "- /var/lib/app" in app, app
+    assert "memory: 2G" in app and "pids: 1024" in app and "- /var/lib/app" in app, app
     # a configured value is the user's, not the observation's: no provenance is claimed for it
     put(tmp_path, "compose.yaml", STACK)
     put(tmp_path, "pyproject.toml", y("[tool.hardener.options.RES001]", 'memory = "3G"'))
