@@ -819,9 +819,9 @@ def _use_observation(paths, files, observed, no_observed, image_facts=False):
     if path is not None:
         try:
             doc = derive.load(path)
+            found = derive.derive(doc, path, current=derive.current_image_ids(doc))
         except derive.ObservationError as exc:
             _fail(str(exc))
-        found = derive.derive(doc, path, current=derive.current_image_ids(doc))
         profiles.update(found.profiles)
         typer.echo(f"hardener: using the observation {path} ({found.observed_at}):", err=True)
         for note in found.notes:

@@ -257,3 +257,15 @@ def test_an_image_healthcheck_that_runs_redis_cli_keeps_redis_without_a_password
     assert "--requirepass" not in out  # its own healthcheck (redis-cli ping) would fail with NOAUTH
     auth = next(f for f in remaining if f.rule_id == "AUTH001")
     assert "a healthcheck runs redis-cli without the password" in auth.message
+
+
+def test_an_observation_with_values_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path):
+    put(tmp_path, "compose.yaml", STACK)
+    for broken in ({**APP, "pids": [1, 2]}, {**APP, "written_paths": ["/var/lib/app"]},
+                   {**APP, "memory": {"peak_bytes": "lots"}}, {**APP, "users": "root"}):
+        put(tmp_path, "hardener-observed.json", json.dumps(observation(app=broken)))
+        proc = run_cli("fix", "--unsafe-fixes", str(tmp_path))
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith(f"hardener: error: {tmp_path}/hardener-observed.json: not a usable observation"), \
+            proc.stderr
+        assert (tmp_path / "compose.yaml").read_text() == STACK

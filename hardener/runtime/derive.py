@@ -96,7 +96,15 @@ def current_image_ids(doc: dict, host: str | None = None, timeout: float = 2.0) 
 def derive(doc: dict, path: str = FILE_NAME, headroom: float = HEADROOM, floor: int = FLOOR,
            current: dict | None = None) -> Derived:
     """The profiles an observation gives. With `current` (image reference -> the id the engine has
-    now), an image observed under another id is stale: its profile is left out and a note says so."""
+    now), an image observed under another id is stale: its profile is left out and a note says so.
+    A value of the wrong shape (a hand-edited or foreign file) raises ObservationError."""
+    try:
+        return _derive(doc, path, headroom, floor, current)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ObservationError(f"{path}: not a usable observation: a value has the wrong shape ({exc})") from None
+
+
+def _derive(doc: dict, path: str, headroom: float, floor: int, current: dict | None) -> Derived:
     from ..compose import repository_name
 
     by_image: dict = {}
