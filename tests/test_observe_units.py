@@ -54,7 +54,7 @@ def test_each_measured_value_records_where_it_comes_from():
     app = found.profiles["local/app"]
     assert app.memory == "2G"  # 1.21G x 1.5 = 1.82G, rounded up to a quarter
     assert app.why("memory") == f"observed peak 1.21G on {DAY} x 1.5"
-    assert app.pids == 1024 and app.why("pids") == f"observed peak 37 processes and threads on {DAY} x 4"
+    assert app.pids == 1024 and app.why("pids") == f"observed peak 37 pids (processes and threads) on {DAY} x 4"
     assert app.cpus is None and app.why("cpus") is None  # 0.2 cores x 1.5 stays below the default 1.0
     assert app.why("writable") == f"observed writing /var/lib/app on {DAY}"
     assert app.why("user") == f"observed on {DAY} running as root throughout"
@@ -81,7 +81,7 @@ def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
                                            "x 1.5; limit 2G")
     assert messages[("RES001", "web")].endswith(f"; observed peak 6M on {DAY} x 1.5; limit 128M; observed peak "
                                                 f"1.10 cores on {DAY} x 1.5; limit 2.0")
-    assert messages[("RES002", "app")].endswith(f"; observed peak 37 processes and threads on {DAY} x 4; limit 1024")
+    assert messages[("RES002", "app")].endswith(f"; observed peak 37 pids (processes and threads) on {DAY} x 4; limit 1024")
     assert messages[("FS001", "app")].endswith(f"; tmpfs from the observation: observed writing /var/lib/app on {DAY}")
     assert "mount a volume there" in messages[("FS001", "db")]
     assert messages[("USR001", "db")].endswith(f"drops privileges itself, so no user is forced (keep its capabilities "

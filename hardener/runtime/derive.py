@@ -133,7 +133,7 @@ def _derive(doc: dict, path: str, headroom: float, floor: int, current: dict | N
         pids_peak = max(((s.get("pids") or {}).get("peak") or 0) for _, s in services)
         pids = round_pids(pids_peak) if pids_peak else None
         if pids:
-            origin.append(("pids", f"observed peak {pids_peak} processes and threads on {day} x {PIDS_HEADROOM:g}"))
+            origin.append(("pids", f"observed peak {pids_peak} pids (processes and threads) on {day} x {PIDS_HEADROOM:g}"))
             notes.append(f"{image} ({names}): pids {pids} (observed peak {pids_peak} x {PIDS_HEADROOM:g}, "
                          f"at least {PIDS_FLOOR})")
         cores = max(((s.get("cpu") or {}).get("peak_cores") or 0) for _, s in services)
