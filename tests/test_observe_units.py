@@ -169,6 +169,9 @@ def test_derive_uses_probed_results_when_present(tmp_path):
         f"probed on {DAY}: with cap_drop ALL job did not work (exited(1): exit code 1; chown: changing ownership of "
         "'/tmp/owned': Operation not permitted)")
     assert any("probe failed" in n for n in found.notes)
+    # a service that never started in the probe (its dependency did not work) says nothing: inferred
+    assert derive(observation(db=probed(DB, None, "created"))).profiles["local/postgres"].why("cap_add").startswith(
+        "inferred from")
     # inferred only (no probe, or an observation from before probes): as before
     assert derive(observation(db=DB)).profiles["local/postgres"].cap_add_works is None
     # the rule: a probed set that kept it working is written; one that did not gets no fix, with the evidence

@@ -166,8 +166,10 @@ def _derive(doc: dict, path: str, headroom: float, floor: int, current: dict | N
                        or f"observed on {day}"))
         why = [w for w in ((f"starts as root and drops to {targets}" if "root-drops" in patterns else ""),
                            (f"listens on {', '.join(map(str, low_ports))}" if low_ports else "")) if w]
+        # a probe says something when the service ran (ok true or false); one that never started does not
         probed = [(n, s["capabilities"]) for n, s in services if isinstance(s.get("capabilities"), dict)
-                  and s["capabilities"].get("method") == "probed" and isinstance(s["capabilities"].get("probe"), dict)]
+                  and s["capabilities"].get("method") == "probed" and isinstance(s["capabilities"].get("probe"), dict)
+                  and isinstance(s["capabilities"]["probe"].get("ok"), bool)]
         works = None
         if probed:
             caps = list(dict.fromkeys(str(c) for _, r in probed for c in r.get("cap_add") or ()))

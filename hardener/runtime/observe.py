@@ -20,6 +20,7 @@ from .engine_api import Engine, EngineError
 from .facts import config_facts
 from .orchestrate import Options, Run, run_all
 from .project import CannotRun
+from .states import ABSENT, CREATED
 
 SCHEMA_VERSION = 1
 KIND = "hardener-observed"
@@ -301,6 +302,8 @@ def probe(project, options: Options, engine: Engine, doc: dict) -> None:
                     except EngineError:
                         pass
                 ok = result is not None and result.state.ok
+                if result is None or result.state.state in (CREATED, ABSENT):
+                    ok = None  # never started (a dependency did not work): says nothing about its own needs
                 evidence = list(result.evidence) if result is not None and not ok else []
                 evidence += [line for line in denied_lines(logs) if line not in evidence]
                 doc[name]["capabilities"] = {
