@@ -47,6 +47,7 @@ throttled (CPU) or killed when it goes over (memory); raise the limit for it.
 from __future__ import annotations
 
 from .. import knowledge
+from ..images import facts
 from ..memory import declared_need, format_size, parse_size
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
@@ -86,7 +87,7 @@ def service_need(svc):
     """What the service's own settings say it needs (memory.Need)."""
     env = {name: (resolve(var.raw) if var.raw is not None else None) for name, var in environment(svc).items()}
     reservation = svc.value("mem_reservation") or _scalar(svc.merged("deploy", "resources", "reservations", "memory"))
-    known = svc.facts()
+    known = facts(svc.image_name())
     return declared_need(env, _words(svc), shm_size=svc.value("shm_size"), reservation=reservation,
                          image_heap=known.heap if known is not None else None)
 
@@ -94,7 +95,7 @@ def service_need(svc):
 def _values(ctx, svc):
     """(cpus, memory or None when no memory limit can be offered, safe?, what the message adds)."""
     configured = ctx.options.get(ID, {})
-    known = svc.facts()
+    known = facts(svc.image_name())
     cpus = str(configured.get("cpus") or (known and known.cpus) or OPTIONS["cpus"])
     reserved_cpus = _scalar(svc.merged("deploy", "resources", "reservations", "cpus"))
     try:
@@ -111,7 +112,7 @@ def _values(ctx, svc):
     if need.unknown:
         return cpus, None, False, f"; {'; '.join(need.why)}, so no memory limit is known to be enough: {MEASURE}"
     if safe:
-        return cpus, memory, True, _measured(known, configured, cpus, memory)
+        return cpus, memory, True, ""
     if heavier:
         why = f"; {need.why[0]}: the limit leaves room for it"
     elif known is not None and known.base:
@@ -121,16 +122,6 @@ def _values(ctx, svc):
     else:
         why = "; nothing shows what this image needs"
     return cpus, memory, False, why + f", so the values are a guess to check: {MEASURE}"
-
-
-def _measured(known, configured, cpus: str, memory: str) -> str:
-    """What the message adds when the values were measured (an observation): where they come from."""
-    out = []
-    for key, value in (("memory", memory), ("cpus", cpus)):
-        why = known.why(key) if not configured.get(key) else None
-        if why and value == getattr(known, key):
-            out.append(f"{why}; limit {value}")
-    return "".join(f"; {text}" for text in out)
 
 
 def check(ctx):
