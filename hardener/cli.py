@@ -122,6 +122,7 @@ class _Choice:
         self.fail_on = None  # --fail-on: the lowest severity that fails the run (else the configuration's)
         self.roots: dict = {}  # input path -> the real path of the tree it was found in (see _groups)
         self.env_files: tuple = ()  # --env-file, absolute: read instead of each project's .env
+        self.profiles: dict = {}  # image profiles measured for this run (observation, image facts): Settings.profiles
 
     def config_for(self, path: str):
         from . import config
@@ -137,11 +138,14 @@ class _Choice:
 
     def for_file(self, path: str):
         from dataclasses import replace
+        from types import MappingProxyType
 
         settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe, self.read_only)
         if self.env_files:
             settings = replace(settings, env_files=self.env_files)
         recorded = self._recorded(path) if self.leave_baselined else None
+        if self.profiles:
+            settings = replace(settings, profiles=MappingProxyType(dict(self.profiles)))
         return replace(settings, baseline=recorded) if recorded else settings
 
     def _recorded(self, path: str):
@@ -543,7 +547,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
-    _use_observation(paths, files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts)
     results = _promote_extended(_scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS), choice)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
@@ -566,6 +570,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patch_choice.leave_baselined, patch_choice.baseline = not write_baseline, baseline
             patch_choice.groups, patch_choice.roots, patch_choice.override = choice.groups, choice.roots, choice.override
             patch_choice.env_files = choice.env_files
+            patch_choice.profiles = choice.profiles
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
         text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
@@ -619,7 +624,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
-    _use_observation(paths, files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts)
     if write_verification and not verify_run:
         _fail("--write-verification saves what --verify found: add --verify")
     if verify_run:
@@ -716,7 +721,7 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
     if fmt not in ("text", "json"):
         _fail(f"unknown format '{fmt}' for verify (choose from text, json)")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, _under(path, files))
-    _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts)
     # a JSON report file says why there is no verdict too (a report made from it can tell)
     failed = (lambda message: _emit(report.as_json_error(message), output)) if fmt == "json" and output else None
     verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False,
@@ -732,7 +737,10 @@ def observe_command(path: Optional[str] = typer.Argument(None, help="A compose f
                     timeout: float = TimeoutOpt, settle: float = SettleOpt, pull: bool = PullOpt,
                     output: Optional[str] = typer.Option(None, "--output", "-o", help="Where to save the observation "
                                                          "(default: hardener-observed.json beside the first file)."),
-                    config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt):
+                    config_file: Optional[str] = ConfigOpt, isolated: bool = IsolatedOpt,
+                    probe_caps: bool = typer.Option(False, "--probe-caps", help="Then start it once more with "
+                                                    "cap_drop ALL and the capabilities inferred for each service, "
+                                                    "and record whether each still works (probed, not inferred).")):
     """Start the project as written on the Docker engine (isolated as for verify), watch it run, and
     save what each service needed: memory and pids peaks, CPU, paths written outside volumes, users,
     listening ports, with the image each came from. Exit 0: saved; 2: it could not run."""
@@ -744,7 +752,7 @@ def observe_command(path: Optional[str] = typer.Argument(None, help="A compose f
     options = _runtime_options(runtime_files, timeout, settle, pull, "observe")
     try:
         group = _one_project(path, choice)
-        doc = observe.observe(group, options, duration, choice.for_file)
+        doc = observe.observe(group, options, duration, choice.for_file, probe_caps=probe_caps)
     except CannotRun as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -796,11 +804,10 @@ def _one_project(path, choice):
 def _use_observation(paths, files, observed, no_observed, image_facts=False):
     """Image profiles measured by `hardener observe` (from --observed FILE, else hardener-observed.json
     beside the first input) and, with --image-facts, read from the images on the engine; what they set
-    is said on stderr. An observation wins over image facts for the same image."""
-    from .images import use_observed
+    is said on stderr. An observation wins over image facts for the same image. Returns the profiles
+    (repository name -> ImageProfile) for this run's Settings."""
     from .runtime import derive
 
-    use_observed({})  # nothing left from an earlier run in this process
     profiles = {}
     if image_facts:
         from .runtime import facts
@@ -812,14 +819,14 @@ def _use_observation(paths, files, observed, no_observed, image_facts=False):
     if path is not None:
         try:
             doc = derive.load(path)
+            found = derive.derive(doc, path, current=derive.current_image_ids(doc))
         except derive.ObservationError as exc:
             _fail(str(exc))
-        found = derive.derive(doc, path, current=derive.current_image_ids(doc))
         profiles.update(found.profiles)
         typer.echo(f"hardener: using the observation {path} ({found.observed_at}):", err=True)
         for note in found.notes:
             typer.echo(f"  {note}", err=True)
-    use_observed(profiles)
+    return profiles
 
 
 def _under(path, files):

@@ -36,6 +36,8 @@ class Service:
     fragment_file: bool = False  # the file is an override fragment (its name says so)
     # ids of the layers in files the user marked read-only (`read-only`, --read-only): read, never written
     locked: frozenset = frozenset()
+    # image profiles measured for this run (Settings.profiles), asked by profile() and facts()
+    measured: Mapping = field(default_factory=lambda: MappingProxyType({}), compare=False, hash=False, repr=False)
     # the parsed views several rules read, built once per Service (a Context lives for one pass);
     # filled only by the view methods below, never by a rule
     _views: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -252,10 +254,17 @@ class Service:
         return (self.value("image") or "").lower()
 
     def profile(self):
-        """The shipped knowledge about this service's image, or None for an unknown image."""
+        """The full hardening profile of this service's image (measured for this run, else shipped), or
+        None for an image hardener knows too little about."""
         from .images import profile
 
-        return profile(self.image_name())
+        return profile(self.image_name(), self.measured)
+
+    def facts(self):
+        """Everything known about this service's image (measured for this run, else shipped), or None."""
+        from .images import facts
+
+        return facts(self.image_name(), self.measured)
 
     def image_name(self) -> str:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
@@ -366,23 +375,26 @@ class Context:
     # the variables Compose interpolates the project with, as far as its env files show them
     # (interpolation.ProjectEnv: `.env` or --env-file, documented examples); compared, never printed
     env: ProjectEnv = NO_ENV
+    profiles: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # Settings.profiles
 
     @classmethod
     def of(cls, doc: Document, options: Mapping[str, Any] | None = None, silenced=None,
-           project: "Project | None" = None, env: ProjectEnv | None = None) -> "Context":
-        services = tuple(iter_services(doc, project))
+           project: "Project | None" = None, env: ProjectEnv | None = None,
+           profiles: Mapping[str, Any] | None = None) -> "Context":
+        profiles = MappingProxyType(dict(profiles or {}))
+        services = tuple(iter_services(doc, project, profiles))
         foreign = frozenset()
         if project is not None and len(project.docs) > 1:
             foreign = frozenset(id(n) for i, d in enumerate(project.docs) if i != project.index
                                 for n in _all_nodes(d.root))
         return cls(doc, services, MappingProxyType(dict(options or {})), MappingProxyType(dict(silenced or {})),
-                   foreign, project, env or NO_ENV)
+                   foreign, project, env or NO_ENV, profiles)
 
     def earlier_files(self) -> list[tuple["Service", ...]]:
         """The services of each of the project's earlier files (merge order), seen as in that file."""
         if self.project is None:
             return []
-        return [tuple(iter_services(d, replace(self.project, index=i)))
+        return [tuple(iter_services(d, replace(self.project, index=i), self.profiles))
                 for i, d in enumerate(self.project.docs[:self.project.index])]
 
     @cached_property
@@ -537,7 +549,7 @@ def _merge_source_nodes(node: Map) -> list:
     return [deref(i) for i in items]
 
 
-def iter_services(doc: Document, project: Project | None = None):
+def iter_services(doc: Document, project: Project | None = None, measured: Mapping | None = None):
     own = service_maps(doc)
     others = [service_maps(d) for d in project.docs] if project else []
     for name, (key, node, shared) in own.items():
@@ -552,7 +564,8 @@ def iter_services(doc: Document, project: Project | None = None):
         if project is not None:
             earlier = tuple(project.bases.get(name, ())) + earlier
         yield Service(name, key, node, shared, later, earlier, earlier_files,
-                      project is not None and project.fragment_file, locked)
+                      project is not None and project.fragment_file, locked,
+                      measured if measured is not None else MappingProxyType({}))
 
 
 def _extends_base(node: Map, own: dict):

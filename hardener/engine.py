@@ -81,7 +81,7 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
 def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     marks = parse_suppressions(doc.text)
     # built once: services, foreign nodes
-    base_ctx = Context.of(doc, settings.options, project=project, env=settings.env)
+    base_ctx = Context.of(doc, settings.options, project=project, env=settings.env, profiles=settings.profiles)
     services = base_ctx.services
     service_lines = {svc.key.line: svc.name for svc in services}
     rules = [rule for rule in RULES if settings.wants(rule)]

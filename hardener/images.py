@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from importlib import resources
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,18 @@ class ImageProfile:
     # the private data folder (0700/0750, its own user's) that the entrypoint, started as root, walks to
     # hand it to the image's user: root needs DAC_READ_SEARCH or DAC_OVERRIDE to look inside it
     root_chowns: str | None = None
+    # where measured values come from: (field, how it was found), e.g. ("memory", "observed peak 1.12G
+    # on 2026-12-06 x 1.5"); rules say so in their messages (see `why`)
+    origin: tuple[tuple[str, str], ...] = ()
+    volumes: tuple[str, ...] = ()  # the image's own data volumes (its VOLUME lines): writable under a read-only root
+    healthcheck: tuple[str, ...] | None = None  # the image's own HEALTHCHECK test, when it declares one
+    exposed: tuple[int, ...] = ()  # the ports the image declares (EXPOSE)
+    cap_add_works: bool | None = None  # probed: cap_drop ALL + cap_add kept it working (False: it did not)
+
+    def why(self, field: str) -> str | None:
+        """How this profile's value of `field` was found when it was measured (an observation, the
+        image's configuration), else None (shipped knowledge)."""
+        return next((text for name, text in self.origin if name == field), None)
 
 
 def _make(name: str, p: dict) -> ImageProfile:
@@ -84,31 +97,29 @@ def _data() -> tuple[dict, dict, list]:
     return names, prefixes, patterns
 
 
-_OBSERVED: dict = {}  # repository name -> ImageProfile measured by `hardener observe` (runtime/derive.py)
-
-
-def use_observed(profiles: dict) -> None:
-    """Profiles measured on a running stack; they win over the shipped ones for their images."""
-    _OBSERVED.clear()
-    _OBSERVED.update(profiles)
-
-
-def facts(image_name: str) -> ImageProfile | None:
+def facts(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -> ImageProfile | None:
     """Everything known about an image repository name (a full profile or only some facts), or None.
-    A profile observed on the user's own running stack (`use_observed`) wins for what it measured:
-    capabilities, user pattern, writable paths and memory (then known to be enough)."""
+    `measured` (the run's Settings.profiles: repository name -> profile measured by `hardener observe`
+    or read from the image's configuration) wins for what it measured: capabilities, user pattern,
+    writable paths, memory and pids (then known to be enough), with where each came from."""
     if not image_name or "$" in image_name:
         return None
     shipped = _shipped(image_name)
-    observed = _OBSERVED.get(image_name)
+    observed = (measured or {}).get(image_name)
     if observed is None:
         return shipped
+    if not observed.name.startswith("observed:"):
+        return observed  # image facts: a whole profile of its own (the family's, or a non-root user)
     base = shipped if shipped is not None else ImageProfile(observed.name)
     return replace(base, name=observed.name, cap_add=observed.cap_add, user=observed.user,
                    default_non_root=observed.default_non_root, writable=observed.writable,
-                   memory=observed.memory or base.memory, complete=True,
+                   memory=observed.memory or base.memory, pids=observed.pids or base.pids,
+                   cpus=observed.cpus or base.cpus, complete=True,
                    limits_known=observed.memory is not None or base.limits_known,
-                   drops_privileges=not observed.default_non_root)
+                   drops_privileges=observed.drops_privileges, origin=observed.origin + base.origin,
+                   volumes=observed.volumes or base.volumes,
+                   healthcheck=observed.healthcheck if observed.healthcheck is not None else base.healthcheck,
+                   exposed=observed.exposed or base.exposed, cap_add_works=observed.cap_add_works)
 
 
 @lru_cache(maxsize=4096)
@@ -144,9 +155,9 @@ def family(image_name: str) -> str | None:
     return None
 
 
-def profile(image_name: str) -> ImageProfile | None:
-    """The full hardening profile of an image repository name (an observed one first, see
-    `use_observed`), or None when hardener knows too little about the image to choose its
-    capabilities, user and writable paths."""
-    found = facts(image_name)
+def profile(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -> ImageProfile | None:
+    """The full hardening profile of an image repository name (a measured one first, see `facts`),
+    or None when hardener knows too little about the image to choose its capabilities, user and
+    writable paths."""
+    found = facts(image_name, measured)
     return found if found is not None and found.complete else None

@@ -18,6 +18,10 @@ class Settings:
     read_only: bool = False  # the file is not the user's (a vendor's): read and judged, never written
     env_files: tuple[str, ...] = ()  # --env-file: what Compose interpolates with instead of the project's .env
     env: Any = None  # the project's variables (interpolation.ProjectEnv); None: engine.process_project reads them
+    # image profiles measured for this run (repository name -> images.ImageProfile): from an observation
+    # (`hardener observe`) or the images' configuration on the engine (--image-facts); they win over the
+    # shipped knowledge for their images and carry where each value came from
+    profiles: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def wants(self, rule) -> bool:
         if self.select and not matches(rule, self.select):

@@ -120,16 +120,19 @@ run_verify() {  # run_verify FILE PATH...: hardener verify of the one project, i
     else
         # the engine is the runner's (DOCKER_HOST or the default socket); progress goes to the log
         "$hardener" verify --format json --output "$file" "${vargs[@]}" -- "$1" || vrc=$?
-        if [[ ! -s "$file" ]]; then
+        if [[ ! -s "$file" ]]; then  # it stopped without a word (a crash, a signal): it could not run
             error_document "$file" "hardener verify exited with code $vrc without a report"
+            [[ $vrc -gt 1 ]] || vrc=2
         fi
     fi
     output verification-file "$file"
     output verify-exit-code "$vrc"
-    case "$vrc" in
-        0) log "hardener: the patch was started: every service that works as written works with it" ;;
-        1) log "::warning::hardener: the patch stops a service; see the verification in the report" ;;
-        *) log "::warning::hardener: the verification could not run: $("${PYTHON:-python3}" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("error", ""))' "$file")" ;;
+    local result
+    result=$("${PYTHON:-python3}" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d.get("result"), d.get("error", ""))' "$file")
+    case "$result" in
+        ok*) log "hardener: the patch was started: every service that works as written works with it" ;;
+        regression*) log "::warning::hardener: the patch stops a service; see the verification in the report" ;;
+        *) log "::warning::hardener: the verification could not run: ${result#error }" ;;
     esac
 }
 

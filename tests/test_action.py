@@ -459,3 +459,22 @@ def test_verify_on_a_real_engine_reports_the_patch_started_healthy(runner, api):
     leftover = [c["Names"][0] for c in engine._json("/containers/json", {"all": "1"})
                 if any(n.lstrip("/").startswith(prefix) for n in c["Names"])]
     assert leftover == []
+
+
+def test_verify_that_stops_without_a_report_counts_as_not_run(runner, tmp_path):
+    """A verify that dies without writing its JSON (here: a hardener command that only exits 1) leaves an
+    error document, exit code 2 and the could-not-run warning, never a claimed regression."""
+    env, work, _ = runner
+    put(work, "compose.yaml", SMALL_STACK)
+    real = env["HARDENER"]
+    broken = tmp_path / "bin" / "hardener-dies-on-verify"
+    broken.write_text(f'#!/bin/sh\n[ "$1" = verify ] && exit 1\nexec {real} "$@"\n')
+    broken.chmod(0o755)
+    proc = step(runner, "check", INPUT_VERIFY="true", INPUT_SUMMARY="true", HARDENER=broken)
+    assert proc.returncode == 0, proc.stderr
+    out = outputs(runner)
+    assert out["verify-exit-code"] == "2"
+    assert "::warning::hardener: the verification could not run: hardener verify exited with code 1 without a report" \
+        in proc.stderr
+    assert "the patch stops a service" not in proc.stderr
+    assert "verification could not run.** hardener verify exited with code 1" in Path(out["markdown-file"]).read_text()

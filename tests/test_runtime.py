@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -336,55 +335,7 @@ def test_nothing_started_is_left_behind(engine_env):
 
 # ---- hardener observe (issue 12)
 
-def test_observe_records_memory_writes_users_and_ports_of_unknown_images(engine_env, tmp_path):
-    stack = writable_copy(FIXTURES / "observe-app", tmp_path / "observe-app")
-    before = (stack / "compose.yaml").read_bytes()
-    proc = run_cli("observe", "--duration", "6", *FAST, stack, env=engine_env, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert (stack / "compose.yaml").read_bytes() == before
-    saved = stack / "hardener-observed.json"
-    assert f"Saved {saved}" in proc.stderr
-    doc = json.loads(saved.read_text())
-    assert doc["version"] == 1 and doc["kind"] == "hardener-observed" and doc["duration_seconds"] == 6
-    services = doc["services"]
-    assert set(services) == {"app", "web", "db", "cache", "mariadb"}
-    for name, s in services.items():
-        assert s["image_id"].startswith("sha256:"), name
-        assert s["state"] == "healthy" and s["pids"]["peak"] >= 1 and s["memory"]["peak_bytes"] > 0, name
-    app = services["app"]
-    assert app["memory"]["peak_bytes"] >= 140_000_000  # the ~150 MB it holds
-    assert {"path": "/var/lib/app", "in_image": False, "entries": 3, "image_files": False} in app["written_paths"]
-    assert app["users"]["pattern"] == "root"
-    ports = {name: {(p["port"], p["protocol"]) for p in s["listening"]} for name, s in services.items()}
-    assert (80, "tcp") in ports["web"] and (5432, "tcp") in ports["db"]
-    assert (6379, "tcp") in ports["cache"] and (3306, "tcp") in ports["mariadb"]
-    for name in ("db", "cache", "mariadb"):
-        assert services[name]["users"]["pattern"] == "root-drops", name
-        assert {p["uid"] for p in services[name]["users"]["processes"]} == {999}, name
-    assert {p["uid"] for p in services["web"]["users"]["processes"]} == {0, 101}  # root master, workers as nginx
-    written = {name: [w["path"] for w in s["written_paths"]] for name, s in services.items()}
-    assert "/var/cache/nginx" in written["web"]
-    assert "/run/postgresql" in written["db"]
-    assert not any(p.startswith("/var/lib/postgresql/data") for p in written["db"])  # a volume
-    assert "/run/mysqld" in written["mariadb"]
-    assert "app" in proc.stdout and "MEMORY PEAK" in proc.stdout
-
-    # then `fix --unsafe-fixes` reads the observation: the four servers under unknown names get
-    # cap_drop ALL and a read-only root with what they were seen to need, no limit below the peak...
-    proc = run_cli("fix", "--unsafe-fixes", stack, env=engine_env, timeout=120)
-    assert proc.returncode in (0, 1), proc.stderr
-    assert f"hardener: using the observation {saved}" in proc.stderr
-    text = (stack / "compose.yaml").read_text()
-    from conftest import service_block
-
-    for name in ("web", "db", "cache", "mariadb"):
-        block = service_block(text, name)
-        assert "cap_drop:\n      - ALL" in block and "read_only: true" in block, block
-    limit = re.search(r"memory: (\d+)M", service_block(text, "app")).group(1)
-    assert int(limit) << 20 >= app["memory"]["peak_bytes"]
-    # ...and the stack as written now starts healthy
-    proc, report = verify_json(engine_env, "--select", "LOG001", stack)
-    assert set(states(report, "original").values()) == {"healthy"}, proc.stdout + proc.stderr
+# observe then fix on the observe-app stack: tests/test_observe_runtime.py
 
 
 def test_observe_a_stack_that_fails_as_written_exits_2_naming_the_service(engine_env, tmp_path):

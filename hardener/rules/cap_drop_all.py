@@ -112,8 +112,16 @@ def check(ctx):
             elif needed:
                 edits.append(add_items(ctx.doc, _own_seq(svc, here), needed) if _own_seq(svc, here) else None)
         description = "add ALL to cap_drop" + (f" and {', '.join(needed)} to cap_add" if needed else "") + why
+        measured = known.why("cap_add") if known is not None else None
+        if known is not None and known.cap_add_works is False:
+            # probed: the service did not work with these: no fix, what it showed instead
+            yield finding(__name__, ctx, mine.key if mine else svc.key, f"service '{svc.name}' keeps Docker's "
+                          f"default capabilities; {measured}: add back what it needs by hand",
+                          service=svc, key_path=("services", svc.name, "cap_drop"))
+            continue
         where = mine.key if mine else svc.key
         yield finding(__name__, ctx, where, f"service '{svc.name}' keeps Docker's default capabilities; "
-                      "drop them all with cap_drop: [ALL] and add back only what it needs",
+                      "drop them all with cap_drop: [ALL] and add back only what it needs"
+                      + (f"; cap_add {', '.join(known.cap_add) or 'nothing'}: {measured}" if measured else ""),
                       read_only=locked, service=svc, key_path=("services", svc.name, "cap_drop"),
                       fix=make_fix(FIX, description, *edits))

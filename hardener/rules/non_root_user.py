@@ -52,7 +52,6 @@ import re
 
 from .. import knowledge
 from ..compose import as_str_list
-from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Seq, add_entries, replace_scalar
 from .base import finding, make_fix, option
@@ -85,7 +84,13 @@ def _command_words(svc) -> list[str]:
 
 
 def _facts(svc):
-    return facts(svc.image_name())
+    return svc.facts()
+
+
+def _measured(known) -> str:
+    """How the image was seen to run, when it was observed (the drop target's uid...), for the message."""
+    why = known.why("user") if known is not None else None
+    return f" ({why})" if why else ""
 
 
 def _missing_user(ctx, svc, user):
@@ -95,7 +100,8 @@ def _missing_user(ctx, svc, user):
         return None
     if known is not None and known.drops_privileges:
         return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root at start-up; its image "
-                       "drops privileges itself, so no user is forced (keep its capabilities minimal)",
+                       "drops privileges itself, so no user is forced (keep its capabilities minimal)"
+                       + _measured(known),
                        service=svc, key_path=path, severity=Severity.LOW)
     if _permission_work(svc):
         return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root to change file ownership or "
@@ -104,7 +110,8 @@ def _missing_user(ctx, svc, user):
     chosen = known.user if known is not None and known.base and known.user else user
     what = "its base image runs as root and what it needs depends on its command and volumes" if \
         known is not None and known.base else "it runs as the image's default user, usually root"
-    return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so {what}", service=svc,
+    return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so {what}" + _measured(known),
+                   service=svc,
                    key_path=path, severity=Severity.MEDIUM,
                    fix=make_fix(FIX, f"run as {chosen}", add_entries(ctx.doc, svc.node, {"user": chosen})))
 
@@ -126,7 +133,8 @@ def check(ctx):
         path = ("services", svc.name, "user")
         if known is not None and known.drops_privileges:
             yield finding(__name__, ctx, value, message + "; its image starts as root and drops privileges "
-                          "itself, so no other user is forced", service=svc, key_path=path, severity=Severity.LOW)
+                          "itself, so no other user is forced" + _measured(known), service=svc, key_path=path,
+                          severity=Severity.LOW)
             continue
         if _permission_work(svc) or (known is not None and known.base and _command_words(svc)):
             why = "to change file ownership or modes (an init container)" if _permission_work(svc) else \

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from .. import knowledge
 from ..compose import has_variable
-from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Verbatim, add_entries, add_under, deref, remove_entry, replace_scalar
 from .base import finding, make_fix
@@ -76,10 +75,17 @@ def _number(node):
 def _pids(ctx, svc) -> tuple[int, bool]:
     """(the number to write, whether it is known to be enough): the option when set, else the image
     profile's value (known to be enough for the image), else the default (a guess)."""
-    known = facts(svc.image_name())
+    known = svc.facts()
     configured = ctx.options.get(ID, {}).get("pids")
     pids = int(configured or (known and known.pids) or OPTIONS["pids"])
     return pids, known is not None and known.pids is not None and pids >= known.pids
+
+
+def _measured(ctx, svc, pids: int) -> str:
+    """Where the number comes from when it was measured (an observation), for the message."""
+    known = svc.facts()
+    why = known.why("pids") if known is not None and not ctx.options.get(ID, {}).get("pids") else None
+    return f"; {why}; limit {pids}" if why and known.pids == pids else ""
 
 
 def check(ctx):
@@ -122,8 +128,9 @@ def _missing(ctx, svc, pids: int, known: bool, limits_elsewhere: bool):
             edit, path = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], number), under
         elif limits is not None and limits_own:  # next to deploy limits Compose wants the limit there
             edit, path = add_entries(ctx.doc, limits, number), under
-    why = "" if known else (f"; nothing shows how many threads {svc.image_name() or 'its image'} runs, so "
-                            f"{pids} is a guess to check: measure its PIDS under real load (docker stats)")
+    why = _measured(ctx, svc, pids) if known else (
+        f"; nothing shows how many threads {svc.image_name() or 'its image'} runs, so "
+        f"{pids} is a guess to check: measure its PIDS under real load (docker stats)")
     return finding(__name__, ctx, svc.key, f"service '{svc.name}' has no process limit; a fork bomb can "
                    "exhaust the host's process table" + why, service=svc, key_path=path,
                    fix=make_fix(Applicability.SAFE if known else Applicability.UNSAFE,

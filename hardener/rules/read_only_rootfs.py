@@ -45,7 +45,6 @@ harder.
 from __future__ import annotations
 
 from ..compose import volume_target
-from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..views import boolean, environment
 from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, flow_text, replace_scalar
@@ -82,7 +81,7 @@ def _rendered(svc, targets) -> list[str]:
     """Paths the image's entrypoint renders configuration into when the file uses that feature:
     nginx renders /etc/nginx/templates (mounted, or NGINX_ENVSUBST_* variables) into
     /etc/nginx/conf.d. Without them writable, it starts without the user's configuration."""
-    known = facts(svc.image_name())
+    known = svc.facts()
     if known is None or not known.renders:
         return []
     names = list(environment(svc))
@@ -93,6 +92,28 @@ def _rendered(svc, targets) -> list[str]:
         by_env = render.env_prefix is not None and any(n.startswith(render.env_prefix) for n in names)
         if mounted or by_env:
             out += [p for p in render.writable if p not in out]
+    return out
+
+
+def _under(path: str, folder: str) -> bool:
+    path, folder = path.rstrip("/") or "/", folder.rstrip("/") or "/"
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _measured(known, targets, adds_tmpfs: bool) -> str:
+    """What the message adds when the paths were measured: the observation the tmpfs list comes from,
+    and the image's own data volumes (its VOLUME lines), which Docker mounts as anonymous volumes, so
+    they stay writable under a read-only root."""
+    if known is None:
+        return ""
+    out = ""
+    why = known.why("writable")
+    if why and adds_tmpfs:
+        out += f"; tmpfs from the observation: {why}"
+    volumes = [v for v in known.volumes if targets is None or v.rstrip("/") not in targets]
+    if volumes:
+        out += (f"; the image's data volume{'s' if len(volumes) > 1 else ''} {', '.join(volumes)} "
+                f"stay{'s' if len(volumes) == 1 else ''} writable (an anonymous volume unless the file mounts one)")
     return out
 
 
@@ -113,7 +134,10 @@ def check(ctx):
         known = svc.profile()
         candidates = list(known.writable) if known is not None else paths
         candidates += [p for p in _rendered(svc, targets) if p not in candidates]
-        wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets]
+        # a tmpfs on the image's own data volume would replace that volume: its data would not survive
+        volumes = svc.facts().volumes if svc.facts() is not None else ()
+        wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets
+                  and not any(_under(p.split(":")[0], v) for v in volumes)]
         if svc.entry("tmpfs") is None and wanted and not svc.builds_on:
             extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
         if svc.shared:
@@ -129,5 +153,6 @@ def check(ctx):
         what = "read_only: true" + (f" with tmpfs {', '.join(wanted)}" if extra else "")
         where = entry.value if entry is not None and not locked else svc.key
         yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
-                      "system; make it read-only and declare the paths it must write", read_only=locked,
+                      "system; make it read-only and declare the paths it must write"
+                      + _measured(svc.facts(), targets, bool(extra)), read_only=locked,
                       service=svc, key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))

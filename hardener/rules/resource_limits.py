@@ -47,7 +47,6 @@ throttled (CPU) or killed when it goes over (memory); raise the limit for it.
 from __future__ import annotations
 
 from .. import knowledge
-from ..images import facts
 from ..memory import declared_need, format_size, parse_size
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
@@ -87,7 +86,7 @@ def service_need(svc):
     """What the service's own settings say it needs (memory.Need)."""
     env = {name: (resolve(var.raw) if var.raw is not None else None) for name, var in environment(svc).items()}
     reservation = svc.value("mem_reservation") or _scalar(svc.merged("deploy", "resources", "reservations", "memory"))
-    known = facts(svc.image_name())
+    known = svc.facts()
     return declared_need(env, _words(svc), shm_size=svc.value("shm_size"), reservation=reservation,
                          image_heap=known.heap if known is not None else None)
 
@@ -95,7 +94,7 @@ def service_need(svc):
 def _values(ctx, svc):
     """(cpus, memory or None when no memory limit can be offered, safe?, what the message adds)."""
     configured = ctx.options.get(ID, {})
-    known = facts(svc.image_name())
+    known = svc.facts()
     cpus = str(configured.get("cpus") or (known and known.cpus) or OPTIONS["cpus"])
     reserved_cpus = _scalar(svc.merged("deploy", "resources", "reservations", "cpus"))
     try:
@@ -112,7 +111,7 @@ def _values(ctx, svc):
     if need.unknown:
         return cpus, None, False, f"; {'; '.join(need.why)}, so no memory limit is known to be enough: {MEASURE}"
     if safe:
-        return cpus, memory, True, ""
+        return cpus, memory, True, _measured(known, configured, cpus, memory)
     if heavier:
         why = f"; {need.why[0]}: the limit leaves room for it"
     elif known is not None and known.base:
@@ -122,6 +121,16 @@ def _values(ctx, svc):
     else:
         why = "; nothing shows what this image needs"
     return cpus, memory, False, why + f", so the values are a guess to check: {MEASURE}"
+
+
+def _measured(known, configured, cpus: str, memory: str) -> str:
+    """What the message adds when the values were measured (an observation): where they come from."""
+    out = []
+    for key, value in (("memory", memory), ("cpus", cpus)):
+        why = known.why(key) if not configured.get(key) else None
+        if why and value == getattr(known, key):
+            out.append(f"{why}; limit {value}")
+    return "".join(f"; {text}" for text in out)
 
 
 def check(ctx):

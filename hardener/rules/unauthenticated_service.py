@@ -452,7 +452,9 @@ def _turn_on(ctx, svc, kind: str, f):
                     "ALTER USER ... PASSWORD and edit pg_hba.conf there, or start from an empty volume")
         return (edits, todo) if None not in edits else None
     if kind == "redis":
-        if any("redis-cli" in t for t in texts(svc.get("healthcheck"))):
+        known = svc.facts()  # the image's own healthcheck counts when the file writes none (image facts)
+        image_check = known.healthcheck if known is not None and svc.get("healthcheck") is None else None
+        if any("redis-cli" in t for t in (*texts(svc.get("healthcheck")), *(image_check or ()))):
             return None  # its healthcheck would fail with NOAUTH: left to the operator
         flag = ["--requirepass", _required(_REDIS_VAR)]
         command = svc.entry("command")

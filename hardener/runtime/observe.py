@@ -6,8 +6,10 @@ processes run as, and the ports it listens on. The record is a versioned JSON do
 from __future__ import annotations
 
 import io
+import json
 import os
 import posixpath
+import re
 import statistics
 import tarfile
 import time
@@ -15,8 +17,10 @@ from datetime import UTC, datetime
 
 from . import project as proj
 from .engine_api import Engine, EngineError
+from .facts import config_facts
 from .orchestrate import Options, Run, run_all
 from .project import CannotRun
+from .states import ABSENT, CREATED
 
 SCHEMA_VERSION = 1
 KIND = "hardener-observed"
@@ -231,10 +235,96 @@ class _Samples:
         }
 
 
-def observe(files: list[str], options: Options, duration: float, settings_for, interval: float = 2.0) -> dict:
+# ---- capabilities: inferred from how the processes ran, or probed with the proposed set
+
+DROP_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")  # what a root entrypoint that drops uses
+DENIED = re.compile(r"operation not permitted|EPERM\b|permission denied|cannot set (uid|gid|groups)|"
+                    r"setgroups|capabilit", re.IGNORECASE)
+
+
+def inferred_caps(service: dict) -> list[str]:
+    """The capabilities to add back after cap_drop ALL, from how a service was seen to run: those a root
+    entrypoint that drops privileges uses (gosu, su-exec, a root master with workers), NET_BIND_SERVICE
+    when it listens below port 1024."""
+    caps = list(DROP_CAPS) if ((service.get("users") or {}).get("pattern")) == "root-drops" else []
+    if any(isinstance(p, dict) and isinstance(p.get("port"), int) and p["port"] < 1024
+           for p in service.get("listening") or ()):
+        caps.append("NET_BIND_SERVICE")
+    return caps
+
+
+def caps_override(caps: dict) -> str:
+    """A compose file (JSON is YAML) that gives each service cap_drop ALL and these cap_add lists;
+    merged last, over the project as written."""
+    return json.dumps({"services": {name: {"cap_drop": ["ALL"], **({"cap_add": list(c)} if c else {})}
+                                    for name, c in caps.items()}}, indent=1)
+
+
+def denied_lines(logs: list[str], limit: int = 5) -> list[str]:
+    """The log lines that tell of a missing privilege (`Operation not permitted`...), shortened."""
+    out = []
+    for line in logs:
+        line = line.strip()[:240]
+        if line and DENIED.search(line) and line not in out:
+            out.append(line)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def probe(project, options: Options, engine: Engine, doc: dict) -> None:
+    """Start the project once more, isolated in the same way, with every observed service under cap_drop
+    ALL and the capabilities inferred from the observation, and record per service in
+    doc[name]["capabilities"] whether it still settled (healthy, or running without a healthcheck)
+    and the lines of its logs that tell of a missing privilege."""
+    import tempfile
+    from dataclasses import replace
+
+    caps = {name: inferred_caps(s) for name, s in doc.items()}
+    folder = tempfile.mkdtemp(prefix="hardener-probe-")
+    override = os.path.join(folder, "caps.yaml")
+    try:
+        with open(override, "w", encoding="utf-8") as fh:
+            fh.write(caps_override(caps))
+        probe_options = replace(options, runtime_files=tuple(options.runtime_files) + (override,))
+        run = Run("probe", project.root, project.rel, project.original(), probe_options)
+        options.progress(f"probing {len(caps)} services with cap_drop ALL and the capabilities inferred")
+
+        def record(runs):
+            (r,) = runs
+            ids = r.containers()
+            for name, cap_add in caps.items():
+                result = r.services.get(name)
+                logs = []
+                for cid in ids.get(name, [])[:1]:
+                    try:
+                        logs = engine.logs(cid, tail=200)
+                    except EngineError:
+                        pass
+                ok = result is not None and result.state.ok
+                if result is None or result.state.state in (CREATED, ABSENT):
+                    ok = None  # never started (a dependency did not work): says nothing about its own needs
+                evidence = list(result.evidence) if result is not None and not ok else []
+                evidence += [line for line in denied_lines(logs) if line not in evidence]
+                doc[name]["capabilities"] = {
+                    "method": "probed", "cap_drop": ["ALL"], "cap_add": cap_add,
+                    "probe": {"state": result.state.label() if result is not None else "absent", "ok": ok,
+                              "evidence": evidence[:8]}}
+
+        run_all([run], engine, probe_options, [], during=record)
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def observe(files: list[str], options: Options, duration: float, settings_for, interval: float = 2.0,
+            probe_caps: bool = False) -> dict:
     """Start the project as written, let it run `duration` seconds after every service settled, and
-    return the observation document. Raises CannotRun when it cannot start or a service does not
-    work as written (there is nothing to learn from it)."""
+    return the observation document. With `probe_caps`, start it once more with each service under
+    cap_drop ALL and the capabilities inferred, and record whether it still works ("probed");
+    otherwise the capabilities are only "inferred". Raises CannotRun when it cannot start or a service
+    does not work as written (there is nothing to learn from it)."""
     from .verify import Project
 
     if duration < MIN_DURATION:
@@ -263,6 +353,13 @@ def observe(files: list[str], options: Options, duration: float, settings_for, i
 
     started = datetime.now(UTC)
     run_all([run], engine, options, [], during=watch)
+    for service in doc.values():
+        service["capabilities"] = {"method": "inferred", "cap_drop": ["ALL"], "cap_add": inferred_caps(service)}
+    if probe_caps and doc:
+        try:
+            probe(project, options, engine, doc)
+        except EngineError as exc:
+            raise CannotRun(str(exc)) from None
     return {"version": SCHEMA_VERSION, "kind": KIND, "observed_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration_seconds": duration, "files": [os.path.relpath(f, os.path.dirname(os.path.abspath(files[0])))
                                                     if os.path.isabs(f) else f for f in files],
@@ -320,6 +417,7 @@ def _watch(run: Run, engine: Engine, duration: float, interval: float, say) -> d
                       "processes": [{"uid": p["uid"], "gid": p["gid"], "command": p["command"]} for p in procs],
                       "pattern": user_pattern(configured, procs)},
             "listening": listening(tables) if tables is not None else None,
+            "image_config": config_facts(image.get("Config") or {}),
         }
     return out
 
@@ -343,7 +441,7 @@ def save(path: str, text: str) -> None:
 
 
 def render_text(doc: dict) -> str:
-    rows = [("SERVICE", "MEMORY PEAK", "STEADY", "PIDS", "CPU", "USERS", "LISTENS", "WRITES OUTSIDE VOLUMES")]
+    rows = [("SERVICE", "MEMORY PEAK", "STEADY", "PIDS", "CPU", "USERS", "LISTENS", "CAPS", "WRITES OUTSIDE VOLUMES")]
     for name, s in doc["services"].items():
         mem = s["memory"]
         uids = sorted({p["uid"] for p in s["users"]["processes"]})
@@ -351,11 +449,18 @@ def render_text(doc: dict) -> str:
                      f"{s['cpu']['average_cores']:.2f}" if s["cpu"]["average_cores"] is not None else "-",
                      f"{s['users']['pattern']} ({','.join(map(str, uids))})",
                      ",".join(dict.fromkeys(f"{p['port']}/{p['protocol']}" for p in s["listening"] or ())) or "-",
+                     _caps(s.get("capabilities") or {}),
                      " ".join(w["path"] + ("*" if w.get("image_files") else "") for w in s["written_paths"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
     lines.append("* the image has files there: a tmpfs would hide them (use a volume)")
     return "\n".join(lines) + "\n"
+
+
+def _caps(record: dict) -> str:
+    if record.get("method") == "probed":
+        return "probed:" + ("ok" if (record.get("probe") or {}).get("ok") else "FAILED")
+    return "inferred"
 
 
 def _size(n) -> str:
