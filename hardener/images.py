@@ -6,9 +6,18 @@ paths, limits that are enough.
 Images are matched by family, not by exact name: an entry's own repository name and its `aliases`
 (mirrors, derivatives built FROM it), then publisher prefixes (`bitnami/`), then the entries'
 `patterns` (`*-postgresql`). Registry, `library/`, tag (`-alpine`) and digest are already gone from
-the name (compose.repository_name). Several matches are merged, the first one that says something
-about a field wins, in that order. An entry with `cap_add` is a full hardening profile; others only
-state facts (the user an image runs as, that it is a base image, a proxy, or heavy)."""
+the name (compose.repository_name); a registry's project path before a Docker Hub name is dropped too
+(`harbor.example.com/dockerhub/library/nginx`, `.../dockerhub/grafana/loki`). Several matches are
+merged, the first one that says something about a field wins, in that order. An entry's `variants`
+are derivatives of the family whose own facts differ (their fields win over the entry's).
+
+Limits are *known* (`limits_known`, `pids_known`) only for the family's own names (the entry, its
+aliases and variants, their mirrors): a prefix or pattern says an image is of the family, not that
+it keeps the family's default configuration. An image written as a variable's default
+(`${GRAYLOG_IMAGE:-graylog/graylog:6.1}`) is known by that default, but the project's variables may
+name another image, so its limits are never known (`assumed`). An entry with `cap_add` is a full
+hardening profile; others only state facts (the user an image runs as, that it is a base image, a
+proxy, or heavy)."""
 from __future__ import annotations
 
 import json
@@ -51,6 +60,9 @@ class ImageProfile:
     # the private data folder (0700/0750, its own user's) that the entrypoint, started as root, walks to
     # hand it to the image's user: root needs DAC_READ_SEARCH or DAC_OVERRIDE to look inside it
     root_chowns: str | None = None
+    pids_known: bool = False  # `pids` is enough for the image (threads bounded, not one per connection)
+    assumed: bool = False  # known through a variable's default: the project may name another image
+    config: tuple[str, ...] = ()  # where the image reads a configuration that sizes it (mounted: not the default)
     # where measured values come from: (field, how it was found), e.g. ("memory", "observed peak 1.12G
     # on 2026-12-06 x 1.5"); rules say so in their messages (see `why`)
     origin: tuple[tuple[str, str], ...] = ()
@@ -76,7 +88,8 @@ def _make(name: str, p: dict) -> ImageProfile:
         p.get("source", ""), "cap_add" in p,
         bool(p.get("drops_privileges") or ("cap_add" in p and p.get("user") is None and not p.get("default_non_root")
                                            and not runs_as)),
-        (p.get("root_chowns") or [None])[0])
+        (p.get("root_chowns") or [None])[0], p.get("pids") is not None and bool(p.get("pids_known", True)), False,
+        tuple(p.get("config", ())))
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +105,8 @@ def _data() -> tuple[dict, dict, list]:
         names[name] = entry
         for alias in entry.get("aliases", ()):
             names.setdefault(alias, entry)
+        for variant, own in entry.get("variants", {}).items():
+            names.setdefault(variant, {**entry, **own, "_name": name})
         patterns += [(p, entry) for p in entry.get("patterns", ())]
     prefixes = {prefix: {**p, "_name": prefix} for prefix, p in raw.get("_prefixes", {}).items()}
     return names, prefixes, patterns
@@ -102,9 +117,14 @@ def facts(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -
     `measured` (the run's Settings.profiles: repository name -> profile measured by `hardener observe`
     or read from the image's configuration) wins for what it measured: capabilities, user pattern,
     writable paths, memory and pids (then known to be enough), with where each came from."""
-    if not image_name or "$" in image_name:
+    if not image_name:
         return None
-    shipped = _shipped(image_name)
+    name, assumed = _literal(image_name)
+    if name is None:
+        return None
+    shipped = _shipped(name)
+    if assumed and shipped is not None:
+        shipped = replace(shipped, limits_known=False, pids_known=False, assumed=True)
     observed = (measured or {}).get(image_name)
     if observed is None:
         return shipped
@@ -116,18 +136,54 @@ def facts(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -
                    memory=observed.memory or base.memory, pids=observed.pids or base.pids,
                    cpus=observed.cpus or base.cpus, complete=True,
                    limits_known=observed.memory is not None or base.limits_known,
+                   pids_known=observed.pids is not None or base.pids_known,
                    drops_privileges=observed.drops_privileges, origin=observed.origin + base.origin,
                    volumes=observed.volumes or base.volumes,
                    healthcheck=observed.healthcheck if observed.healthcheck is not None else base.healthcheck,
                    exposed=observed.exposed or base.exposed, cap_add_works=observed.cap_add_works)
 
 
+def _literal(image_name: str) -> tuple[str | None, bool]:
+    """(the repository name to look up, whether it is a variable's default): `${IMAGE:-graylog/graylog:6.1}`
+    is looked up as graylog/graylog (assumed), `${REGISTRY}/grafana/loki` as grafana/loki (a variable
+    in front of a name with a '/' is a registry or project path); other variables: (None, False)."""
+    if "$" not in image_name:
+        return image_name, False
+    from .syntax import repository_name, resolve, split_outside
+
+    resolved = resolve(image_name)
+    if resolved is not None:
+        return (repository_name(resolved) or None), True
+    parts = split_outside(image_name, "/")
+    while len(parts) > 2 and "$" in parts[0]:
+        parts = parts[1:]
+    name = "/".join(parts)
+    return (name, False) if "$" not in name and "/" in name else (None, False)
+
+
+def _own_name(image_name: str, names: dict) -> str | None:
+    """The family name an image repository name is a mirror of: itself, what follows a registry project
+    path's `library/`, or its last two components (`dockerhub/grafana/loki` -> `grafana/loki`)."""
+    if image_name in names:
+        return image_name
+    parts = image_name.split("/")
+    if "library" in parts[:-1]:
+        rest = "/".join(parts[len(parts) - parts[::-1].index("library"):])
+        return rest if rest in names else None
+    for i in range(1, len(parts) - 1):
+        if "/".join(parts[i:]) in names:
+            return "/".join(parts[i:])
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _shipped(image_name: str) -> ImageProfile | None:
     names, prefixes, patterns = _data()
     found = []
-    if image_name in names:
-        found.append(names[image_name])
+    own = _own_name(image_name, names)
+    if own is not None:
+        found.append(names[own])
+        image_name = own
     found += [p for prefix, p in prefixes.items() if image_name.startswith(prefix)]
     found += [entry for pattern, entry in patterns if fnmatchcase(image_name, pattern) and entry not in found]
     if not found:
@@ -136,6 +192,8 @@ def _shipped(image_name: str) -> ImageProfile | None:
     for entry in found:
         for key, value in entry.items():
             merged.setdefault(key, value)
+    if own is None:  # of the family by prefix or pattern only: its configuration is not known
+        merged.update(limits_known=False, pids_known=False)
     return _make(found[0]["_name"], merged)
 
 
@@ -147,11 +205,29 @@ def family(image_name: str) -> str | None:
     if not image_name or "$" in image_name:
         return None
     names, _, patterns = _data()
-    if image_name in names:
-        return names[image_name]["_name"]
+    own = _own_name(image_name, names)  # mirrors under a registry's project path too
+    if own is not None:
+        return names[own]["_name"]
     for pattern, entry in patterns:
         if not pattern.endswith("*") and fnmatchcase(image_name, pattern):
             return entry["_name"]
+    return None
+
+
+def own_configuration(known: ImageProfile | None, keys, targets) -> str | None:
+    """What gives a service a configuration other than its image's default, when the image's limits
+    are known only for that default: a command or entrypoint of its own (`keys`, the ones the service
+    writes), or a mount (`targets`, container paths) where the image reads a configuration that sizes
+    it (the profile's `config`). None when nothing does, when the limits are not known anyway, or when
+    they were measured on the running service (an observation saw it with its own configuration)."""
+    if known is None or not (known.limits_known or known.pids_known) or known.why("memory") or known.why("pids"):
+        return None
+    if keys:
+        return f"its {keys[0]} is its own"
+    for target in targets:
+        target = (target or "").rstrip("/")
+        if target and any(target == c.rstrip("/") or target.startswith(c.rstrip("/") + "/") for c in known.config):
+            return f"it mounts a configuration at {target}"
     return None
 
 

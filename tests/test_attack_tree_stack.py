@@ -41,6 +41,11 @@ def test_unsafe_fix_leaves_at_most_a_fifth_and_stays_valid(run_cli, tmp_path, co
     public = [f for f in left if f["rule_id"] == "PRT001" and f["service"] == "proxy"]
     assert len(public) == 2 and all(f["severity"] == "low" and f["fix"] == "none" for f in public), public
     left = [f for f in left if f not in public]
+    # a root service writing a volume whose owner nothing shows gets no forced user (65534 would not own
+    # its uploads): reported with what to find out, not fixable
+    owners = [f for f in left if f["rule_id"] == "USR001" and f["fix"] == "none" and "no user is forced" in f["message"]]
+    assert {f["service"] for f in owners} >= {"api", "worker"}, owners
+    left = [f for f in left if f not in owners]
     assert len(left) * 5 <= len(before), (len(left), len(before), sorted({f["rule_id"] for f in left}))
     code, model, err = compose_check((tmp_path / "compose.yaml").read_text())
     assert code == 0, err

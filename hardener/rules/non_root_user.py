@@ -34,7 +34,11 @@ prepares), and nothing in the file says that. What hardener knows about images
   fix: it needs root for exactly that;
 - a base image (alpine, busybox, debian, ubuntu, python, node...) does what its command does: the
   fix (`node` for node, 65534 otherwise) is *unsafe*, and an explicit root user on a base image that
-  runs a command of its own is left to the author (no fix).
+  runs a command of its own is left to the author (no fix);
+- a base image, an unknown image or one whose user hardener does not know that writes to a volume or
+  bind mount (not configuration it only reads) gets no fix: a named volume belongs to root or to the
+  user the image runs as, and 65534 would own neither, so an init script writing there would fail.
+  The message says how to find the user (`docker image inspect`) and the owner of the volumes.
 
 A `user: root` written in a read-only file is overridden with the chosen user in the last file that
 may be written (a later file's value wins).
@@ -83,6 +87,32 @@ def _command_words(svc) -> list[str]:
     return out
 
 
+_NO_OWNER = ("it writes to {} and nothing shows which user owns them, so no user is forced: find the user the image "
+             "runs as (docker image inspect -f '{{{{.Config.User}}}}' IMAGE) and the owner of its volumes, then set "
+             "user: to them")
+
+
+def _written_mounts(svc) -> list[str]:
+    """Container paths of the volumes and bind mounts the service may write (sockets and configuration
+    aside)."""
+    out = []
+    for mount in svc.mounts():
+        source = mount.source or ""
+        if mount.read_only or mount.kind == "tmpfs" or source.rstrip("/").endswith(".sock"):
+            continue
+        if mount.target and knowledge.config_mount(source, mount.target) is not None:
+            continue  # configuration it reads (VOL001 mounts it :ro), not data it writes
+        if mount.target and mount.target not in out:
+            out.append(mount.target)
+    return out
+
+
+def _no_user_known(known) -> bool:
+    """Whether nothing tells which user other than root the image works with: an unknown image, a base
+    image (what it needs is what its command does) or facts that say nothing about its user."""
+    return known is None or known.base or not (known.user or known.runs_as)
+
+
 def _facts(svc):
     return svc.facts()
 
@@ -107,9 +137,14 @@ def _missing_user(ctx, svc, user):
         return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root to change file ownership or "
                        "modes (an init container); no user is forced: keep it one-shot and give it nothing else",
                        service=svc, key_path=path, severity=Severity.LOW)
-    chosen = known.user if known is not None and known.base and known.user else user
     what = "its base image runs as root and what it needs depends on its command and volumes" if \
         known is not None and known.base else "it runs as the image's default user, usually root"
+    owned = _written_mounts(svc)
+    if owned and _no_user_known(known):
+        return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so {what}; "
+                       + _NO_OWNER.format(", ".join(owned)) + _measured(known), service=svc, key_path=path,
+                       severity=Severity.MEDIUM)
+    chosen = known.user if known is not None and known.base and known.user else user
     return finding(__name__, ctx, svc.key, f"service '{svc.name}' sets no user, so {what}" + _measured(known),
                    service=svc,
                    key_path=path, severity=Severity.MEDIUM,
@@ -141,6 +176,11 @@ def check(ctx):
                 "to run its own command on a base image"
             yield finding(__name__, ctx, value, message + f" {why}; no other user is forced: keep it one-shot "
                           "and give it nothing else", service=svc, key_path=path, severity=Severity.LOW)
+            continue
+        owned = _written_mounts(svc)
+        if owned and _no_user_known(known):
+            yield finding(__name__, ctx, value, message + "; " + _NO_OWNER.format(", ".join(owned)), service=svc,
+                          key_path=path)
             continue
         chosen = _chosen(known, user)
         if svc.locked_value("user") is not None:  # a read-only file's value: a later one wins

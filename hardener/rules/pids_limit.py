@@ -25,9 +25,13 @@ deploy limits without `pids` moves there (this is also how the limit ends up und
 
 4096 leaves room for thread-heavy runtimes (each thread counts: a JVM or ClickHouse runs hundreds to
 thousands) and still stops a fork bomb far below the kernel's process table (32768 ids at least).
-Adding the limit is *safe* only for images whose profile limits are known to be enough (nginx,
-postgres, mysql, mariadb, memcached...); for other images it is *unsafe*, since nothing shows how
-many threads they run: measure it (`docker stats` shows PIDS) under real load. Replacing an explicit
+Adding the limit is *safe* only for images whose profile gives a process count known to be enough
+(nginx, postgres, mysql, mariadb, memcached, ClickHouse, the JVM servers...) running their default
+configuration (no command or entrypoint of its own, no configuration mounted where the image reads
+one). It is *unsafe* for other images, since nothing shows how many threads they run, for images
+that start a thread per client connection (MongoDB), for a name matched only by a pattern or prefix,
+and for an image written as a variable's default: measure it (`docker stats` shows PIDS) under real
+load. Replacing an explicit
 `-1` or `0` is *unsafe*, as is overriding a value that comes from a merged mapping with an own key.
 Across files (base and override, `extends`) the value Compose keeps is judged and changed where it
 is written, and deploy limits written in any of the files count.
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 from .. import knowledge
 from ..compose import has_variable
+from ..images import own_configuration
 from ..model import Applicability, Confidence, Severity
 from ..yamltext import Scalar, Verbatim, add_entries, add_under, deref, remove_entry, replace_scalar
 from .base import finding, make_fix
@@ -78,7 +83,10 @@ def _pids(ctx, svc) -> tuple[int, bool]:
     known = svc.facts()
     configured = ctx.options.get(ID, {}).get("pids")
     pids = int(configured or (known and known.pids) or OPTIONS["pids"])
-    return pids, known is not None and known.pids is not None and pids >= known.pids
+    enough = known is not None and known.pids_known and pids >= known.pids
+    keys = [k for k in ("entrypoint", "command") if svc.get(k) is not None
+            and not (isinstance(svc.get(k), Scalar) and svc.get(k).is_null)]
+    return pids, enough and not own_configuration(known, keys, [m.target for m in svc.mounts()])
 
 
 def _measured(ctx, svc, pids: int) -> str:
@@ -128,9 +136,15 @@ def _missing(ctx, svc, pids: int, known: bool, limits_elsewhere: bool):
             edit, path = add_under(ctx.doc, svc.node, ["deploy", "resources", "limits"], number), under
         elif limits is not None and limits_own:  # next to deploy limits Compose wants the limit there
             edit, path = add_entries(ctx.doc, limits, number), under
+    about = svc.facts()
+    if about is not None and about.assumed:
+        runs = f"the image is {about.name} only if the project's variables keep the default the file writes"
+    elif about is not None and about.pids is not None and not about.pids_known:
+        runs = f"the threads {about.name} runs grow with its connections"
+    else:
+        runs = f"nothing shows how many threads {svc.image_name() or 'its image'} runs"
     why = _measured(ctx, svc, pids) if known else (
-        f"; nothing shows how many threads {svc.image_name() or 'its image'} runs, so "
-        f"{pids} is a guess to check: measure its PIDS under real load (docker stats)")
+        f"; {runs}, so {pids} is a guess to check: measure its PIDS under real load (docker stats)")
     return finding(__name__, ctx, svc.key, f"service '{svc.name}' has no process limit; a fork bomb can "
                    "exhaust the host's process table" + why, service=svc, key_path=path,
                    fix=make_fix(Applicability.SAFE if known else Applicability.UNSAFE,

@@ -29,9 +29,15 @@ pool, the WiredTiger cache), `shm_size` plus 512M, and a memory reservation (`me
 
 **Safety.** A limit that is too low kills the service (memory) or starves it (CPU), so the fix is
 *safe* only where the limits are known to be enough: the image has a profile whose limits suit its
-documented default configuration (nginx, httpd, traefik, caddy, haproxy, postgres and its
-derivatives, mysql, mariadb, memcached, rabbitmq, grafana, node-exporter, alertmanager), and the
-file declares no need above them. Everywhere else it is *unsafe*: unknown images, base images whose
+documented default configuration (nginx, httpd, traefik, caddy, haproxy, postgres and the
+derivatives that keep its configuration, mysql, mariadb, memcached, rabbitmq, grafana,
+node-exporter, alertmanager), the service runs that default configuration (no command or entrypoint
+of its own, no configuration mounted where the image reads one, such as `/etc/postgresql` or
+`/etc/mysql`), and the file declares no need above them. A name matched only by a pattern or
+publisher prefix (`*/postgres`, `bitnami/`), derivatives that size themselves (Immich's postgres
+with its 512 MB shared buffers, TimescaleDB tuned to the host's memory at its first start) and an
+image written as a variable's default (`${IMAGE:-nginx}`: the project's variables may name another
+image) do not count. Everywhere else it is *unsafe*: unknown images, base images whose
 needs depend on their command, datastores whose memory grows with their data (redis, mongo,
 elasticsearch, opensearch, prometheus) and heavy applications (ClickHouse, GitLab, SonarQube, Zulip,
 Graylog, Keycloak, Kafka, Immich, Nextcloud, Mastodon, Sentry...). When the file pins memory without
@@ -47,6 +53,7 @@ throttled (CPU) or killed when it goes over (memory); raise the limit for it.
 from __future__ import annotations
 
 from .. import knowledge
+from ..images import own_configuration
 from ..memory import declared_need, format_size, parse_size
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
@@ -91,6 +98,13 @@ def service_need(svc):
                          image_heap=known.heap if known is not None else None)
 
 
+def tuned_by(svc, known) -> str | None:
+    """What gives the service a configuration other than its image's default (images.own_configuration)."""
+    keys = [k for k in ("entrypoint", "command") if svc.get(k) is not None
+            and not (isinstance(svc.get(k), Scalar) and svc.get(k).is_null)]
+    return own_configuration(known, keys, [m.target for m in svc.mounts()])
+
+
 def _values(ctx, svc):
     """(cpus, memory or None when no memory limit can be offered, safe?, what the message adds)."""
     configured = ctx.options.get(ID, {})
@@ -107,13 +121,18 @@ def _values(ctx, svc):
     heavier = need.least is not None and need.least > (parse_size(memory) or 0)
     if heavier:
         memory = format_size(need.least)
-    safe = known is not None and known.limits_known and not heavier and not need.unknown
+    tuned = tuned_by(svc, known)
+    safe = known is not None and known.limits_known and not heavier and not need.unknown and not tuned
     if need.unknown:
         return cpus, None, False, f"; {'; '.join(need.why)}, so no memory limit is known to be enough: {MEASURE}"
     if safe:
         return cpus, memory, True, _measured(known, configured, cpus, memory)
     if heavier:
         why = f"; {need.why[0]}: the limit leaves room for it"
+    elif tuned:
+        why = f"; {tuned}, which can size it beyond its default configuration"
+    elif known is not None and known.assumed:
+        why = f"; the image is {known.name} only if the project's variables keep the default the file writes"
     elif known is not None and known.base:
         why = f"; what {svc.image_name()} needs depends on its command"
     elif known is not None and known.memory:
