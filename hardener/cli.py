@@ -70,6 +70,8 @@ VerificationOpt = typer.Option(None, "--verification", metavar="FILE",
 ObservedOpt = typer.Option(None, "--observed", metavar="FILE",
                            help="Use this observation (hardener observe) instead of hardener-observed.json beside the input.")
 NoObservedOpt = typer.Option(False, "--no-observed", help="Ignore any observation file.")
+HeadroomOpt = typer.Option(1.5, "--headroom", metavar="X", help="Limits from an observation: the observed peak "
+                           "times X (at least 1; memory never below 128M).")
 ImageFactsOpt = typer.Option(False, "--image-facts", help="Read the configuration of images present on the Docker "
                              "engine to recognise unknown names built like a known image (never pulls).")
 
@@ -524,7 +526,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
           statistics: bool = StatisticsOpt, patch: Optional[str] = PatchOpt, rules_url: Optional[str] = RulesUrlOpt,
           jobs: int = JobsOpt, read_only: Optional[List[str]] = ReadOnlyOpt,
           observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
-          image_facts: bool = ImageFactsOpt,
+          image_facts: bool = ImageFactsOpt, headroom: float = HeadroomOpt,
           report_url: Optional[str] = typer.Option(None, "--report-url", envvar="HARDENER_REPORT_URL",
                                                    help="Where the full report is; a Markdown comment too long "
                                                    "for GitHub links to it for the findings it leaves out."),
@@ -547,7 +549,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
-    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts, headroom)
     results = _promote_extended(_scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS), choice)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
@@ -594,7 +596,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
                                         "Docker engine first; write only the fixes that keep every service working."),
         runtime_files: Optional[List[str]] = RuntimeFileOpt, timeout: float = TimeoutOpt, settle: float = SettleOpt,
         pull: bool = PullOpt, observed: Optional[str] = ObservedOpt, no_observed: bool = NoObservedOpt,
-        image_facts: bool = ImageFactsOpt,
+        image_facts: bool = ImageFactsOpt, headroom: float = HeadroomOpt,
         fail_on: Optional[str] = FailOnOpt, no_override: bool = NoOverrideOpt,
         verification: Optional[str] = VerificationOpt,
         write_verification: Optional[str] = typer.Option(
@@ -624,7 +626,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     choice.env_files = _env_files(env_file)
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output)])
-    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts, headroom)
     if write_verification and not verify_run:
         _fail("--write-verification saves what --verify found: add --verify")
     if verify_run:
@@ -711,7 +713,8 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
                    settle: float = SettleOpt, pull: bool = PullOpt, fmt: str = FormatOpt,
                    output: Optional[str] = OutputOpt, config_file: Optional[str] = ConfigOpt,
                    isolated: bool = IsolatedOpt, observed: Optional[str] = ObservedOpt,
-                   no_observed: bool = NoObservedOpt, image_facts: bool = ImageFactsOpt):
+                   no_observed: bool = NoObservedOpt, image_facts: bool = ImageFactsOpt,
+                   headroom: float = HeadroomOpt):
     """Start the project as written and as `fix` would write it on the Docker engine (DOCKER_HOST), in
     temporary copies under fresh project names, and compare each service. Exit 0: every service that
     works as written works hardened; 1: a regression (the fixes responsible are named); 2: it could not
@@ -721,7 +724,8 @@ def verify_command(path: Optional[str] = typer.Argument(None, help="A compose fi
     if fmt not in ("text", "json"):
         _fail(f"unknown format '{fmt}' for verify (choose from text, json)")
     choice = _settings(select, ignore, unsafe_fixes, config_file, isolated, _under(path, files))
-    choice.profiles = _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts)
+    choice.profiles = _use_observation([path] if path else [], choice.files, observed, no_observed, image_facts,
+                                       headroom)
     # a JSON report file says why there is no verdict too (a report made from it can tell)
     failed = (lambda message: _emit(report.as_json_error(message), output)) if fmt == "json" and output else None
     verdict = _run_verify(path, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write=False,
@@ -801,13 +805,15 @@ def _one_project(path, choice):
     return select_project(groups, None if choice.files or not os.path.isdir(path) else path)
 
 
-def _use_observation(paths, files, observed, no_observed, image_facts=False):
+def _use_observation(paths, files, observed, no_observed, image_facts=False, headroom=1.5):
     """Image profiles measured by `hardener observe` (from --observed FILE, else hardener-observed.json
     beside the first input) and, with --image-facts, read from the images on the engine; what they set
     is said on stderr. An observation wins over image facts for the same image. Returns the profiles
     (repository name -> ImageProfile) for this run's Settings."""
     from .runtime import derive
 
+    if not headroom >= 1.0:  # NaN too
+        _fail(f"--headroom {headroom:g}: a limit below the observed peak would stop the service (at least 1)")
     profiles = {}
     if image_facts:
         from .runtime import facts
@@ -819,7 +825,7 @@ def _use_observation(paths, files, observed, no_observed, image_facts=False):
     if path is not None:
         try:
             doc = derive.load(path)
-            found = derive.derive(doc, path, current=derive.current_image_ids(doc))
+            found = derive.derive(doc, path, headroom=headroom, current=derive.current_image_ids(doc))
         except derive.ObservationError as exc:
             _fail(str(exc))
         profiles.update(found.profiles)

@@ -272,3 +272,17 @@ def test_an_observation_with_values_of_the_wrong_shape_is_one_line_and_exit_2(tm
         assert proc.stderr.startswith(f"hardener: error: {tmp_path}/hardener-observed.json: not a usable observation"), \
             proc.stderr
         assert (tmp_path / "compose.yaml").read_text() == STACK
+
+
+def test_the_headroom_over_the_observed_peak_is_configurable_and_never_below_one(tmp_path):
+    put(tmp_path, "compose.yaml", STACK)
+    put(tmp_path, "hardener-observed.json", json.dumps(observation(app=APP)))
+    proc = run_cli("check", "--format", "json", "--headroom", "2", str(tmp_path))
+    messages = {(f["rule_id"], f["service"]): f["message"] for f in json.loads(proc.stdout)["findings"]}
+    assert messages[("RES001", "app")].endswith(f"; observed peak 1.21G on {DAY} x 2; limit 2.5G")  # 2.42G, rounded up
+    assert "local/app (app): memory 2.5G (observed peak 1240M x 2)" in proc.stderr
+    for bad in ("0.5", "nan"):
+        refused = run_cli("fix", "--headroom", bad, str(tmp_path))
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "a limit below the observed peak would stop the service" in refused.stderr
+    assert (tmp_path / "compose.yaml").read_text() == STACK
