@@ -286,3 +286,19 @@ def test_the_headroom_over_the_observed_peak_is_configurable_and_never_below_one
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         assert "a limit below the observed peak would stop the service" in refused.stderr
     assert (tmp_path / "compose.yaml").read_text() == STACK
+
+
+def test_the_observe_table_says_how_the_capabilities_were_found():
+    from hardener.runtime.observe import render_text
+
+    def row(service, caps):
+        return {**service, "memory": {"peak_bytes": service["memory"]["peak_bytes"], "steady_bytes": None},
+                "cpu": {"average_cores": None}, "capabilities": caps}
+
+    doc = {"services": {"db": row(probed(DB, True), probed(DB, True)["capabilities"]),
+                        "job": row(JOB, probed(JOB, False, "exited(1)")["capabilities"]),
+                        "app": row(APP, {"method": "inferred", "cap_add": []})}}
+    lines = render_text(doc).splitlines()
+    assert "CAPS" in lines[0]
+    by_name = {line.split()[0]: line.split() for line in lines[1:4]}
+    assert "probed:ok" in by_name["db"] and "probed:FAILED" in by_name["job"] and "inferred" in by_name["app"]
