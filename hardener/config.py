@@ -221,6 +221,8 @@ def option_problem(name: str, value) -> str:
     import math
     import re
 
+    if name == "secrets":  # AUTH001: how a password reaches the server
+        return "" if value in ("variable", "file") else "expected 'variable' or 'file'"
     if name == "memory":
         ok = isinstance(value, str) and re.fullmatch(_MEMORY, value.strip(), re.I) and float(
             re.match(r"[0-9.]+", value.strip()).group()) > 0

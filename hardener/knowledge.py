@@ -124,6 +124,46 @@ MEILI_MASTER_KEY = ("MEILI_MASTER_KEY", "MEILI_MASTER_KEY_FILE")
 MEMCACHED_SASL_FLAGS = ("-S", "--enable-sasl")
 MEMCACHED_PASSWORD_VARS = ("MEMCACHED_PASSWORD", "MEMCACHED_PASSWORD_FILE")  # bitnami: turns SASL on
 
+# --------------------------------------------------------------------------- turning authentication on
+
+# kind -> how clients of that server in a project carry its credentials (AUTH001's credentials fix
+# rewires them): URL schemes of connection strings; variables that hold the user and the password
+# it sets (an empty one gets the reference); `default`: the image's published default account, a
+# literal the clients then hold and get the references for instead. A URL without a user gets
+# `url_user` (Redis 6+ names its `default` ACL user; MySQL's root is the account the fix protects).
+CLIENT_CREDENTIALS: dict[str, dict] = {
+    "postgres": {"schemes": ("postgres", "postgresql", "postgis", "postgresql+psycopg2", "postgresql+psycopg",
+                             "postgresql+asyncpg", "postgresql+pg8000"),
+                 "password_vars": ("POSTGRES_PASSWORD", "PGPASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD")},
+    "redis": {"schemes": ("redis", "rediss"), "password_vars": ("REDIS_PASSWORD", "REDIS_PASS", "CACHE_PASSWORD")},
+    "mysql": {"schemes": ("mysql", "mariadb", "mysql2", "mysqlx", "mysql+pymysql", "mysql+mysqldb", "mysql+aiomysql",
+                          "mysql+asyncmy", "mysql+mysqlconnector", "mariadb+mariadbconnector"),
+              "password_vars": ("MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD", "DB_ROOT_PASSWORD"),
+              "url_user": "root", "url_users": ("root",)},
+    "mongo": {"schemes": ("mongodb",), "user_vars": ("MONGO_USERNAME", "MONGO_USER", "MONGODB_USERNAME", "MONGODB_USER",
+                                                     "ME_CONFIG_MONGODB_ADMINUSERNAME"),
+              "password_vars": ("MONGO_PASSWORD", "MONGODB_PASSWORD", "ME_CONFIG_MONGODB_ADMINPASSWORD")},
+    "rabbitmq": {"schemes": ("amqp", "amqps"),
+                 "user_vars": ("RABBITMQ_USER", "RABBITMQ_USERNAME", "RABBITMQ_DEFAULT_USER", "AMQP_USER", "AMQP_USERNAME"),
+                 "password_vars": ("RABBITMQ_PASSWORD", "RABBITMQ_PASS", "RABBITMQ_DEFAULT_PASS", "AMQP_PASSWORD"),
+                 "default": ("guest", "guest")},
+    "minio": {"schemes": (), "user_vars": ("MINIO_ROOT_USER", "MINIO_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "S3_ACCESS_KEY",
+                                           "S3_ACCESS_KEY_ID"),
+              "password_vars": ("MINIO_ROOT_PASSWORD", "MINIO_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "S3_SECRET_KEY",
+                                "S3_SECRET_ACCESS_KEY"),
+              "default": ("minioadmin", "minioadmin")},
+}
+# words of a variable name that say it holds a password (or a user) of an account
+PASSWORD_WORDS = ("PASSWORD", "PASS", "PWD", "SECRET")
+USER_WORDS = ("USER", "USERNAME", "LOGIN", "ACCESS_KEY", "KEY_ID")
+# OpenSearch 2.12 and later take the demo configuration's admin password from this variable (and
+# refuse a weak one); earlier versions install admin/admin
+OPENSEARCH_ADMIN_PASSWORD = "OPENSEARCH_INITIAL_ADMIN_PASSWORD"
+OPENSEARCH_ADMIN_PASSWORD_SINCE = (2, 12)
+OPENSEARCH_NO_DEMO = "DISABLE_INSTALL_DEMO_CONFIG"  # true: the security plugin has no certificates to start with
+ELASTIC_PASSWORD = "ELASTIC_PASSWORD"  # the elastic superuser's password, read by the image at its first start
+ELASTIC_FIXABLE_SINCE = 7  # security is in the free licence since 6.8; the fix starts at 7.x
+
 # --------------------------------------------------------------------------- the Docker daemon
 
 DOCKER_SOCKET_NAMES = ("docker.sock", "podman.sock", "containerd.sock", "docker_engine")  # last is the Windows pipe

@@ -114,34 +114,59 @@ def _variables(env) -> dict[str, EnvVar]:
 
 
 def env_edit(doc, svc, name: str, value: str) -> Edit | None:
-    """The edit that sets one variable in the service's own environment, in the form it is written
-    (a mapping entry added, filled or replaced; a `NAME=value` list item replaced or appended; an
-    `environment` mapping added when no layer writes one). None when the environment Compose uses is
-    not this mapping's own to edit (an anchor, a merge key, an alias, another file, an `extends` base
-    that may write it) or the variable itself is written through an alias."""
+    """The edit that sets one variable in the service's own environment (see env_edits)."""
+    edits = env_edits(doc, svc, {name: value})
+    return edits[0] if edits else None
+
+
+def env_edits(doc, svc, values: dict[str, str]) -> list[Edit] | None:
+    """The edits that set variables in the service's own environment, in the form it is written: a
+    mapping entry filled or replaced, a `NAME=value` list item replaced, the new ones added together
+    (one insertion, so that several variables never collide at one point), an `environment` mapping
+    added when no layer writes one. None when the environment Compose uses is not this mapping's own
+    to edit (an anchor, a merge key, an alias, another file, an `extends` base that may write it) or
+    a variable is written through an alias."""
+    if not values:
+        return []
     entry = svc.entry("environment")
     if entry is None:
         if svc.entry("extends") is not None:
             return None
-        return add_entries(doc, svc.node, {"environment": {name: value}})
+        edit = add_entries(doc, svc.node, {"environment": dict(values)})
+        return None if edit is None else [edit]
     if not entry.editable or isinstance(entry.value, Alias):
         return None
     env = deref(entry.value)
+    edits: list = []
+    new: dict[str, str] = {}
     if isinstance(env, Map):
-        found = env.entry(name)
-        if found is None:
-            return add_entries(doc, env, {name: value})
-        current = deref(found[1])
-        if isinstance(found[1], Alias) or not isinstance(current, Scalar):
-            return None
-        return fill_null(doc, found[0], current, value) if current.is_null else replace_scalar(doc, current, value)
-    if isinstance(env, Seq):
-        for item in env.items:
-            node = deref(item)
-            if isinstance(node, Scalar) and node.value.partition("=")[0].strip() == name:
-                return None if isinstance(item, Alias) else replace_scalar(doc, node, f"{name}={value}")
-        return add_items(doc, env, [f"{name}={value}"])
-    return None
+        for name, value in values.items():
+            found = env.entry(name)
+            if found is None:
+                new[name] = value
+                continue
+            current = deref(found[1])
+            if isinstance(found[1], Alias) or not isinstance(current, Scalar):
+                return None
+            edits.append(fill_null(doc, found[0], current, value) if current.is_null
+                         else replace_scalar(doc, current, value))
+        if new:
+            edits.append(add_entries(doc, env, new))
+    elif isinstance(env, Seq):
+        for name, value in values.items():
+            item = next((i for i in env.items if isinstance(deref(i), Scalar)
+                         and deref(i).value.partition("=")[0].strip() == name), None)
+            if item is None:
+                new[name] = value
+            elif isinstance(item, Alias):
+                return None
+            else:
+                edits.append(replace_scalar(doc, deref(item), f"{name}={value}"))
+        if new:
+            edits.append(add_items(doc, env, [f"{n}={v}" for n, v in new.items()]))
+    else:
+        return None
+    return None if None in edits else edits
 
 
 # --------------------------------------------------------------------------- published ports
