@@ -511,8 +511,9 @@ def _turn_redis(ctx, svc, f: _Facts):
     known = svc.facts()  # the image's own healthcheck counts when the file writes none (image facts)
     image_check = known.healthcheck if known is not None and svc.get("healthcheck") is None else None
     if any("redis-cli" in t for t in (*texts(svc.get("healthcheck")), *(image_check or ()))):
-        return ("its healthcheck runs redis-cli, which would fail with NOAUTH: add `-a \"$$REDIS_PASSWORD\"` (and the "
-                "variable) to it, then set the password")
+        return ("a healthcheck runs redis-cli without the password (the file's, or the image's own), which would fail "
+                "with NOAUTH: write one in the file that passes `-a \"$$REDIS_PASSWORD\"` (with the variable in the "
+                "service's environment), then set the password")
     flag = ["--requirepass", _required("REDIS_PASSWORD")]
     command = svc.entry("command")
     if command is None:
