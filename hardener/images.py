@@ -31,10 +31,14 @@ from typing import Mapping
 @dataclass(frozen=True)
 class Render:
     """Paths an image's entrypoint writes at start-up only when the file uses a feature: a folder
-    mounted at `mounted`, or a variable whose name starts with `env_prefix`."""
+    mounted at `mounted`, or a variable whose name starts with `env_prefix`. A variable named
+    `writable_env` set by the service replaces `writable` (nginx's NGINX_ENVSUBST_OUTPUT_DIR); `keeps`
+    are folders holding the image's own files, where a tmpfs would hide them."""
     mounted: str | None
     env_prefix: str | None
     writable: tuple[str, ...]
+    writable_env: str | None = None
+    keeps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ def _make(name: str, p: dict) -> ImageProfile:
         tuple(p.get("writable", ())), p.get("memory"), p.get("cpus"), tuple(p.get("public_ports", ())),
         runs_as, bool(p.get("base", False)), bool(p.get("proxy", False)), p.get("pids"),
         bool(p.get("limits_known", False)), p.get("heap"),
-        tuple(Render(r.get("mounted"), r.get("env_prefix"), tuple(r.get("writable", ()))) for r in p.get("renders", ())),
+        tuple(Render(r.get("mounted"), r.get("env_prefix"), tuple(r.get("writable", ())), r.get("writable_env"),
+                     tuple(r.get("keeps", ()))) for r in p.get("renders", ())),
         p.get("source", ""), "cap_add" in p,
         bool(p.get("drops_privileges") or ("cap_add" in p and p.get("user") is None and not p.get("default_non_root")
                                            and not runs_as)),

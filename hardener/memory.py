@@ -66,6 +66,11 @@ class Need:
         return Need(least, self.why + other.why, self.unknown or other.unknown)
 
 
+# variables that give a heap as a plain size under a name of their own: itzg/minecraft-server's MEMORY,
+# INIT_MEMORY and MAX_MEMORY (its -Xms/-Xmx), Atlassian's JVM_MINIMUM_MEMORY and JVM_MAXIMUM_MEMORY
+MEMORY_VARIABLES = ("MEMORY", "INIT_MEMORY", "MAX_MEMORY", "JVM_MINIMUM_MEMORY", "JVM_MAXIMUM_MEMORY")
+
+
 def _heap_need(heap: int) -> int:
     return HEAP_FACTOR * heap + OVERHEAD
 
@@ -75,11 +80,13 @@ def _is_heap_variable(name: str) -> bool:
     return any(upper == v or upper.endswith(v) for v in knowledge.JVM_OPTION_VARIABLES)
 
 
-def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=None, image_heap: str | None = None) -> Need:
+def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=None, image_heap: str | None = None,
+                  env_file: bool = False) -> Need:
     """What a service's own settings say it needs. `env` maps variable names to values (None: set
     from outside the file, unknown); `command` is its command and entrypoint as one string;
     `shm_size` and `reservation` are the written values; `image_heap` the heap the image sets when
-    the file says nothing."""
+    the file says nothing; `env_file` whether the service also reads variables from env files, which
+    may set that heap (then, with no heap in `env`, the need is unknown)."""
     need = Need(None)
     heaps: list[tuple[int, str]] = []
     summed = 0
@@ -87,7 +94,7 @@ def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=No
     for name, value in env.items():
         upper = name.upper()
         if value is None:
-            if _is_heap_variable(name) or any(w in upper for w in knowledge.HEAP_SIZE_WORDS):
+            if _is_heap_variable(name) or upper in MEMORY_VARIABLES or any(w in upper for w in knowledge.HEAP_SIZE_WORDS):
                 need = need.merge(Need(None, (f"{name} is set outside the file",), True))
             continue
         if _is_heap_variable(name):
@@ -97,6 +104,10 @@ def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=No
                     summed += heap  # one JVM each (SonarQube's web, compute engine and search)
                 else:
                     heaps.append((heap, f"{name} gives the JVM {_human(heap)} of heap"))
+        elif upper in MEMORY_VARIABLES:
+            size = parse_size(value, "m")
+            if size:
+                heaps.append((size, f"{name}={value.strip()} sets a heap of {_human(size)}"))
         elif any(w in upper for w in knowledge.HEAP_SIZE_WORDS) and not upper.endswith(("NEWSIZE", "_NEW_SIZE")):
             size = parse_size(value, "m") or java_heap(value)
             if size:
@@ -110,7 +121,10 @@ def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=No
     if summed:
         heaps.append((summed, f"its JVM options add up to {_human(summed)} of heap"))
     heaps += _command_sizes(command)
-    if not heaps and image_heap and parse_size(image_heap):
+    if not heaps and image_heap and env_file:
+        need = need.merge(Need(None, ("its env_file may set the heap the image takes, which the file does not show",),
+                               True))
+    elif not heaps and image_heap and parse_size(image_heap):
         size = parse_size(image_heap)
         heaps.append((size, f"the image's default heap is {_human(size)}"))
     if locked and not heaps:  # the heap is pinned, and nothing says how big it is

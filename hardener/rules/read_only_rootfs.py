@@ -27,9 +27,10 @@ last file that may be written (a later file's value wins).
 
 An image whose entrypoint renders configuration at start-up gets that folder as tmpfs too when the
 file uses the feature: nginx configured through `/etc/nginx/templates` (mounted) or `NGINX_ENVSUBST_*`
-variables renders into `/etc/nginx/conf.d`, and without it writable starts without the user's
-configuration while looking alive. The tmpfs hides the image's own `default.conf` (the templates
-replace it).
+variables renders into `/etc/nginx/conf.d` (or into `NGINX_ENVSUBST_OUTPUT_DIR`), and without it
+writable starts without the user's configuration while looking alive. The tmpfs hides the image's
+own `default.conf` (the templates replace it). Rendering into `/etc/nginx` itself (to template
+`nginx.conf`) gets no fix: a tmpfs there would hide `mime.types` and the other files nginx reads.
 
 **What may break.** Images that write outside their volumes. Typical extra paths for `tmpfs`:
 `/run` or `/var/run` (pid files and sockets: nginx, php-fpm, supervisord), `/var/cache/nginx`,
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 from ..compose import volume_target
 from ..model import Applicability, Confidence, Severity
+from ..syntax import resolve
 from ..views import boolean, environment
 from ..yamltext import Scalar, Seq, Verbatim, add_entries, deref, flow_text, replace_scalar
 from .base import finding, make_fix, option
@@ -77,22 +79,44 @@ def mount_targets(svc) -> set[str] | None:
     return targets
 
 
-def _rendered(svc, targets) -> list[str]:
-    """Paths the image's entrypoint renders configuration into when the file uses that feature:
-    nginx renders /etc/nginx/templates (mounted, or NGINX_ENVSUBST_* variables) into
-    /etc/nginx/conf.d. Without them writable, it starts without the user's configuration."""
+def _rendered(svc, targets) -> tuple[list[str], str | None]:
+    """(paths the image's entrypoint renders configuration into when the file uses that feature, a
+    folder it renders into that holds the image's own files, or None): nginx renders
+    /etc/nginx/templates (mounted, or NGINX_ENVSUBST_* variables) into /etc/nginx/conf.d, or into
+    NGINX_ENVSUBST_OUTPUT_DIR. Without them writable, it starts without the user's configuration; a
+    tmpfs over /etc/nginx would hide nginx.conf and mime.types, so that one gets no fix."""
     known = svc.facts()
     if known is None or not known.renders:
-        return []
-    names = list(environment(svc))
-    out = []
+        return [], None
+    env = environment(svc)
+    out, blocked = [], None
     for render in known.renders:
         mounted = render.mounted is not None and targets is not None and any(
             t == render.mounted or t.startswith(render.mounted + "/") for t in targets)
-        by_env = render.env_prefix is not None and any(n.startswith(render.env_prefix) for n in names)
-        if mounted or by_env:
-            out += [p for p in render.writable if p not in out]
-    return out
+        by_env = render.env_prefix is not None and any(n.startswith(render.env_prefix) for n in env)
+        if not (mounted or by_env):
+            continue
+        var = env.get(render.writable_env) if render.writable_env else None
+        written = resolve(var.raw) if var is not None and var.raw is not None else None
+        if var is not None and not written:
+            return out, f"{render.writable_env} is set outside the file"
+        writable = [written.rstrip("/") or "/"] if written else list(render.writable)
+        for path in writable:
+            if any(_under(k, path) for k in render.keeps):
+                blocked = path
+            elif path not in out:
+                out.append(path)
+    return out, blocked
+
+
+def _blocked(blocked: str | None) -> str:
+    if blocked is None:
+        return ""
+    if blocked.startswith("/"):
+        return (f"; its entrypoint renders its configuration into {blocked}, which also holds the image's own "
+                "files: a tmpfs there would hide them and a read-only root would leave the configuration "
+                "unrendered, so no fix is offered (render into a folder of its own, such as /etc/nginx/conf.d)")
+    return f"; {blocked}, so where its entrypoint renders its configuration is not known and no fix is offered"
 
 
 def _under(path: str, folder: str) -> bool:
@@ -133,15 +157,16 @@ def check(ctx):
         targets = mount_targets(svc)
         known = svc.profile()
         candidates = list(known.writable) if known is not None else paths
-        candidates += [p for p in _rendered(svc, targets) if p not in candidates]
+        rendered, blocked = _rendered(svc, targets)
+        candidates += [p for p in rendered if p not in candidates]
         # a tmpfs on the image's own data volume would replace that volume: its data would not survive
         volumes = svc.facts().volumes if svc.facts() is not None else ()
         wanted = [p for p in candidates if targets is not None and (p.split(":")[0].rstrip("/") or "/") not in targets
                   and not any(_under(p.split(":")[0], v) for v in volumes)]
         if svc.entry("tmpfs") is None and wanted and not svc.builds_on:
             extra["tmpfs"] = [flow_text(ctx.doc, p, svc.node.flow) for p in wanted]
-        if svc.shared:
-            edits = [None]
+        if svc.shared or blocked:
+            edits = [None]  # blocked: its entrypoint renders where a tmpfs would hide the image's files
         elif entry is None or not entry.own:
             edits = [add_entries(ctx.doc, svc.node, {"read_only": True, **extra})]
         else:
@@ -154,5 +179,5 @@ def check(ctx):
         where = entry.value if entry is not None and not locked else svc.key
         yield finding(__name__, ctx, deref(where), f"service '{svc.name}' can write anywhere in its root file "
                       "system; make it read-only and declare the paths it must write"
-                      + _measured(svc.facts(), targets, bool(extra)), read_only=locked,
+                      + _measured(svc.facts(), targets, bool(extra)) + _blocked(blocked), read_only=locked,
                       service=svc, key_path=("services", svc.name, "read_only"), fix=make_fix(FIX, what, *edits))

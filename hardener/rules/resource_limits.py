@@ -95,7 +95,8 @@ def service_need(svc):
     reservation = svc.value("mem_reservation") or _scalar(svc.merged("deploy", "resources", "reservations", "memory"))
     known = svc.facts()
     return declared_need(env, _words(svc), shm_size=svc.value("shm_size"), reservation=reservation,
-                         image_heap=known.heap if known is not None else None)
+                         image_heap=known.heap if known is not None else None,
+                         env_file=svc.get("env_file") is not None)
 
 
 def tuned_by(svc, known) -> str | None:
