@@ -21,6 +21,9 @@ def is_extension(path) -> bool:
     return bool(path) and isinstance(path[0], str) and path[0].startswith("x-")
 
 
+_ENTRIES = object()  # the key of a Service's cache of entry() answers
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -94,10 +97,12 @@ class Service:
         project, then this mapping (through merge keys), then an earlier file or `extends` base.
         `own` is True only for a value written in this mapping itself; values are not dereferenced.
         (Its first three fields read as (key node, value node, own).)"""
-        views = self._views
-        if ("entry", key) not in views:
-            views[("entry", key)] = self._entry(key)
-        return views[("entry", key)]
+        entries = self._views.get(_ENTRIES)  # by key text alone: no tuple per entry asked (a big file asks 100,000)
+        if entries is None:
+            entries = self._views[_ENTRIES] = {}
+        if key not in entries:
+            entries[key] = self._entry(key)
+        return entries[key]
 
     def _entry(self, key: str) -> "Written | None":
         for other in reversed(self.later):

@@ -265,6 +265,7 @@ class _Taken:
         self._index: dict = {}  # edit -> its place in self.edits
         self._starts: list = []  # sorted (start, end, index)
         self._longest = 0
+        self.replaced = 0  # how many chosen edits a merged one took the place of
 
     def add(self, edit) -> None:
         if edit in self._index:
@@ -282,6 +283,7 @@ class _Taken:
         index = self._index.pop(old)
         self.edits[index] = new
         self._index[new] = index
+        self.replaced += 1
 
     def near(self, edit):
         """Chosen edits that start close enough to the new one to touch it."""
@@ -361,8 +363,18 @@ def _choose(findings, settings, rejected: set):
     chosen, taken = [], _Taken()
     fixed_here: set = set()  # services a chosen fix edits directly
     through_anchor: set = set()  # services a chosen fix changes through a shared anchor
+    # a fix shared by several findings (NET001 moves every back end in one fix of thousands of edits):
+    # once chosen, and while no merge has replaced a chosen edit, its edits are all taken
+    settled: dict = {}  # id(fix) -> (fix, the services it edits directly, taken.replaced when chosen)
     for f in findings:
         if not _applies(f, settings) or _fix_key(f) in rejected:
+            continue
+        known = settled.get(id(f.fix))
+        if known is not None and known[0] is f.fix and known[2] == taken.replaced:
+            direct = known[1]
+            chosen.append(f)
+            fixed_here |= direct | {f.service}
+            through_anchor |= set(f.fix.reach) - direct - {f.service}
             continue
         joined = _joined(f.fix.edits, taken)
         if joined is None:
@@ -379,6 +391,8 @@ def _choose(findings, settings, rejected: set):
             taken.add(e)
         fixed_here |= direct | {f.service}
         through_anchor |= heirs
+        if len(f.fix.edits) > 1:
+            settled[id(f.fix)] = (f.fix, direct, taken.replaced)
     return chosen, taken.edits
 
 

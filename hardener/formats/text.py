@@ -75,7 +75,9 @@ def render(results, color: bool = False, quiet: bool = False, concise: bool = Tr
         lines = full_lines(results, color, rules)
     if not quiet:
         lines.append(summary(results))
-    return "\n".join(lines) + ("\n" if lines else "")
+    if lines:
+        lines.append("")  # the final newline, without a second copy of a report that may be megabytes
+    return "\n".join(lines)
 
 
 EXCERPT_WIDTH = 120  # characters of a source line shown under a finding
