@@ -67,6 +67,8 @@ class ImageProfile:
     pids_known: bool = False  # `pids` is enough for the image (threads bounded, not one per connection)
     assumed: bool = False  # known through a variable's default: the project may name another image
     config: tuple[str, ...] = ()  # where the image reads a configuration that sizes it (mounted: not the default)
+    raises_privileges: str | None = None  # what its own non-root user runs to become root (sudo...)
+    raises_when: tuple[str, ...] = ()  # ...only when one of these variables is set
     # where measured values come from: (field, how it was found), e.g. ("memory", "observed peak 1.12G
     # on 2026-12-06 x 1.5"); rules say so in their messages (see `why`)
     origin: tuple[tuple[str, str], ...] = ()
@@ -94,7 +96,8 @@ def _make(name: str, p: dict) -> ImageProfile:
         bool(p.get("drops_privileges") or ("cap_add" in p and p.get("user") is None and not p.get("default_non_root")
                                            and not runs_as)),
         (p.get("root_chowns") or [None])[0], p.get("pids") is not None and bool(p.get("pids_known", True)), False,
-        tuple(p.get("config", ())))
+        tuple(p.get("config", ())), raises_privileges=(p.get("raises_privileges") or [None])[0],
+        raises_when=tuple(p.get("raises_when", ())))
 
 
 @lru_cache(maxsize=1)

@@ -384,6 +384,10 @@ DEFAULT_PIDS = 4096
 # they need root and the capabilities that come with it
 PERMISSION_COMMANDS = ("chown", "chmod", "chgrp", "setfacl")
 
+# setuid(-root) programs a process that is not root runs to gain privileges: no-new-privileges makes
+# the kernel refuse exactly that gain (gosu, su-exec and setpriv are not here: they only lower privileges)
+SETUID_PROGRAMS = ("sudo", "su", "doas", "pkexec", "newgrp", "fusermount", "fusermount3", "newuidmap", "newgidmap")
+
 # --------------------------------------------------------------------------- ports
 
 def _remote_ports() -> dict[int, str]:

@@ -26,6 +26,17 @@ explicit `no-new-privileges:false` by `true` is *unsafe*, as is giving a service
 `no-new-privileges:true`), which stops following later edits of the shared list. A list reached
 through an alias is reported only.
 
+**When it is not safe.** The flag stops exactly one thing: a process that is not root gaining
+privileges through a setuid program. So adding it is *unsafe*, with the reason in the message, when
+the service's `command`, `entrypoint` or healthcheck `test` calls `sudo`, `su`, `doas`, `pkexec`,
+`newgrp`, `fusermount` or `newuidmap`/`newgidmap` and the service may run as a user that is not root
+(a non-root or variable `user:`, an image that runs as or switches to its own user, an image hardener
+knows nothing about; not a service written to run as root, nor a base image such as debian run
+without a user: root gains nothing from a setuid program), and when the image's knowledge says its own
+user raises privileges by design (`raises_privileges` in `hardener/data/images.json`: code-server's
+and Gitpod's passwordless sudo, linuxserver's code-server once `SUDO_PASSWORD` or
+`SUDO_PASSWORD_HASH` is set). A script the command runs is not read: a `sudo` inside it is not seen.
+
 When `security_opt` is written in a read-only file, the last file that may be written gets
 `no-new-privileges:true`; Compose appends it after the read-only file's entries and Docker keeps
 the last `no-new-privileges` entry, so this also overrides a read-only `no-new-privileges:false`
@@ -42,9 +53,14 @@ MITRE ATT&CK T1548.001 (Abuse Elevation Control Mechanism: Setuid and Setgid).
 """
 from __future__ import annotations
 
+import re
+
+from .. import knowledge
+from ..images import facts
 from ..model import Applicability, Confidence, Severity
 from ..syntax import has_variable, split_option
-from ..yamltext import Alias, Scalar, Seq, add_entries, add_items, deref, fill_null, flow_text, replace_scalar
+from ..views import texts
+from ..yamltext import Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, flow_text, replace_scalar
 from .base import finding, make_fix
 
 ID = "PRV002"
@@ -93,6 +109,9 @@ def check(ctx):
         entry = svc.written_here("security_opt")
         path = ("services", svc.name, "security_opt")
         message = f"service '{svc.name}' does not set no-new-privileges, so setuid programs can raise privileges"
+        raises = _raises(svc)  # a reason the flag may stop the service: then adding it is unsafe
+        adding = Applicability.UNSAFE if raises else Applicability.SAFE
+        message += raises or ""
         node = deref(entry.value) if entry else None
         if isinstance(node, Seq) and False in _states(node):
             yield from _turned_off(ctx, svc, node, entry.editable)
@@ -107,19 +126,19 @@ def check(ctx):
             edit = None if svc.shared else add_entries(ctx.doc, svc.node,
                                                        {"security_opt": [flow_text(ctx.doc, ENTRY, svc.node.flow)]})
             yield finding(__name__, ctx, svc.key, message, service=svc, key_path=path,
-                          fix=make_fix(Applicability.SAFE, f"add security_opt: [{ENTRY}]", edit))
+                          fix=make_fix(adding, f"add security_opt: [{ENTRY}]", edit))
             continue
         key, own = entry.key, entry.own
         editable = entry.editable
         if isinstance(node, Scalar) and node.is_null:
             edit = fill_null(ctx.doc, key, node, [ENTRY]) if editable else None
             yield finding(__name__, ctx, key, message, service=svc, key_path=path,
-                          fix=make_fix(Applicability.SAFE, f"add {ENTRY} to security_opt", edit))
+                          fix=make_fix(adding, f"add {ENTRY} to security_opt", edit))
             continue
         items = [deref(i) for i in node.items]
         if editable:
             edit = add_items(ctx.doc, node, [flow_text(ctx.doc, ENTRY, node.flow)])
-            safety, how = Applicability.SAFE, f"append {ENTRY}"
+            safety, how = adding, f"append {ENTRY}"
         elif not own and not svc.shared and not any(has_variable(i.value) for i in items):
             copy = [flow_text(ctx.doc, t, svc.node.flow) for t in [i.value for i in items] + [ENTRY]]
             edit = add_entries(ctx.doc, svc.node, {"security_opt": copy})
@@ -157,3 +176,38 @@ def _over_read_only(ctx, svc, entry, message):
     return finding(__name__, ctx, entry.key if entry else svc.key, message, read_only=True, service=svc,
                    key_path=("services", svc.name, "security_opt"),
                    fix=make_fix(Applicability.UNSAFE, f"add {ENTRY} after the read-only file's false", edit))
+
+
+_CALL = re.compile(r"(?:^|[\s;&|(`'\"]|/s?bin/)(" + "|".join(map(re.escape, knowledge.SETUID_PROGRAMS))
+                   + r")(?=$|[\s;&|)`'\"])")
+
+
+def _raises(svc) -> str | None:
+    """Why no-new-privileges may stop the service (a message suffix), or None. A process that is not
+    root calls a setuid program in the service's command, entrypoint or healthcheck (root gains
+    nothing from one, so a service written to run as root, or a base image run without a user, is not
+    concerned); or the image's knowledge says its own user raises privileges by design (sudo in
+    code-server), when the variables that enable it are set."""
+    user = svc.user()
+    as_root = user.root or (user.text is None and (known := facts(svc.image_name())) is not None and known.base)
+    if not as_root:
+        for where, key in (("command", "command"), ("entrypoint", "entrypoint"), ("healthcheck", "healthcheck")):
+            node = svc.get(key)
+            if key == "healthcheck":
+                node = deref(node).get("test") if isinstance(deref(node), Map) else None
+            for text in texts(node):
+                m = _CALL.search(text)
+                if m:
+                    program = m.group(1)
+                    return (f"; its {where} calls {program}, a setuid program, as a user that may not be root: "
+                            f"no-new-privileges stops {program} from gaining root, so adding it is unsafe (safe when "
+                            f"{program} only runs as root)")
+    known = facts(svc.image_name())
+    if known is None or known.raises_privileges is None:
+        return None
+    env = svc.environment()
+    if known.raises_when and svc.entry("env_file") is None and not any(
+            name in env and env[name].raw != "" for name in known.raises_when):
+        return None
+    return (f"; {svc.image_name()} relies on {known.raises_privileges}: no-new-privileges stops a setuid program "
+            "from gaining root, so adding it is unsafe")
