@@ -367,3 +367,8 @@ def test_the_secrets_option_is_checked(tmp_path, run_cli):
     (tmp_path / ".hardener.yaml").write_text("options:\n  AUTH001:\n    secrets: files\n")
     proc = run_cli("check", "compose.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and "expected 'variable' or 'file'" in proc.stderr
+
+
+def test_bitnami_images_are_told_their_own_variables():
+    text = y("services:", "  db:", "    image: bitnami/postgresql:16", "    environment:", "      - ALLOW_EMPTY_PASSWORD=yes")
+    assert_no_fix(text, rule=RULE, options=ON, message="POSTGRESQL_PASSWORD")

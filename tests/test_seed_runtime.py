@@ -4,8 +4,9 @@ engine answers, failed when CI asks for one with HARDENER_REQUIRE_ENGINE):
 - DKR001's socket proxy: the file `fix --unsafe-fixes` writes (socket_proxy on) runs with a stand-in of
   the proxy built from Debian's haproxy (tests/fixtures/seed/README.md) and the Docker CLI as client:
   reads of the enabled sections go through, writes and other sections are refused with 403;
-- AUTH001's credentials: Postgres that was `trust` and Redis without requirepass, after the fix, refuse
-  a client without the password and let one with it in.
+- AUTH001's credentials: Postgres that was `trust`, Redis without requirepass and MariaDB with an empty
+  root password allowed, after the fix, refuse a client without the password and let the client whose
+  connection string the fix rewired in.
 
 Projects are named seed-..., publish no host port, and are always taken down with their volumes."""
 from __future__ import annotations
@@ -237,3 +238,44 @@ def test_redis_requires_its_password(engine, tmp_path):
         assert "PONG" not in anonymous.stdout and "NOAUTH" in anonymous.stdout + anonymous.stderr
         with_url = cli("sh", "-c", 'redis-cli -u "$REDIS_URL" ping')
         assert with_url.stdout.strip() == "PONG", with_url.stdout + with_url.stderr
+
+
+def test_mariadb_root_gets_its_password_from_the_variable(engine, tmp_path):
+    """MariaDB with an empty root password allowed: after the fix, root needs the password from the
+    required variable, and the client whose connection string the fix rewired gets in. (The stand-in
+    always wants a root password, so only the fixed file is started.)"""
+    for image in ("mariadb:11",):
+        if subprocess.run([engine["docker"], "image", "inspect", image], env=engine["env"], capture_output=True,
+                          timeout=30).returncode:
+            _give_up(f"stand-in image {image} missing: run ../shared/runtime/build-images.sh")
+    write(tmp_path, "compose.yaml", """\
+        services:
+          db:
+            image: mariadb:11
+            environment:
+              MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: "yes"
+          client:
+            image: mariadb:11
+            entrypoint: ["sleep", "infinity"]
+            depends_on: [db]
+            environment:
+              DB_URL: mysql://root@db:3306/mysql
+        """)
+    out = harden(tmp_path, CREDENTIALS)
+    assert "${MARIADB_ROOT_PASSWORD:?set MARIADB_ROOT_PASSWORD}" in out
+    assert "mysql://root:${MARIADB_ROOT_PASSWORD}@db:3306/mysql" in out
+    write(tmp_path, ".env", "MARIADB_ROOT_PASSWORD=Seed-test-Maria-43\n")
+    with Stack(engine, tmp_path, ["compose.yaml"]) as stack:
+        up = stack.compose("up", "-d")
+        assert up.returncode == 0, up.stderr
+
+        def sql(*args):
+            return stack.compose("exec", "-T", "client", *args, timeout=60)
+
+        # the password the client reads from its rewired connection string
+        from_url = ["sh", "-c", 'p="${DB_URL#mysql://root:}"; p="${p%%@*}"; '
+                    'mariadb -h db -u root -p"$p" -N -e "select 1"']
+        assert wait_for(lambda: sql(*from_url).returncode == 0), stack.compose("logs", "db").stdout[-2000:]
+        assert sql(*from_url).stdout.strip() == "1"
+        without = sql("mariadb", "-h", "db", "-u", "root", "-N", "-e", "select 1")
+        assert without.returncode != 0 and "Access denied" in without.stderr

@@ -71,6 +71,13 @@ becomes 2376, and each service of the file whose `DOCKER_HOST` is `tcp://<servic
 mounted read-only. Clients outside the file need the certificates too (the message says so); when a
 setting is written through an anchor or another file, the message says that no fix could be made.
 
+What you do next, after either: `docker compose up -d` recreates the changed services; watch the
+clients' logs for `403 Forbidden` (a section the proxy refuses) and turn that section on in the
+proxy's `environment` (`IMAGES=1`, `POST=1`...) only if the client really needs it; with dind TLS,
+give clients outside the file the certificates from the `<service>-certs` volume. Both options stay
+off by default: hardener's corpus measure counts an added service and a changed client environment
+as a change of the stack, and so should you: review the diff before committing it.
+
 Everything else is reported: the cure is a design change.
 - Prefer tools that do not need the daemon at all (rootless builders such as BuildKit or kaniko for CI).
 

@@ -744,6 +744,11 @@ def _names(items) -> str:
 
 def _credentials(ctx, svc, kind: str, f: _Facts, port_fix, port_edits):
     """(fix, message) when the credentials option turns authentication on; (None, why not)."""
+    if f.bitnami:
+        return None, (f"; hardener does not turn it on here: a Bitnami image takes its own variables (remove "
+                      f"{knowledge.BITNAMI_EMPTY_PASSWORD} and set the image's password variable, such as "
+                      "POSTGRESQL_PASSWORD, REDIS_PASSWORD or MARIADB_ROOT_PASSWORD, from a required variable or its "
+                      "*_FILE twin)")
     turned = _TURN[kind](ctx, svc, f)
     if isinstance(turned, str):
         return None, f"; hardener does not turn it on here: {turned}"
