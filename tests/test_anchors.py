@@ -279,3 +279,18 @@ def test_rule_silenced_on_one_heir_keeps_other_fixes_through_the_anchor(run_cli,
     assert services["worker"]["restart"] == "on-failure:5"
     # cap_drop added to api's mapping reaches the scheduler too: it is not silenced for CAP001
     assert all("ALL" in services[n]["cap_drop"] for n in ("api", "worker", "scheduler", "db"))
+
+
+def test_text_report_counts_the_services_beyond_the_first_few_a_shared_fix_reaches(run_cli, tmp_path):
+    heirs = [f"worker{i}" for i in range(1, 9)]
+    lines = ["services:", "  api: &app", "    image: ghcr.io/acme/shop:1.4.2", "    restart: always"]
+    for name in heirs:
+        lines += [f"  {name}:", "    <<: *app"]
+    path = tmp_path / "compose.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = run_cli("check", "--isolated", "--select", "RST001", path)
+    assert proc.returncode == 1, proc.stderr
+    api = next(line for line in proc.stdout.splitlines() if "RST001" in line and "service 'api'" in line)
+    also = api.split("also changes", 1)[1]
+    assert "worker1, worker2, worker3, worker4, worker5 and 3 more services" in also, api
+    assert "worker6" not in also

@@ -31,6 +31,20 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color and code else text
 
 
+ALSO_SHOWN = 5  # services named in "the fix also changes ..."; a shared fix can reach thousands
+
+
+def _also_changes(f) -> str:
+    """Which other services the finding's fix edits too, the first few by name and the rest counted."""
+    others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
+    if not others:
+        return ""
+    names = ", ".join(map(_clean, others[:ALSO_SHOWN]))
+    rest = len(others) - ALSO_SHOWN
+    more = f" and {rest} more service{'s' if rest != 1 else ''}" if rest > 0 else ""
+    return f" (the fix also changes {names}{more})"
+
+
 def finding_line(f, color: bool = False) -> str:
     sev = _paint(f.severity.value, _COLORS.get(f.severity.value, ""), color)
     fix = {Applicability.SAFE: _paint(" [fix]", _GREEN, color),
@@ -39,8 +53,7 @@ def finding_line(f, color: bool = False) -> str:
     tree = f" (attack tree {nodes})" if nodes else ""
     where = _paint(f"{_clean(f.file)}:{f.line}:{f.column}:", _BOLD, color)
     rule = _paint(f.rule_id, _BOLD, color)
-    others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
-    also = f" (the fix also changes {', '.join(map(_clean, others))})" if others else ""
+    also = _also_changes(f)
     return f"{where} {rule} {f.rule_name} [{sev}] {_clean(f.message)}{tree}{fix}{also}"
 
 
@@ -128,8 +141,7 @@ def _finding_body(f, color: bool) -> str:
            Applicability.UNSAFE: _paint(" [unsafe fix]", _YELLOW, color)}.get(f.applicability, "")
     nodes = ",".join(f.attack_tree)
     tree = f" (attack tree {nodes})" if nodes else ""
-    others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
-    also = f" (the fix also changes {', '.join(map(_clean, others))})" if others else ""
+    also = _also_changes(f)
     return (f"{_paint(f'{f.line}:{f.column}', _BOLD, color)} {_paint(f.rule_id, _BOLD, color)} {f.rule_name} "
             f"[{sev}] {_clean(f.message)}{tree}{fix}{also}")
 
