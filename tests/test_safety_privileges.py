@@ -55,11 +55,20 @@ def test_a_base_image_run_as_root_by_default_keeps_the_safe_fix():
     ("codercom/code-server:4.93.1", []),
     ("gitpod/workspace-full:latest", []),
     ("lscr.io/linuxserver/code-server:latest", ["    environment:", "      SUDO_PASSWORD: ${SUDO_PASSWORD}"]),
-], ids=["code-server", "gitpod", "linuxserver-code-server-with-sudo"])
+    ("zabbix/zabbix-server-pgsql:alpine-7.0-latest", []),
+    ("zabbix/zabbix-server-mysql:ubuntu-6.4-latest", []),
+    ("docker.io/zabbix/zabbix-proxy-sqlite3:alpine-7.0-latest", []),
+], ids=["code-server", "gitpod", "linuxserver-code-server-with-sudo", "zabbix-server-pgsql",
+        "zabbix-server-mysql-by-pattern", "zabbix-proxy-by-pattern"])
 def test_images_whose_user_uses_sudo_by_design_get_the_unsafe_fix(image, lines):
     before = _svc(image, *lines)
     _, fixed = assert_fixes(before, before + "".join(line + "\n" for line in FLAG), rule="PRV002", unsafe=True)
     assert "sudo" in fixed[0].message
+
+
+def test_zabbix_web_frontend_keeps_the_safe_fix():
+    before = _svc("zabbix/zabbix-web-nginx-pgsql:alpine-7.0-latest")
+    assert_fixes(before, before + "".join(line + "\n" for line in FLAG), rule="PRV002", unsafe=False)
 
 
 def test_linuxserver_code_server_without_a_sudo_password_keeps_the_safe_fix():

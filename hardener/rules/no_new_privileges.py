@@ -35,7 +35,8 @@ knows nothing about; not a service written to run as root, nor a base image such
 without a user: root gains nothing from a setuid program), and when the image's knowledge says its own
 user raises privileges by design (`raises_privileges` in `hardener/data/images.json`: code-server's
 and Gitpod's passwordless sudo, linuxserver's code-server once `SUDO_PASSWORD` or
-`SUDO_PASSWORD_HASH` is set). A script the command runs is not read: a `sudo` inside it is not seen.
+`SUDO_PASSWORD_HASH` is set, the Zabbix server and proxy images, whose user runs nmap through sudo for
+network discovery). A script the command runs is not read: a `sudo` inside it is not seen.
 
 When `security_opt` is written in a read-only file, the last file that may be written gets
 `no-new-privileges:true`; Compose appends it after the read-only file's entries and Docker keeps
