@@ -29,7 +29,12 @@ When the `json-file` block is written in a read-only file, the last file that ma
 `logging: {options: {max-size, max-file}}` (or the options added to its own block) without a
 driver: Compose merges the options with the read-only file's block, whose driver stays.
 
-**What may break.** Only old log lines: `docker compose logs` shows at most the retained files.
+**What may break.** Only old log lines: `docker compose logs` shows at most the retained files. The
+service itself keeps running, but on a host whose daemon sets another default driver in
+`daemon.json` (`"log-driver": "journald"`, `gelf`, a Loki plugin...), a written `json-file` block
+overrides that default for this service, so its logs stay on the host instead of being shipped. On
+such hosts, write the driver the host uses in the file (LOG001 then leaves the block alone) or ignore
+LOG001 in the configuration.
 
 **References.** MITRE ATT&CK T1499 (Endpoint Denial of Service); the Docker documentation of the json-file driver's max-size and max-file options.
 """
