@@ -76,6 +76,7 @@ class ImageProfile:
     healthcheck: tuple[str, ...] | None = None  # the image's own HEALTHCHECK test, when it declares one
     exposed: tuple[int, ...] = ()  # the ports the image declares (EXPOSE)
     cap_add_works: bool | None = None  # probed: cap_drop ALL + cap_add kept it working (False: it did not)
+    drops_to: str | None = None  # observed: the "uid:gid" (not root) its main process drops to after starting as root
 
     def why(self, field: str) -> str | None:
         """How this profile's value of `field` was found when it was measured (an observation, the
@@ -148,7 +149,8 @@ def facts(image_name: str, measured: Mapping[str, ImageProfile] | None = None) -
                    drops_privileges=observed.drops_privileges, origin=observed.origin + base.origin,
                    volumes=observed.volumes or base.volumes,
                    healthcheck=observed.healthcheck if observed.healthcheck is not None else base.healthcheck,
-                   exposed=observed.exposed or base.exposed, cap_add_works=observed.cap_add_works)
+                   exposed=observed.exposed or base.exposed, cap_add_works=observed.cap_add_works,
+                   drops_to=observed.drops_to)
 
 
 def _literal(image_name: str) -> tuple[str | None, bool]:

@@ -119,6 +119,11 @@ def test_observe_then_fix_gives_a_stack_that_starts_hardened_with_limits_above_t
         limit = float(found.group(1)) * (1 << (30 if found.group(2) == "G" else 20))
         assert limit >= s["memory"]["peak_bytes"], (name, found.group(0), s["memory"]["peak_bytes"])
     assert "memory: 1.75G" in service_block(text, "app")  # 1.2 GB x 1.5, rounded up to a quarter
+    # USR001 (unsafe): the servers whose main process was seen dropping to 999:999 and that write only named
+    # volumes start as that user; nginx's master stays root (its workers run as 101), so it gets none
+    for name in ("db", "cache", "mariadb"):
+        assert 'user: "999:999"' in service_block(text, name), service_block(text, name)
+    assert "user:" not in service_block(text, "web")
     # the probe showed that perms needs more than inferred: it keeps its capabilities, and says why
     assert "cap_drop" not in service_block(text, "perms")
     assert "perms" in proc.stdout and "did not work" in proc.stdout

@@ -84,8 +84,12 @@ def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
     assert messages[("RES002", "app")].endswith(f"; observed peak 37 pids (processes and threads) on {DAY} x 4; limit 1024")
     assert messages[("FS001", "app")].endswith(f"; tmpfs from the observation: observed writing /var/lib/app on {DAY}")
     assert "mount a volume there" in messages[("FS001", "db")]
-    assert messages[("USR001", "db")].endswith(f"drops privileges itself, so no user is forced (keep its capabilities "
-                                               f"minimal) (observed on {DAY} starting as root and running as uid 999)")
+    assert messages[("USR001", "db")] == (f"service 'db' runs as root at start-up and its image drops privileges "
+                                          f"itself; observed dropping to uid 999 (gid 999) on {DAY}, and it writes "
+                                          "only to volumes Docker creates (no bind mount), so it can start as 999:999 "
+                                          "(its entrypoint then skips its own chown)")
+    assert messages[("USR001", "web")].endswith(f"drops privileges itself, so no user is forced (keep its capabilities "
+                                                f"minimal) (observed on {DAY} starting as root and running as uid 101)")
     assert messages[("USR001", "app")].endswith(f"(observed on {DAY} running as root throughout)")
     assert messages[("CAP001", "db")].endswith(f"; cap_add CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID: inferred from "
                                                f"the observation of {DAY} (starts as root and drops to uid 999)")
@@ -97,6 +101,7 @@ def test_fixes_from_an_observation_say_so_in_their_messages(tmp_path):
     text = (tmp_path / "compose.yaml").read_text()
     app = service_block(text, "app")
     assert "memory: 2G" in app and "pids: 1024" in app and "- /var/lib/app" in app, app
+    assert 'user: "999:999"' in service_block(text, "db") and "user:" not in service_block(text, "web")
     # a configured value is the user's, not the observation's: no provenance is claimed for it
     put(tmp_path, "compose.yaml", STACK)
     put(tmp_path, "pyproject.toml", y("[tool.hardener.options.RES001]", 'memory = "3G"'))
@@ -302,3 +307,83 @@ def test_the_observe_table_says_how_the_capabilities_were_found():
     assert "CAPS" in lines[0]
     by_name = {line.split()[0]: line.split() for line in lines[1:4]}
     assert "probed:ok" in by_name["db"] and "probed:FAILED" in by_name["job"] and "inferred" in by_name["app"]
+
+
+# ---- USR001: the uid:gid an image was seen dropping to, as an unsafe fix
+
+DROPS = y(
+    "services:",
+    "  db:",
+    "    image: local/postgres:15-bookworm",
+    "    volumes:",
+    "      - {mount}",
+    "      - ./init.sql:/docker-entrypoint-initdb.d/init.sql:ro",
+    "      - type: tmpfs",
+    "        target: /run/postgresql",
+    "volumes:",
+    "  pg:",
+    "  ext:",
+    "    external: true",
+    "  hostdir:",
+    "    driver_opts: {{type: none, o: bind, device: /srv/pg}}",
+)
+
+
+def _usr001(tmp_path, compose, obs, *extra):
+    put(tmp_path, "compose.yaml", compose)
+    if obs is not None:
+        put(tmp_path, "hardener-observed.json", json.dumps(obs))
+    proc = run_cli("check", "--format", "json", "--unsafe-fixes", "--select", "USR001", *extra, str(tmp_path))
+    found = [f for f in json.loads(proc.stdout)["findings"] if f["rule_id"] == "USR001"]
+    assert len(found) == 1, proc.stdout
+    return found[0]
+
+
+def _pid1(uid, gid, pattern="root-drops", workers=()):
+    s = observed("local/postgres:15-bookworm", 75 << 20, pattern, uids=())
+    main = {"pid": 10, "ppid": 0, "uid": uid, "gid": gid, "command": "postgres"}
+    s["users"] = {"configured": "", "pid1": main, "pattern": pattern,
+                  "processes": [main] + [{"uid": w, "gid": w, "command": "worker"} for w in workers]}
+    return s
+
+
+def test_usr001_runs_as_the_observed_drop_target_when_only_volumes_are_written(tmp_path):
+    obs = observation(db=_pid1(999, 998))
+    for mount in ("pg:/var/lib/postgresql/data", "/var/lib/postgresql/data",
+                  "{type: volume, source: pg, target: /var/lib/postgresql/data}"):
+        found = _usr001(tmp_path, DROPS.format(mount=mount), obs)
+        assert f"observed dropping to uid 999 (gid 998) on {DAY}" in found["message"], (mount, found)
+        assert found["fix"] == "unsafe" and found["fix_description"] == "run as 999:998 (observed)", found
+    # fix writes it (only with --unsafe-fixes; never a safe fix), quoted, and the file stays valid
+    put(tmp_path, "compose.yaml", DROPS.format(mount="pg:/var/lib/postgresql/data"))
+    safe = run_cli("fix", "--select", "USR001", str(tmp_path))
+    assert "user:" not in (tmp_path / "compose.yaml").read_text(), safe.stdout
+    fixed = run_cli("fix", "--unsafe-fixes", "--select", "USR001", str(tmp_path))
+    assert fixed.returncode in (0, 1), fixed.stderr
+    text = (tmp_path / "compose.yaml").read_text()
+    assert 'user: "999:998"' in service_block(text, "db"), text
+    again = run_cli("fix", "--unsafe-fixes", "--select", "USR001", str(tmp_path))
+    assert (tmp_path / "compose.yaml").read_text() == text, again.stdout  # idempotent
+
+
+def test_usr001_keeps_no_user_when_the_observation_does_not_allow_one(tmp_path):
+    dropped = observation(db=_pid1(999, 999))
+    cases = {
+        "bind mount": (DROPS.format(mount="./data:/var/lib/postgresql/data"), dropped),
+        "long bind": (DROPS.format(mount="{type: bind, source: ./data, target: /var/lib/postgresql/data}"), dropped),
+        "external volume": (DROPS.format(mount="ext:/var/lib/postgresql/data"), dropped),
+        "volume bound to a host folder": (DROPS.format(mount="hostdir:/var/lib/postgresql/data"), dropped),
+        "undeclared volume": (DROPS.format(mount="other:/var/lib/postgresql/data"), dropped),
+        "stays root (a root master, workers as 101)": (DROPS.format(mount="pg:/var/lib/postgresql/data"),
+                                                       observation(db=_pid1(0, 0, workers=(101,)))),
+        "root throughout": (DROPS.format(mount="pg:/var/lib/postgresql/data"), observation(db=_pid1(0, 0, "root"))),
+        "no observation": (DROPS.format(mount="pg:/var/lib/postgresql/data"), None),
+    }
+    for case, (compose, obs) in cases.items():
+        (tmp_path / "hardener-observed.json").unlink(missing_ok=True)
+        found = _usr001(tmp_path, compose, obs)
+        assert found["fix"] == "none" and "no user is forced" in found["message"], (case, found)
+        assert "observed dropping" not in found["message"], case
+    # an observation present but not read
+    found = _usr001(tmp_path, DROPS.format(mount="pg:/var/lib/postgresql/data"), dropped, "--no-observed")
+    assert found["fix"] == "none", found

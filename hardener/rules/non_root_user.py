@@ -28,7 +28,13 @@ prepares), and nothing in the file says that. What hardener knows about images
   volumes;
 - an image that must start as root and drops privileges itself (postgres and its derivatives,
   mysql, mariadb, redis, nginx) is reported at low severity with no fix: forcing a user breaks its
-  start-up;
+  start-up. An observation (`hardener observe`, docs/observe.md) that saw the service's main process
+  drop from root to a uid:gid (gosu, su-exec; not a root master with workers, like nginx) makes it an
+  *unsafe* fix, `user: "<uid>:<gid>"`, saying so ("observed dropping to uid 999 (gid 999) on
+  2026-12-06"), but only when every mount the service may write is a named or anonymous volume
+  declared in the file: the entrypoint's chown is skipped then, which a fresh volume (owned as in the
+  image) does not need, but a bind mount, an external volume or one with driver options, whose owner
+  on the host is unknown, may;
 - a container that exists to change ownership or modes (its command or entrypoint runs `chown`,
   `chmod`, `chgrp` or `setfacl`: an init or permission container) is reported at low severity with no
   fix: it needs root for exactly that;
@@ -57,7 +63,8 @@ import re
 from .. import knowledge
 from ..compose import as_str_list
 from ..model import Applicability, Confidence, Severity
-from ..yamltext import Scalar, Seq, add_entries, replace_scalar
+from ..syntax import is_bind_source
+from ..yamltext import Map, Scalar, Seq, Verbatim, add_entries, deref, quoted, replace_scalar
 from .base import finding, make_fix, option
 
 ID = "USR001"
@@ -107,6 +114,37 @@ def _written_mounts(svc) -> list[str]:
     return out
 
 
+def _only_volumes(ctx, svc) -> bool:
+    """Whether every mount the service may write is a named or anonymous volume Docker creates (so the
+    files in it belong to the image's users): no bind mount, whose owner on the host is unknown, no
+    volume declared elsewhere, external or with driver options (a bind in disguise), no volumes_from."""
+    if svc.get("volumes_from") is not None:
+        return False
+    top = ctx.top("volumes")
+    for mount in svc.mounts():
+        if mount.read_only or mount.kind == "tmpfs":
+            continue
+        if mount.spec is None and mount.kind != "volume":
+            return False
+        source = mount.source or ""
+        if not source:
+            if mount.spec is not None and len(mount.parts) > 1:
+                return False
+            continue  # an anonymous volume
+        if "$" in source or is_bind_source(source):
+            return False
+        declared = deref(top.get(source)) if isinstance(top, Map) else None
+        if isinstance(declared, Map):
+            if any(declared.get(k) is not None for k in ("external", "driver_opts")):
+                return False
+            driver = deref(declared.get("driver"))
+            if driver is not None and not (isinstance(driver, Scalar) and driver.value in ("", "local")):
+                return False
+        elif not (isinstance(declared, Scalar) and declared.is_null):
+            return False  # not declared in this file: nothing says what it is
+    return True
+
+
 def _no_user_known(known) -> bool:
     """Whether nothing tells which user other than root the image works with: an unknown image, a base
     image (what it needs is what its command does) or facts that say nothing about its user."""
@@ -129,6 +167,15 @@ def _missing_user(ctx, svc, user):
     if known is not None and known.default_non_root:
         return None
     if known is not None and known.drops_privileges:
+        target = known.drops_to
+        if target and _only_volumes(ctx, svc):
+            return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root at start-up and its image "
+                           f"drops privileges itself; {known.why('drops_to')}, and it writes only to volumes "
+                           f"Docker creates (no bind mount), so it can start as {target} (its entrypoint then "
+                           "skips its own chown)", service=svc, key_path=path, severity=Severity.LOW,
+                           fix=make_fix(FIX, f"run as {target} (observed)",
+                                        add_entries(ctx.doc, svc.node,
+                                                    {"user": Verbatim(quoted(target, ctx.doc.quote))})))
         return finding(__name__, ctx, svc.key, f"service '{svc.name}' runs as root at start-up; its image "
                        "drops privileges itself, so no user is forced (keep its capabilities minimal)"
                        + _measured(known),

@@ -10,7 +10,9 @@ Per image the observation measured (the highest over the services that run it):
   uid itself (gosu, su-exec, a root master with workers) keeps starting as root (user None) with the
   capabilities such an entrypoint uses (CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID) added back after
   cap_drop ALL; one that runs as root throughout adds none; one configured non-root is non-root by
-  default. A port below 1024 listened on adds NET_BIND_SERVICE.
+  default. A port below 1024 listened on adds NET_BIND_SERVICE. When the main process itself dropped to
+  one non-root uid:gid (postgres, redis, mariadb under gosu; not a root master with workers, like
+  nginx), that uid:gid is recorded (`drops_to`): USR001 may then offer it as an unsafe fix.
 """
 from __future__ import annotations
 
@@ -189,16 +191,44 @@ def _derive(doc: dict, path: str, headroom: float, floor: int, current: dict | N
         else:
             origin.append(("cap_add", f"inferred from the observation of {day}"
                            + (f" ({'; '.join(why)})" if why else " (runs without dropping privileges)")))
+        targets_seen = {drop_target(s) for _, s in services}
+        drops_to = None
+        if len(targets_seen) == 1 and None not in targets_seen:
+            uid, gid = next(iter(targets_seen))
+            drops_to = f"{uid}:{gid}"
+            origin.append(("drops_to", f"observed dropping to uid {uid} (gid {gid}) on {day}"))
         declared = next((s["image_config"] for _, s in services if isinstance(s.get("image_config"), dict)), {})
         profiles[image] = with_config(ImageProfile(f"observed:{image}", tuple(caps), None, non_root, tuple(writable), memory,
                                        cpus=cpus, pids=pids, origin=tuple(origin), cap_add_works=works,
-                                       drops_privileges="root-drops" in patterns and not non_root), declared)
+                                       drops_privileges="root-drops" in patterns and not non_root,
+                                       drops_to=drops_to), declared)
         notes.append(f"{image} ({names}): writable {', '.join(writable)}"
                      + (f"; not as tmpfs (the image has files there): {', '.join(hidden)}" if hidden else ""))
         pattern = "/".join(sorted(p for p in patterns if p)) or "unknown"
         how = "probed" if works else "probe failed" if works is False else "inferred"
         notes.append(f"{image} ({names}): runs {pattern}; cap_add after cap_drop ALL ({how}): {', '.join(caps) or 'none'}")
     return Derived(profiles, tuple(notes), str(doc.get("observed_at", "")), path)
+
+
+def drop_target(service: dict) -> tuple[int, int] | None:
+    """(uid, gid) the service's main process dropped to after starting as root, when it did: its first
+    process (gosu and su-exec exec the server) runs as a uid other than 0. None for root that stays root
+    (an nginx master with workers under another uid), a service configured non-root, or an observation
+    that does not say (no first process recorded and not all processes under one uid:gid)."""
+    users = service.get("users") or {}
+    if users.get("pattern") != "root-drops":
+        return None
+    main = users.get("pid1")
+    if not isinstance(main, dict):
+        procs = [p for p in users.get("processes") or () if isinstance(p, dict)]
+        ids = {(p.get("uid"), p.get("gid")) for p in procs}
+        main = procs[0] if len(ids) == 1 else None
+    if main is None:
+        return None
+    uid, gid = main.get("uid"), main.get("gid")
+    if type(uid) is not int or type(gid) is not int or uid <= 0 or gid < 0:
+        return None
+    return uid, gid
 
 
 def human_size(n: int) -> str:
