@@ -113,6 +113,19 @@ def _variables(env) -> dict[str, EnvVar]:
     return out
 
 
+def list_append(doc, svc, key: str, item: str) -> Edit | None:
+    """The edit that appends one item to the service's own list setting (`volumes`, `secrets`...), or
+    adds the setting with that item when no layer writes it. None when the list Compose uses is not
+    this service's own block list to edit (an alias, another file, an `extends` base that may write it)."""
+    entry = svc.entry(key)
+    if entry is None:
+        return None if svc.entry("extends") is not None else add_entries(doc, svc.node, {key: [item]})
+    value = deref(entry.value)
+    if not entry.editable or isinstance(entry.value, Alias) or not isinstance(value, Seq):
+        return None
+    return add_items(doc, value, [item])
+
+
 def env_edit(doc, svc, name: str, value: str) -> Edit | None:
     """The edit that sets one variable in the service's own environment (see env_edits)."""
     edits = env_edits(doc, svc, {name: value})

@@ -98,7 +98,7 @@ from dataclasses import dataclass
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import env_edit, texts
+from ..views import env_edit, list_append, texts
 from ..yamltext import (Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, remove_entry, remove_item,
                         replace_scalar)
 from .base import finding, loopback, make_fix, option
@@ -418,13 +418,7 @@ def _dind_clients(ctx, dind):
 
 
 def _add_volume(ctx, svc, spec: str):
-    entry = svc.entry("volumes")
-    if entry is None:
-        return None if svc.entry("extends") is not None else add_entries(ctx.doc, svc.node, {"volumes": [spec]})
-    value = deref(entry.value)
-    if not entry.editable or isinstance(entry.value, Alias) or not isinstance(value, Seq):
-        return None
-    return add_items(ctx.doc, value, [spec])
+    return list_append(ctx.doc, svc, "volumes", spec)
 
 
 def _tls_port(ctx, port):

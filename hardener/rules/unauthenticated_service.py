@@ -142,7 +142,7 @@ from ..compose import as_str_list, seq_items, volume_target
 from ..images import family
 from ..model import Applicability, Confidence, Severity
 from ..syntax import resolve
-from ..views import env_edits, texts
+from ..views import env_edits, list_append, texts
 from ..yamltext import Alias, Map, Scalar, Seq, add_entries, add_items, deref, fill_null, replace_scalar
 from .base import finding, loopback, make_fix, option
 
@@ -429,13 +429,7 @@ def _declare(ctx, key: str, name: str, value: dict):
 
 def _grant_secret(ctx, svc, name: str):
     """Edit that gives the service a Compose secret (short syntax, mounted at /run/secrets/<name>)."""
-    entry = svc.entry("secrets")
-    if entry is None:
-        return None if svc.entry("extends") is not None else add_entries(ctx.doc, svc.node, {"secrets": [name]})
-    value = deref(entry.value)
-    if not entry.editable or isinstance(entry.value, Alias) or not isinstance(value, Seq):
-        return None
-    return add_items(ctx.doc, value, [name])
+    return list_append(ctx.doc, svc, "secrets", name)
 
 
 def _secret_name(ctx, svc) -> str:
