@@ -27,6 +27,16 @@ def finding(check_name: str, message: str, file: str, *, line: int = 1, column: 
                    message=message, line=line, column=column, key_path=tuple(key_path), file=file)
 
 
+def daemon_component_findings(check_name: str, facts, component: str):
+    """The outdated-version finding of a component whose version the Docker daemon reports (engine,
+    runc), if the daemon reported it and an advisory applies."""
+    if component in facts.versions:
+        f = version_finding(check_name, component, facts.versions[component], facts.docker_label, facts.advisories,
+                            authz=facts.authz, key_path=("Server", "Components", component))
+        if f:
+            yield f
+
+
 def version_finding(check_name: str, component: str, text: str, file: str, advisories, *,
                     authz: bool | None = None, key_path=()) -> Finding | None:
     """The finding of an outdated-version check (kernel, engine or runc) for one version, or None

@@ -36,8 +36,4 @@ OPTIONS: dict = {}
 
 
 def check(facts):
-    if "engine" in facts.versions:
-        f = base.version_finding(__name__, "engine", facts.versions["engine"], facts.docker_label, facts.advisories,
-                                 authz=facts.authz, key_path=("Server", "Components", "engine"))
-        if f:
-            yield f
+    yield from base.daemon_component_findings(__name__, facts, "engine")

@@ -36,8 +36,4 @@ OPTIONS: dict = {}
 
 
 def check(facts):
-    if "runc" in facts.versions:
-        f = base.version_finding(__name__, "runc", facts.versions["runc"], facts.docker_label, facts.advisories,
-                                 authz=facts.authz, key_path=("Server", "Components", "runc"))
-        if f:
-            yield f
+    yield from base.daemon_component_findings(__name__, facts, "runc")
