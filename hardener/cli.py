@@ -436,9 +436,10 @@ def _exit_code(results, changed: bool, exit_zero: bool, choice=None) -> int:
 
 # ---- report helpers of `check` and `fix` (output formats, progress, rule metadata)
 
-def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edits: bool = True):
+def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edits: bool = True, then=None):
     """Every input's results, project by project, on several cores when there are many; with a
-    progress bar on stderr when it is a terminal and there are many files."""
+    progress bar on stderr when it is a terminal and there are many files. `then(results)`, when
+    given, is what a project gives instead of its results: work done in the process that made them."""
     from . import parallel
     from .formats.text import PROGRESS_MIN_FILES, progress_clear, progress_line
 
@@ -453,7 +454,10 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
     total = sum(len(g) for g in groups)
     show = not quiet and sys.stderr.isatty() and total >= PROGRESS_MIN_FILES
     done, slots = 0, [None] * len(groups)
-    work = lambda i: _process_group(groups[i], choice, fix, texts, edits)  # noqa: E731
+    if then is None:
+        work = lambda i: _process_group(groups[i], choice, fix, texts, edits)  # noqa: E731
+    else:
+        work = lambda i: then(_process_group(groups[i], choice, fix, texts, edits))  # noqa: E731
     for index, results in parallel.run_all(work, sizes, workers, choice.problems):
         slots[index] = results
         done += len(groups[index])
@@ -606,7 +610,6 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         env_file: Optional[List[str]] = EnvFileOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
-    from .diff import unified
     import functools
 
     from .writing import FileChanged, encode, write_atomic
@@ -633,7 +636,9 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         _refuse_inputs_as_outputs(paths, choice, [("--write-verification", write_verification)])
         paths, jobs = _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe_fixes, write_verification)
         choice.groups = None  # the projects are the verified ones now
-    results = _scan(paths, choice, True, quiet, jobs, edits=False)
+    dry_run = diff and fmt == "text"
+    scanned = _scan(paths, choice, True, quiet, jobs, edits=False, then=_dry_run if dry_run else None)
+    results = [r for r, _ in scanned] if dry_run else scanned
     _report_errors(results, notes=fmt != "text")  # in text, notes go with the findings of the report
     if fmt != "text":
         # the review formats show the findings as `check` reports them (positions in the original text)
@@ -645,21 +650,21 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
               output)
         changed = any(r.status is Status.FIXED for r in results)
         raise typer.Exit(_exit_code(results, changed, exit_zero, choice))
-    diffs, unwritten = [], set()
+    unwritten = set()
     changed = write_failed = False
-    for r in results:
+    if diff:  # nothing is written: the diffs, and the remaining findings at lines of the files as they are (_dry_run)
+        changed = any(r.status is Status.FIXED for r in results)
+        _emit("".join(text for r, text in scanned if r.status is Status.FIXED), output)
+    for r in results if not diff else ():  # writing the fixed files
         if r.status is Status.ERROR:
             continue
-        if r.path == "<stdin>" and not diff:
+        if r.path == "<stdin>":
             sys.stdout.write(r.output if r.output is not None else r.original)
             changed |= r.status is Status.FIXED
             continue
         if r.status is not Status.FIXED:
             continue
         changed = True
-        if diff:
-            diffs.append(unified(r.original, r.output, r.path))
-            continue
         outside = _outside_tree(r.path, choice)
         if outside:
             typer.echo(f"{_term(r.path)}: note: {outside}", err=True)
@@ -682,11 +687,7 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             unwritten.add(r.path)
             continue
         typer.echo(f"Fixed {_term(r.path)}", err=True)
-    if diff:
-        _emit("".join(diffs), output)
-    if diff:  # nothing was written: the remaining findings are shown at lines of the files as they are
-        results = [_at_original_lines(r) for r in results]
-    else:  # a file that was not written is reported as it is: its fixes were not applied
+    if not diff:  # a file that was not written is reported as it is: its fixes were not applied
         results = [_not_written(r) if r.path in unwritten else r for r in results]
     if concise:
         lines = [finding_line(f) + "\n" for r in results for f in r.findings]
@@ -880,16 +881,32 @@ def _verified(paths, choice, runtime_files, timeout, settle, pull, unsafe, save=
     return ([] if choice.files else list(verdict.files)), 1
 
 
-def _at_original_lines(result):
+def _dry_run(results) -> list:
+    """fix --diff (text): (result, its diff) for each result of a project, the remaining findings moved
+    to lines of the original; done where the project was fixed (a helper process on many files), with
+    one comparison of the texts for both."""
+    from .diff import compare, unified
+
+    out = []
+    for r in results:
+        if r.status is Status.FIXED:
+            compared = compare(r.original, r.output)
+            out.append((_at_original_lines(r, compared), unified(r.original, r.output, r.path, compared)))
+        else:
+            out.append((r, ""))
+    return out
+
+
+def _at_original_lines(result, compared=None):
     """A fixed result's remaining findings moved from lines of the fixed text to lines of the
-    original (for a dry run, whose fixed text exists nowhere)."""
+    original (for a dry run, whose fixed text exists nowhere). `compared`: diff.compare of the texts."""
     from dataclasses import replace
 
     from .diff import line_map
 
     if result.status is not Status.FIXED or not result.findings:
         return result
-    to_before = line_map(result.original, result.output)
+    to_before = line_map(result.original, result.output, compared)
     moved = []
     for f in result.findings:
         line, same = to_before(f.line)

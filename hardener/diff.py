@@ -5,16 +5,32 @@ import bisect
 import difflib
 import os
 import re
+from typing import NamedTuple
 
 
-def unified(before: str, after: str, path: str) -> str:
-    """A unified diff (a/ and b/ prefixes, three lines of context); '' when the texts are equal."""
+class Comparison(NamedTuple):
+    """Two texts split into lines and the opcodes that turn the first into the second (difflib's
+    shape): computed once for both the diff and the line map of a dry run."""
+
+    a: list[str]
+    b: list[str]
+    ops: list[tuple]
+
+
+def compare(before: str, after: str) -> Comparison:
+    a, b = lines(before), lines(after)
+    return Comparison(a, b, _opcodes(a, b))
+
+
+def unified(before: str, after: str, path: str, compared: Comparison | None = None) -> str:
+    """A unified diff (a/ and b/ prefixes, three lines of context); '' when the texts are equal.
+    `compared`: compare(before, after), when the caller has it already."""
     if before == after:
         return ""
     name = os.path.normpath(path).lstrip("/")
-    a, b = lines(before), lines(after)
+    a, b, ops = compared or compare(before, after)
     out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
-    for group in _grouped_opcodes(a, b, 3):
+    for group in _grouped_opcodes(ops, 3):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
         out.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@\n")
         for tag, a1, a2, b1, b2 in group:
@@ -81,8 +97,15 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
     ops: list[tuple] = []
     i = j = 0
     for ai, bj in _anchors(a, b) + [(len(a), len(b))]:
-        for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, a[i:ai], b[j:bj], autojunk=False).get_opcodes():
-            ops.append((tag, a1 + i, a2 + i, b1 + j, b2 + j))
+        # most stretches between two anchors are empty or empty on one side (a file with a few lines
+        # added): they need no matcher, and what one would answer is known
+        if i == ai and j < bj:
+            ops.append(("insert", i, i, j, bj))
+        elif j == bj and i < ai:
+            ops.append(("delete", i, ai, j, j))
+        elif i < ai:
+            for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, a[i:ai], b[j:bj], autojunk=False).get_opcodes():
+                ops.append((tag, a1 + i, a2 + i, b1 + j, b2 + j))
         if ai < len(a):
             ops.append(("equal", ai, ai + 1, bj, bj + 1))
         i, j = ai + 1, bj + 1
@@ -97,19 +120,20 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
     return merged or [("equal", 0, 0, 0, 0)]
 
 
-def _grouped_opcodes(a, b, n: int):
+def _grouped_opcodes(ops: list[tuple], n: int):
     """difflib's grouping of opcodes into hunks with n lines of context, on the anchored opcodes."""
     matcher = difflib.SequenceMatcher(None, [], [])
-    matcher.get_opcodes = lambda: _opcodes(a, b)
+    matcher.get_opcodes = lambda: list(ops)  # difflib changes the first and last in place
     return matcher.get_grouped_opcodes(n)
 
 
-def line_map(before: str, after: str):
+def line_map(before: str, after: str, compared: Comparison | None = None):
     """A function from a 1-based line of `after` to (the line of `before` it comes from, whether that
     line is unchanged): the same line where the text is unchanged, the changed line (or the line the
-    new ones follow) where it was edited; what a dry run reports is then at lines of the file as it is."""
-    a, b = lines(before), lines(after)
-    ops = [op for op in _opcodes(a, b) if op[4] > op[3]]  # those that hold lines of `after`, in order
+    new ones follow) where it was edited; what a dry run reports is then at lines of the file as it is.
+    `compared`: compare(before, after), when the caller has it already."""
+    a, b, ops = compared or compare(before, after)
+    ops = [op for op in ops if op[4] > op[3]]  # those that hold lines of `after`, in order
     starts = [op[3] for op in ops]
 
     def to_before(line: int) -> tuple[int, bool]:
