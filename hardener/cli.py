@@ -292,6 +292,8 @@ def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
     """The results of one project, from its files or from `texts` (path -> text already read);
     without the fixes' edits when the caller will not show them (they are costly to send between
     processes)."""
+    from dataclasses import replace
+
     from .engine import process_project
     from .model import FileResult
 
@@ -307,6 +309,8 @@ def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
         except OSError as exc:
             failed.append(FileResult(path, Status.ERROR, error=f"1:1: {exc.strerror or exc.args[0] if exc.args else exc}"))
     settings = [choice.for_file("-" if name == "<stdin>" else name) for name, _ in inputs]
+    if not edits:  # the engine lets the edits go as soon as it can (see Settings.keep_edits)
+        settings = [replace(s, keep_edits=False) for s in settings]
     try:
         results = process_project(inputs, settings, fix) if inputs else []
     except RecursionError:  # a chain of merge keys or aliases too long to follow
@@ -318,7 +322,7 @@ def _process_group(group, choice, fix: bool, texts=None, edits: bool = True):
         results = [FileResult(name, Status.ERROR, error=f"1:1: internal error ({type(exc).__name__}: {exc}); "
                               "nothing was written; please report this file") for name, _ in inputs]
     results = [_with_typo_notes(r) for r in results]
-    return (results if edits else [r.without_edits() for r in results]) + failed
+    return results + failed
 
 
 def _with_typo_notes(result):

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from .compose import Context, Project, is_extension, is_override_name, service_maps
 from .inputs import Included, decode_parse, extends_bases, project_includes
 from .interpolation import project_env
-from .model import Applicability, FileResult, Finding, Status
+from .model import Applicability, FileResult, Finding, Fix, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
@@ -50,17 +50,25 @@ class Run:
     silenced: dict  # rule id -> names of the services where it is silenced (here or elsewhere)
     silenced_elsewhere: dict  # rule id -> names silenced on their name line in another file
     included_only: frozenset  # services only an included file defines (read-only here)
-    reached: dict = field(default_factory=dict)  # (id(fix), rule id) -> (fix, fix with its reach or None)
+    # the fixes come back without their edits (nothing will apply them): see Settings.keep_edits
+    edits: bool = True
+    # (id(fix), rule id) -> (fix, the fix as judged, or None), for the rule that runs now: a rule's
+    # findings share fixes, those of two rules never do, so it is emptied after each rule and does
+    # not keep every original fix (and its edits) alive until the end
+    reached: dict = field(default_factory=dict)
 
 
-def run_rules(doc: Document, settings: Settings, project=None, included=None) -> list[Finding]:
+def run_rules(doc: Document, settings: Settings, project=None, included=None, edits: bool = True) -> list[Finding]:
     """Every enabled rule's findings, less those silenced by comments or configuration. A fix whose
     edits reach a service where its rule is silenced (directly or through a shared anchor), or that
     would rewrite an `x-` extension block, is dropped: such places are never edited. `included`
-    (an Included) adds the services of included files to what the rules see, read-only."""
+    (an Included) adds the services of included files to what the rules see, read-only. `edits`
+    False: the fixes come without their edits, let go as soon as each finding is judged (a baseline
+    in the settings needs them to the end: then the caller drops them)."""
     if doc.root is None:
         return []
     run = _prepare(doc, settings, project, included)
+    run.edits = edits or settings.baseline is not None
     findings = []
     for rule in run.rules:
         for f in rule.check(run.view):
@@ -70,6 +78,7 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None) ->
                     break
             else:
                 findings.append(f)
+        run.reached.clear()
     _name_marks_hold_elsewhere(run, project)
     findings += _unused(run)
     if settings.baseline is not None:
@@ -98,8 +107,9 @@ def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     return Run(settings, ctx, view, rules, marks, set(),
                partial=frozenset(svc.name for svc in services if svc.partial),
                service_lines=service_lines,
+               # only a mark reads it: a file without any leaves it empty (on a big file it is megabytes)
                key_lines={k.line: (svc.name, k.value) for svc in services for k, _ in svc.node.pairs
-                          if isinstance(k, Scalar)},
+                          if isinstance(k, Scalar)} if marks else {},
                silenced=silenced, silenced_elsewhere=silenced_elsewhere, included_only=included_only)
 
 
@@ -157,7 +167,8 @@ def _reach(f: Finding, rule, run: Run):
     reach = run.ctx.reach(paths)
     blocked = (reach & run.silenced[rule.ID] or any(is_extension(p) for p in paths)
                or any(p[:1] == ("services",) and p[1:2] and p[1] in run.included_only for p in paths))
-    fix = None if blocked else f.fix.with_reach(tuple(sorted(reach)))
+    fix = None if blocked else Fix(f.fix.applicability, f.fix.edits if run.edits else (), f.fix.description,
+                                   tuple(sorted(reach)))
     run.reached[(id(f.fix), rule.ID)] = (f.fix, fix)
     return f.with_fix(fix)
 
@@ -471,9 +482,12 @@ def harden_text(text: str, settings: Settings, fix: bool, path: str = "") -> tup
     doc = parse(text)
     view = (lambda d: Project((d,), 0, fragment_file=True)) if is_override_name(path) else None
     if not fix:
-        return run_rules(doc, settings, view(doc) if view else None), [], text
-    doc, findings, fixed = _fix_to_fixpoint(doc, settings, view)
-    return findings, fixed, doc.text
+        findings, fixed = run_rules(doc, settings, view(doc) if view else None, edits=settings.keep_edits), []
+    else:
+        doc, findings, fixed = _fix_to_fixpoint(doc, settings, view)
+    if not settings.keep_edits:
+        findings, fixed = [f.without_edits() for f in findings], [f.without_edits() for f in fixed]
+    return findings, fixed, doc.text if fix else text
 
 
 def _error(path: str, exc: Exception) -> FileResult:
@@ -482,9 +496,9 @@ def _error(path: str, exc: Exception) -> FileResult:
     return FileResult(path, Status.ERROR, error="1:1: nesting too deep")
 
 
-def _result(path, original, doc, findings, fixed, fix) -> FileResult:
-    findings = tuple(f.with_file(path) for f in findings)
-    fixed = tuple(f.with_file(path) for f in fixed)
+def _result(path, original, doc, findings, fixed, fix, edits: bool = True) -> FileResult:
+    findings = tuple(f.with_file(path) if edits else f.without_edits().with_file(path) for f in findings)
+    fixed = tuple(f.with_file(path) if edits else f.without_edits().with_file(path) for f in fixed)
     if fix and doc.text != original:
         return FileResult(path, Status.FIXED, findings, fixed, original=original, output=doc.text)
     return FileResult(path, Status.FINDINGS if findings else Status.CLEAN, findings, original=original)
@@ -548,15 +562,16 @@ def process_project(inputs, settings, fix: bool) -> list[FileResult]:
             docs[i], findings, fixed = _fix_to_fixpoint(_taken(docs, i), per_input.get(path, settings), view,
                                                         included.context)
         else:
-            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None,
-                                 included.context)
+            here = per_input.get(path, settings)
+            findings = run_rules(docs[i], here, view(docs[i]) if view else None, included.context, here.keep_edits)
             fixed = []
         outcome[path] = (text, findings, fixed)
     for i, (path, text) in enumerate(parsed):
         _, findings, fixed = outcome[path]
         if fix and len(parsed) > 1:  # later files' fixes may have settled findings of earlier ones
             view = project_of(i)
-            findings = run_rules(docs[i], per_input.get(path, settings), view(docs[i]) if view else None,
-                                 included.context)
-        results[path] = replace(_result(path, text, docs[i], findings, fixed, fix), notes=tuple(notes[path]))
+            here = per_input.get(path, settings)
+            findings = run_rules(docs[i], here, view(docs[i]) if view else None, included.context, here.keep_edits)
+        results[path] = replace(_result(path, text, docs[i], findings, fixed, fix,
+                                        per_input.get(path, settings).keep_edits), notes=tuple(notes[path]))
     return [results[path] for path, _ in inputs]

@@ -22,6 +22,10 @@ class Settings:
     # (`hardener observe`) or the images' configuration on the engine (--image-facts); they win over the
     # shipped knowledge for their images and carry where each value came from
     profiles: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # the results carry each fix's edits (what the formats that show a patch need). False: every fix
+    # comes back without its edits, and the engine lets them go as soon as it no longer needs them
+    # (`check` right after judging each finding), which on a big file is most of what findings hold
+    keep_edits: bool = True
 
     def wants(self, rule) -> bool:
         if self.select and not matches(rule, self.select):
