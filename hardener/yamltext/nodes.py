@@ -15,51 +15,105 @@ class YamlInputError(Exception):
 
 
 # --------------------------------------------------------------------------- nodes
+#
+# A big compose file becomes a hundred thousand nodes that stay alive while the rules run, so a node
+# stores little of its own (measured with tracemalloc on bench/run.py's 4,000-service file):
+# - `end` is computed from `start` and a length: almost every node is shorter than 257 characters,
+#   and CPython shares those small ints, while an end offset is a new int object per node;
+# - `tag`, `anchor`, `in_flow` and a scalar's `style` are almost always None/False/"" (plain): they
+#   share one field, `_meta`: None for the usual node, else a (tag, anchor, in_flow, style) tuple,
+#   shared by all nodes without tag and anchor (`_plain_meta`), a node's own only when it has one;
+# - a scalar's or an alias's `path` is computed from its parent's path tuple (shared) and its own key
+#   or index; only collections keep a tuple of their own (their children point at it). A link to
+#   the parent node instead would make every tree one big reference cycle, which CPython frees only
+#   when the cyclic collector runs (rarely, with hardener's thresholds), not when the tree is dropped.
+
+_PLAIN_METAS = {(in_flow, style): (None, None, in_flow, style)
+                for in_flow in (False, True) for style in ("", "'", '"', "|", ">")}
+
+
+def _meta(tag, anchor, in_flow: bool, style: str):
+    """The `_meta` field of a node (style "" for collections and aliases)."""
+    if tag is None and anchor is None:
+        if not in_flow and style == "":
+            return None
+        meta = _PLAIN_METAS.get((in_flow, style))
+        if meta is not None:
+            return meta
+    return (tag, anchor, in_flow, style)
+
 
 class Node:
-    __slots__ = ("start", "end", "line", "col", "tag", "anchor", "path", "in_flow")
+    __slots__ = ("start", "_len", "line", "col", "_meta")
 
-    def __init__(self, event, path):
-        self.in_flow = False  # inside a flow collection, where ':' and ',' need quotes
-        self.start, self.end = event.start_mark.index, event.end_mark.index
-        self.line, self.col = event.start_mark.line, event.start_mark.column
-        self.tag = getattr(event, "tag", None)
-        self.anchor = getattr(event, "anchor", None)
-        self.path = path  # where the node is written in the document, as keys and indexes
+    @property
+    def end(self) -> int:
+        return self.start + self._len
+
+    @property
+    def tag(self):
+        meta = self._meta
+        return None if meta is None else meta[0]
+
+    @property
+    def anchor(self):
+        meta = self._meta
+        return None if meta is None else meta[1]
+
+    @property
+    def in_flow(self) -> bool:
+        """Inside a flow collection, where ':' and ',' need quotes."""
+        meta = self._meta
+        return meta is not None and meta[2]
 
 
-class Scalar(Node):
-    __slots__ = ("value", "style")
+class _Leaf(Node):
+    """A scalar or an alias: its path is its parent's path (shared) plus its own key or index."""
+    __slots__ = ("_base", "_key")
 
-    def __init__(self, event, path):
-        super().__init__(event, path)
-        self.value, self.style = event.value, event.style or ""
+    @property
+    def path(self) -> tuple:
+        """Where the node is written in the document, as keys and indexes."""
+        key = self._key
+        return self._base if key is _ROOT else self._base + (key,)
+
+
+_ROOT = object()  # the _key of a leaf that is the whole document
+
+
+class Scalar(_Leaf):
+    __slots__ = ("value",)
+
+    @property
+    def style(self) -> str:
+        """How the scalar is written: "" plain, "'" or '"' quoted, "|" or ">" block."""
+        meta = self._meta
+        return "" if meta is None else meta[3]
 
     @property
     def is_null(self) -> bool:
-        return self.style == "" and self.value in _NULLS and self.tag is None
+        meta = self._meta
+        if meta is None:
+            return self.value in _NULLS
+        return meta[3] == "" and meta[0] is None and self.value in _NULLS
 
 
 class Seq(Node):
-    __slots__ = ("items", "flow", "shares")
-
-    def __init__(self, event, path):
-        super().__init__(event, path)
-        self.items: list[Node] = []
-        self.flow = bool(event.flow_style)
-        self.shares = False  # an alias or a merge key somewhere inside (set when the sequence closes)
+    __slots__ = ("path", "items", "flow", "shares")
+    # items: list[Node]; shares: an alias or a merge key somewhere inside (set when the sequence closes)
 
 
 class Map(Node):
-    __slots__ = ("pairs", "flow", "_index", "_sources", "shares")
+    __slots__ = ("path", "flow", "_index", "_sources", "shares")
+    # _index: key text -> (key node, value node) in the order written, filled when the mapping closes;
+    # a key that is not a scalar (rare) is stored under its node, so that no key text finds it. It is
+    # the only store of the pairs: a list of them besides would cost a list per mapping.
+    # _sources: the mappings merged in with "<<", in order; shares: as for Seq
 
-    def __init__(self, event, path):
-        super().__init__(event, path)
-        self.pairs: list[tuple[Node, Node]] = []
-        self.flow = bool(event.flow_style)
-        self._index: dict = {}  # key text -> (key node, value node), filled when the mapping closes
-        self._sources = ()  # the mappings merged in with "<<", in order, filled when the mapping closes
-        self.shares = False  # an alias or a merge key somewhere inside (set when the mapping closes)
+    @property
+    def pairs(self) -> list:
+        """(key node, value node) of every entry, in the order written (a new list at each call)."""
+        return list(self._index.values())
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
@@ -70,12 +124,12 @@ class Map(Node):
         return e[1] if e else None
 
 
-class Alias(Node):
+class Alias(_Leaf):
     __slots__ = ("name", "target")
 
-    def __init__(self, event, path, target):
-        super().__init__(event, path)
-        self.name, self.target = event.anchor, target
+    @property
+    def anchor(self):
+        return self.name  # the alias event's anchor field is the name it refers to
 
 
 def deref(node):
@@ -105,7 +159,7 @@ def merged_entry(mapping: Map, key: str):
 
 
 def merged_keys(mapping: Map) -> list[str]:
-    keys = [k.value for k, _ in mapping.pairs if isinstance(k, Scalar) and k.value != "<<"]
+    keys = [k.value for k, _ in mapping._index.values() if isinstance(k, Scalar) and k.value != "<<"]
     for source in mapping._sources:
         keys += [k for k in merged_keys(source) if k not in keys]
     return keys

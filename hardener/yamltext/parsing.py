@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .nodes import Alias, Map, Node, Scalar, Seq, YamlInputError, _find_merge_sources
+from .nodes import _meta, _ROOT, Alias, Map, Node, Scalar, Seq, YamlInputError, _find_merge_sources
 
 try:  # the C parser is ~30x faster; the pure-Python parser gives the same events and marks
     from ruamel.yaml.cyaml import CParser as _Parser
@@ -148,15 +148,15 @@ def _compose(text):
     """(root node, the first collection whose alias-expanded size passes MAX_EXPANDED_NODES or None).
 
     One pass over the parser's events. Each open collection is a stack entry [node, pending key,
-    expanded size]; a node's size (itself plus its children, an alias counting as its target) is added
-    to its parent's when it is attached, so an alias bomb is measured without being expanded."""
+    expanded size, shares, whether its children are in a flow collection, a Map's pairs so far]; a node's size (itself plus its children, an alias counting as its target) is
+    added to its parent's when it is attached, so an alias bomb is measured without being expanded."""
     anchors: dict[str, Node] = {}
     sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
-    key_texts: dict[str, str] = {}
+    texts: dict[str, str] = {}  # keys and values repeat from service to service: keep one copy of each
     line_numbers: dict[int, int] = {}
     limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
     bomb = None
-    stack: list = []  # open collections: [node, pending key of a Map, expanded size, path of its keys, shares]
+    stack: list = []  # open collections: [node, pending key of a Map, expanded size, shares, children in flow, pairs]
     root = None
     documents = 0
     try:
@@ -164,23 +164,24 @@ def _compose(text):
             kind = type(event)
             if kind is _ScalarEvent:
                 node = _new(Scalar)
-                node.value, node.style = event.value, event.style or ""
-                node.tag = event.tag
+                value = event.value
+                node.value = texts.setdefault(value, value)
+                tag, style = event.tag, event.style or ""
                 size = 1
             elif kind is _MapEnd or kind is _SeqEnd:
                 top = stack.pop()
                 node = top[0]
-                node.end = event.end_mark.index
-                shares = top[4]
+                node._len = event.end_mark.index - node.start
+                shares = top[3]
                 if kind is _MapEnd:
-                    _index_keys(node)
+                    _index_keys(node, top[5])
                     shares = shares or "<<" in node._index
                 node.shares = shares
-                if not node.flow and (node.anchor or node.tag):
+                if not node.flow and node._meta is not None and (node._meta[0] or node._meta[1]):
                     _locate_block(text, node)
                 size = top[2]
                 if limit is not None:
-                    if node.anchor:
+                    if node._meta is not None and node._meta[1]:
                         sizes[id(node)] = size
                     if size > limit and bomb is None:
                         bomb = node
@@ -188,22 +189,23 @@ def _compose(text):
                     parent = stack[-1]
                     parent[2] += size
                     if shares:
-                        parent[4] = True
+                        parent[3] = True
                 continue
             elif kind is _AliasEvent:
                 node = _alias(event, anchors, stack)
+                tag, style = None, ""
                 size = sizes.get(id(node.target), 1)
                 if stack:
-                    stack[-1][4] = True  # its collection shares a node
+                    stack[-1][3] = True  # its collection shares a node
             elif kind is _MapStart or kind is _SeqStart:
                 if kind is _MapStart:
                     node = _new(Map)
-                    node.pairs, node._index, node._sources = [], {}, ()
+                    node._index, node._sources = {}, ()
                 else:
                     node = _new(Seq)
                     node.items = []
                 node.flow = bool(event.flow_style)
-                node.tag = event.tag
+                tag, style = event.tag, ""
                 size = 0  # added when the collection closes
             elif kind is _DocStart:
                 documents += 1
@@ -214,41 +216,45 @@ def _compose(text):
             else:  # stream start and end, document end
                 continue
             mark = event.start_mark
-            node.start, node.end = mark.index, event.end_mark.index
+            node.start = mark.index
+            node._len = event.end_mark.index - mark.index  # a collection's is set again when it closes
             line = mark.line
             node.line, node.col = line_numbers.setdefault(line, line), mark.column  # one int per line
-            anchor = node.anchor = event.anchor
+            anchor = event.anchor if kind is not _AliasEvent else None  # an alias event's anchor is its name
             if stack:
                 top = stack[-1]
                 parent = top[0]
-                node.in_flow = parent.flow or parent.in_flow
+                in_flow = top[4]
                 if type(parent) is Seq:
-                    node.path = parent.path + (len(parent.items),)
+                    key = len(parent.items)
                     parent.items.append(node)
                 elif top[1] is None:
-                    if kind is _ScalarEvent:  # keys repeat from service to service: keep one copy of each
-                        node.value = key_texts.setdefault(node.value, node.value)
-                    key_path = top[3]  # every key of a mapping shares one path tuple
-                    if key_path is None:
-                        key_path = top[3] = parent.path + ("<key>",)
-                    node.path = key_path
+                    key = "<key>"
                     top[1] = node
                 else:
                     key = top[1]
-                    node.path = parent.path + ((key.value if type(key) is Scalar else "<key>"),)
-                    parent.pairs.append((key, node))
+                    top[5].append((key, node))
+                    key = key.value if type(key) is Scalar else "<key>"
                     top[1] = None
                 top[2] += size
+                base = parent.path
             else:
-                node.in_flow = False
-                node.path = ()
+                in_flow = False
+                key, base = _ROOT, ()
                 root = node
-            if anchor and kind is not _AliasEvent:
-                anchors[anchor] = node
+            if tag is None and anchor is None and not in_flow and style == "":
+                node._meta = None  # the usual node: spares a call
+            else:
+                node._meta = _meta(tag, anchor, in_flow, style)
             if kind is _MapStart or kind is _SeqStart:
+                node.path = base if key is _ROOT else base + (key,)
                 if len(stack) >= MAX_DEPTH:
                     raise YamlInputError(f"nesting deeper than {MAX_DEPTH} levels", node.line + 1, node.col + 1)
-                stack.append([node, None, 1, None, False])
+                stack.append([node, None, 1, False, in_flow or node.flow, [] if kind is _MapStart else None])
+            else:
+                node._base, node._key = base, key
+            if anchor:
+                anchors[anchor] = node
     except ReaderError as exc:  # a character YAML does not allow; libyaml reports a byte offset
         index = len(text.encode("utf-8")[:exc.position].decode("utf-8", "ignore"))
         line = text.count("\n", 0, index) + 1
@@ -273,7 +279,7 @@ def _alias(event, anchors, stack):
         raise YamlInputError(f"alias *{event.anchor} refers to a node that contains it (a cycle)",
                              m.line + 1, m.column + 1)
     node = _new(Alias)
-    node.name, node.target, node.tag = event.anchor, target, None
+    node.name, node.target = event.anchor, target
     return node
 
 
@@ -290,10 +296,11 @@ def _locate_block(text, node):
             node.line, node.col = first.line, dash - _line_start(text, first.start)
 
 
-def _index_keys(mapping: Map):
-    """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the keys for entry()."""
+def _index_keys(mapping: Map, pairs: list):
+    """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the pairs for entry():
+    the index is the mapping's only store of its pairs (see `Map`)."""
     index = {}
-    for pair in mapping.pairs:  # the index holds the pairs' own tuples: no second tuple per entry
+    for pair in pairs:
         key = pair[0]
         if type(key) is Scalar:
             if key.value in index:
@@ -301,6 +308,8 @@ def _index_keys(mapping: Map):
                 raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {first.line + 1})",
                                      key.line + 1, key.col + 1)
             index[key.value] = pair
+        else:
+            index[key] = pair  # a node as the key: stored under itself, never found by a key text
     mapping._index = index
     if "<<" in index:
         mapping._sources = _find_merge_sources(mapping)
@@ -317,7 +326,7 @@ def _measure_layout(root):
         if kind is Map:
             if node.flow:
                 continue
-            for k, v in node.pairs:
+            for k, v in node._index.values():
                 kind = type(v)
                 if kind is Map:
                     if not v.flow and v.line > k.line:
@@ -327,8 +336,8 @@ def _measure_layout(root):
                 push(v)
         elif kind is Seq:
             extend(node.items)
-        elif kind is Scalar and (node.style == "'" or node.style == '"'):
-            quotes[node.style] += 1
+        elif kind is Scalar and node._meta is not None and (node._meta[3] == "'" or node._meta[3] == '"'):
+            quotes[node._meta[3]] += 1
     step = next((s for s, _ in steps.most_common() if s > 0), 2)
     seq = next((o for o, _ in offsets.most_common() if o >= 0), step)
     quote = quotes.most_common(1)[0][0] if quotes else '"'

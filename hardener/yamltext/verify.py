@@ -96,6 +96,7 @@ _MISSING = object()
 def _keyed(mapping: Map) -> dict:
     """A mapping's values by key text, as `raw` keys them (the parse-time index when every key is a
     plain scalar, which is nearly always)."""
-    if len(mapping._index) == len(mapping.pairs):
-        return {k: pair[1] for k, pair in mapping._index.items()}
-    return {_key_text(k): v for k, v in mapping.pairs}
+    index = mapping._index
+    if all(type(k) is str for k in index):
+        return {k: pair[1] for k, pair in index.items()}
+    return {_key_text(k): v for k, v in index.values()}
