@@ -118,6 +118,53 @@ def test_an_error_in_any_process_reaches_the_caller_and_no_helper_is_left():
         os.waitpid(-1, os.WNOHANG)  # no child of this process is left running or unreaped
 
 
+def _big_or_dying(index):
+    """Results bigger than a pipe holds (several reads make one message); the helper that takes
+    project 5 dies after it has sent what it did before."""
+    if index == 5 and os.getpid() != PARENT:
+        os.kill(os.getpid(), 9)
+    time.sleep(0.01)
+    return str(index) * (300_000 if index % 3 == 0 else 10)
+
+
+PARENT = os.getpid()
+
+
+def test_results_are_streamed_whole_and_a_dead_helpers_share_is_done_here():
+    problems = []
+    pairs = dict(parallel.run_all(_big_or_dying, [1] * 16, workers=2, problems=problems))
+    assert pairs == {i: str(i) * (300_000 if i % 3 == 0 else 10) for i in range(16)}
+    assert problems in ([], ["a helper process was killed by signal 9: its projects were checked again in "
+                             "the main process"])  # [] when the parent took project 5 itself
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_results_travel_unchanged_by_constructor_or_as_usual():
+    """What a helper sends equals what it computed: frozen dataclasses with slots (Finding, Fix) go as
+    constructor calls, the rest as pickle does it (a dataclass whose __init__ leaves a field out,
+    enums, Edit with its own __reduce__)."""
+    import dataclasses
+    import pickle
+
+    from hardener.model import Applicability, Confidence, FileResult, Finding, Fix, Severity, Status
+    from hardener.yamltext import Edit
+
+    fix = Fix(Applicability.UNSAFE, (Edit(3, 5, "x: 1\n", (("services", "a"),)),), "set x", ("a", "b"))
+    finding = Finding("CAP001", "cap-drop-all", Severity.HIGH, Confidence.MEDIUM, ("A1",), "m", 3, 5,
+                      service="a", key_path=("services", "a"), fix=fix, file="c.yaml", missing=True)
+    result = FileResult("c.yaml", Status.FINDINGS, findings=(finding, finding), original="a: 1\n", notes=("n",))
+    assert parallel._REDUCERS[Finding](finding)[0] is Finding  # sent as a constructor call
+    assert pickle.loads(parallel._dumps(result)) == result
+
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+    assert parallel._by_constructor(Derived) is None  # its __init__ cannot set b: pickled as usual
+
+
 @pytest.mark.parametrize("requested, sizes, expected", [
     (0, [10_000] * 40, min(parallel.cores(), 40)),  # big enough: one per core
     (0, [100] * 40, 1),  # 4 KB in all: a pool would cost more than it saves
