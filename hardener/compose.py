@@ -21,7 +21,7 @@ def is_extension(path) -> bool:
     return bool(path) and isinstance(path[0], str) and path[0].startswith("x-")
 
 
-_ENTRIES = object()  # the key of a Service's cache of entry() answers
+_UNSET = object()  # a cached answer not asked yet (None is an answer)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Service:
     # the parsed views several rules read, built once per Service (a Context lives for one pass);
     # filled only by the view methods below, never by a rule
     _views: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # entry() answers by key text: each of the 24 rules asks the same keys (a big file asks 250,000 times)
+    _entries: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def partial(self) -> bool:
@@ -97,12 +99,10 @@ class Service:
         project, then this mapping (through merge keys), then an earlier file or `extends` base.
         `own` is True only for a value written in this mapping itself; values are not dereferenced.
         (Its first three fields read as (key node, value node, own).)"""
-        entries = self._views.get(_ENTRIES)  # by key text alone: no tuple per entry asked (a big file asks 100,000)
-        if entries is None:
-            entries = self._views[_ENTRIES] = {}
-        if key not in entries:
-            entries[key] = self._entry(key)
-        return entries[key]
+        found = self._entries.get(key, _UNSET)
+        if found is _UNSET:
+            found = self._entries[key] = self._entry(key)
+        return found
 
     def _entry(self, key: str) -> "Written | None":
         for other in reversed(self.later):
@@ -118,7 +118,7 @@ class Service:
                 return self._written(other, other, found, False)
         return None
 
-    @property
+    @cached_property
     def layers(self) -> tuple:
         """Every mapping that defines this service, in Compose's merge order (the first is overridden
         by all the others): `extends` bases and earlier files, this mapping, later files."""
@@ -255,26 +255,37 @@ class Service:
             out += [k for k in merged_keys(other) if k not in out]
         return out
 
+    # The image and what is known about it are asked by most rules, several times each: answered once
+    # per Service (the image entry and the measured profiles do not change during a pass).
+
     def image(self) -> str:
-        return (self.value("image") or "").lower()
+        found = self._views.get(_IMAGE, _UNSET)
+        if found is _UNSET:
+            found = self._views[_IMAGE] = (self.value("image") or "").lower()
+        return found
 
     def profile(self):
         """The full hardening profile of this service's image (measured for this run, else shipped), or
-        None for an image hardener knows too little about."""
-        from .images import profile
-
-        return profile(self.image_name(), self.measured)
+        None for an image hardener knows too little about (images.profile)."""
+        found = self.facts()
+        return found if found is not None and found.complete else None
 
     def facts(self):
         """Everything known about this service's image (measured for this run, else shipped), or None."""
-        from .images import facts
+        found = self._views.get(_FACTS, _UNSET)
+        if found is _UNSET:
+            from .images import facts
 
-        return facts(self.image_name(), self.measured)
+            found = self._views[_FACTS] = facts(self.image_name(), self.measured)
+        return found
 
     def image_name(self) -> str:
         """The image's repository name without registry, tag or digest: 'bitnami/postgresql'. A ':' or
         '/' inside ${...} (`postgres:${PG_VERSION:-16}`) is not a separator."""
-        return repository_name(self.image())
+        found = self._views.get(_IMAGE_NAME, _UNSET)
+        if found is _UNSET:
+            found = self._views[_IMAGE_NAME] = repository_name(self.image())
+        return found
 
     def image_tag(self) -> str | None:
         """The image's tag as written ('' when there is none), or None without an image."""
@@ -283,7 +294,10 @@ class Service:
 
     def datastore_kind(self) -> str | None:
         """Which datastore or broker the image is (a key of knowledge.DATASTORES), or None."""
-        return knowledge.datastore_kind(self.image_name())
+        found = self._views.get(_DATASTORE, _UNSET)
+        if found is _UNSET:
+            found = self._views[_DATASTORE] = knowledge.datastore_kind(self.image_name())
+        return found
 
     def last_value(self, key: str):
         """(entry, here) for a setting whose last definition wins: Compose's effective entry (None when
@@ -291,6 +305,10 @@ class Service:
         entry = self.entry(key)
         local = merged_entry(self.node, key)
         return entry, entry is not None and local is not None and local[1] is entry[1]
+
+
+# keys of Service._views for the image's answers (objects: never equal to a view's name)
+_IMAGE, _IMAGE_NAME, _FACTS, _DATASTORE = object(), object(), object(), object()
 
 
 class Written(NamedTuple):
@@ -335,7 +353,7 @@ def volume_target(node) -> str | None:
         target = parts[1] if len(parts) > 1 else parts[0]
         if has_variable(target) or not target.startswith("/"):
             return None
-        return posixpath.normpath(re.sub(r"/+", "/", target))
+        return posixpath.normpath(_SLASHES.sub("/", target))
     return _long_target(node)
 
 
@@ -360,6 +378,7 @@ def _long_target(node) -> str | None:
 
 
 _PERMISSIONS = re.compile(r"[rwm]{1,3}")
+_SLASHES = re.compile(r"/+")
 _TARGETS = {"volumes": volume_target, "devices": device_target}
 
 

@@ -309,7 +309,7 @@ def datastore_kind(image_name: str) -> str | None:
         return IMAGE_KIND[image_name]
     if last in IMAGE_KIND:
         return IMAGE_KIND[last]
-    m = re.fullmatch(r"(.+?)-[0-9]+(?:\.[0-9]+)*", last)
+    m = _VERSIONED.fullmatch(last)
     if m and m.group(1) in IMAGE_KIND:
         return IMAGE_KIND[m.group(1)]
     from .images import family
@@ -334,8 +334,12 @@ def server_program(words: list[str]) -> str | None:
     return None
 
 
+_VERSIONED = re.compile(r"(.+?)-[0-9]+(?:\.[0-9]+)*")  # fullmatch: a known name with a version, `redis-7.2`
+_SLASHES = re.compile(r"/+")
+
+
 def _basename(path: str) -> str:
-    path = re.sub(r"/+", "/", path.replace("\\", "/")).rstrip("/")
+    path = _SLASHES.sub("/", path.replace("\\", "/")).rstrip("/")
     return path.rsplit("/", 1)[-1]
 
 

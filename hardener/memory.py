@@ -23,6 +23,10 @@ _UNITS = {"": 1, "b": 1, "k": 1024, "m": MIB, "g": GIB, "t": 1024 * GIB}
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.I)
 _JAVA_HEAP = re.compile(r"(?:^|\s|['\"])-X(mx|ms)([0-9]+(?:\.[0-9]+)?[kmgt]?)\b", re.I)
 _MAX_RAM = re.compile(r"-XX:MaxRAM=([0-9]+[kmgt]?)\b", re.I)
+_LOCK_IN_COMMAND = re.compile(r"bootstrap\.memory_lock=true", re.I)
+_LOCK_IN_VARIABLE = re.compile(r"bootstrap\.memory_lock\s*=\s*true", re.I)
+_NODE_HEAP = re.compile(r"--max-old-space-size[= ]([0-9]+)")
+_COMMAND_FLAGS = tuple((re.compile(pattern), unit, label) for pattern, unit, label in knowledge.COMMAND_MEMORY_FLAGS)
 
 
 def parse_size(text, default_unit: str = "") -> int | None:
@@ -90,7 +94,7 @@ def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=No
     need = Need(None)
     heaps: list[tuple[int, str]] = []
     summed = 0
-    locked = bool(re.search(r"bootstrap\.memory_lock=true", command or "", re.I))
+    locked = bool(_LOCK_IN_COMMAND.search(command or ""))
     for name, value in env.items():
         upper = name.upper()
         if value is None:
@@ -113,10 +117,10 @@ def declared_need(env: dict, command: str = "", *, shm_size=None, reservation=No
             if size:
                 heaps.append((size, f"{name}={value.strip()} sets a heap of {_human(size)}"))
         if upper == "NODE_OPTIONS":
-            m = re.search(r"--max-old-space-size[= ]([0-9]+)", value)
+            m = _NODE_HEAP.search(value)
             if m:
                 heaps.append((int(m.group(1)) * MIB, f"NODE_OPTIONS gives Node {m.group(1)} MB of heap"))
-        if re.search(r"bootstrap\.memory_lock\s*=\s*true", f"{name}={value}", re.I):
+        if _LOCK_IN_VARIABLE.search(f"{name}={value}"):
             locked = True
     if summed:
         heaps.append((summed, f"its JVM options add up to {_human(summed)} of heap"))
@@ -148,8 +152,8 @@ def _command_sizes(command: str) -> list[tuple[int, str]]:
     heap = java_heap(text)
     if heap:
         out.append((heap, f"the command gives the JVM {_human(heap)} of heap"))
-    for pattern, unit, label in knowledge.COMMAND_MEMORY_FLAGS:
-        for m in re.finditer(pattern, text):
+    for pattern, unit, label in _COMMAND_FLAGS:
+        for m in pattern.finditer(text):
             size = parse_size(m.group(1), unit)
             if size:
                 out.append((size, f"the command sets {label} to {_human(size)}"))

@@ -17,6 +17,12 @@ FALSE_WORDS = frozenset({"false", "no", "off", "n"})
 
 ANY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]", ""})  # a host_ip that publishes on every interface
 _ADDRESS_VAR = re.compile(r"ADDR|BIND|HOST|LISTEN|(^|_)IP($|_)|INTERFACE", re.I)
+# compiled once: the rules ask these of every port, volume and value (re's own cache costs a lookup a call)
+_DEFAULT_OF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:?-(.*)", re.S)  # fullmatch: `VAR:-default` inside ${...}
+_VARIABLE_HOST = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+]([^}]*))?\}?$")
+_PORT_NUMBERS = re.compile(r"[0-9]+(-[0-9]+)?")  # fullmatch: a port or a range
+_PORT_RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?")  # fullmatch, with the bounds as groups
+_HOST_ADDRESS = re.compile(r"[0-9A-Fa-f.:]+|localhost|[A-Za-z0-9.-]+")  # fullmatch
 
 
 def has_variable(text: str) -> bool:
@@ -71,7 +77,7 @@ def resolve(text: str) -> str | None:
                 j += 1
             if depth:
                 return None
-            m = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*:?-(.*)", text[i + 2:j - 1], re.S)
+            m = _DEFAULT_OF.fullmatch(text[i + 2:j - 1])
             default = resolve(m.group(1)) if m else None
             if default is None:
                 return None
@@ -137,12 +143,12 @@ def image_last_component(image: str) -> str:
 def looks_like_address(part: str) -> bool:
     """A host part of `host:container` that is (or may hold) an address rather than a port number."""
     if part.startswith("$"):
-        m = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+]([^}]*))?\}?$", part)
+        m = _VARIABLE_HOST.match(part)
         if not m:
             return True
         name, default = m.group(1), m.group(2) or ""
         return bool(_ADDRESS_VAR.search(name)) or any(c in default for c in ".:[")
-    return not re.fullmatch(r"[0-9]+(-[0-9]+)?", part)
+    return not _PORT_NUMBERS.fullmatch(part)
 
 
 def port_parts(body: str) -> list[str]:
@@ -183,15 +189,14 @@ def host_kind(host: str) -> str | None:
     interface), "any" (an every-interface address written out), "bound" (a specific address), or None
     when it cannot be read."""
     parts = port_parts(host.strip()) if host.strip() else []
-    number = re.compile(r"[0-9]+(-[0-9]+)?")
-    if not parts or (len(parts) == 1 and number.fullmatch(parts[0])):
+    if not parts or (len(parts) == 1 and _PORT_NUMBERS.fullmatch(parts[0])):
         return "port"
-    if len(parts) > 2 or (len(parts) == 2 and parts[1] and not number.fullmatch(parts[1])):
+    if len(parts) > 2 or (len(parts) == 2 and parts[1] and not _PORT_NUMBERS.fullmatch(parts[1])):
         return None
     address = parts[0].strip("[]")
     if address in ("0.0.0.0", "::", ""):
         return "any"
-    return "bound" if re.fullmatch(r"[0-9A-Fa-f.:]+|localhost|[A-Za-z0-9.-]+", address) else None
+    return "bound" if _HOST_ADDRESS.fullmatch(address) else None
 
 
 def container_ports(spec: str) -> frozenset[int]:
@@ -207,7 +212,7 @@ def container_ports(spec: str) -> frozenset[int]:
 def port_range(text) -> tuple[int, int] | None:
     """(low, high) of a container port or range, variables resolved to their defaults; None when unknown."""
     text = resolve(str(text).strip())
-    m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", text or "")
+    m = _PORT_RANGE.fullmatch(text or "")
     if not m:
         return None
     return int(m.group(1)), int(m.group(2) or m.group(1))

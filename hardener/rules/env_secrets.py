@@ -45,6 +45,7 @@ Files), T1552.007 (Container API).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .. import knowledge
 from ..model import Applicability, Confidence, Severity
@@ -63,10 +64,12 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:\$\{[^}]*\}|[^:/@\s$])*:"
                            r"((?:\$\{[^}]*\}|\$[A-Za-z_]\w*|[^/@\s$])+)@")
 _FALSY = frozenset({"0", "n", "no", "false", "off", "none", "null"})
+_SEPARATORS = re.compile(r"[^A-Z0-9]+")
 
 
+@lru_cache(maxsize=4096)  # a project repeats its variable names across services
 def is_secret_name(name: str) -> bool:
-    n = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+    n = _SEPARATORS.sub("_", name.upper()).strip("_")
     if not n or n.endswith(knowledge.NOT_SECRET_SUFFIXES):
         return False
     for word in knowledge.SECRET_WORDS:
