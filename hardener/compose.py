@@ -427,9 +427,9 @@ class Context:
         return None if "*" in self.doc.text else frozenset(svc.name for svc in self.services)
 
     @cached_property
-    def _reach_index(self) -> dict:
+    def _reach_index(self) -> "_ReachIndex":
         """Built on first use and kept with this Context (one pass over one document)."""
-        return _reach_index(self.services)
+        return _ReachIndex(self.services)
 
     def anchor_editable(self, rule_id: str, key: str, value) -> bool:
         """Whether a value written once in an anchor may be changed there: no service that inherits it
@@ -454,13 +454,13 @@ class Context:
         except one that writes the edited key itself (its own value hides the anchor's)."""
         if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
             return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
-        index = self._reach_index
+        used = self._reach_index.used
         hit = set()
         for path in paths:
             for n in range(1, len(path) + 1):
-                for name, hidden in index.get(tuple(path[:n]), ()):
+                for names, hidden in used.get(tuple(path[:n]), ()):
                     if n == len(path) or path[n] not in hidden:
-                        hit.add(name)
+                        hit.update(names)
         return hit
 
     def top(self, key: str):
@@ -469,48 +469,92 @@ class Context:
         return deref(self.doc.root.get(key))
 
 
-def _reach_index(services) -> dict:
-    """Document path of every node a service uses (through aliases and merge keys) -> {(service name,
-    keys of that node the service does not take from it)}."""
-    index: dict = {}
-    for svc in services:
-        _index_uses(svc.name, svc.node, index)
-    return index
+class _ReachIndex:
+    """Which services use which nodes, for Context.reach. A service uses its own mapping and, through
+    aliases and merge keys, nodes written elsewhere (anchors, merge sources, another service's mapping).
+    The walk from such a node is the same for every service that comes to it (from x-common with the
+    same keys hidden), so it is walked once and its users are listed with it: a file of 4,000 services
+    merging one anchor walks the anchor once, not 4,000 times.
+
+    used: document path -> [({names of the services using the node there}, keys of that node they do
+    not take from it)]. A service's own mapping is listed with nothing hidden (every path under it
+    reaches the service); a node reached from an entry point (where a walk from a service's mapping
+    first arrives outside it, with the keys hidden there) is listed with the set of the entry point's
+    users, one set object shared by every node the entry point reaches."""
+
+    def __init__(self, services):
+        self.used: dict = {}
+        own: dict = {}  # path of a service's mapping -> {names} (several when a service is an alias of another)
+        users: dict = {}  # (id(node), hidden) of an entry point -> {names}
+        for svc in services:
+            for node, hidden in _entry_points(svc.node):
+                names = users.get((id(node), hidden))
+                if names is None:
+                    names = users[(id(node), hidden)] = set()
+                    for path, below in _uses(node, hidden):
+                        self.used.setdefault(path, []).append((names, below))
+                names.add(svc.name)
+            own.setdefault(deref(svc.node).path, set()).add(svc.name)
+        for path, names in own.items():
+            self.used.setdefault(path, []).append((names, _NO_KEYS))
 
 
-def _index_uses(name: str, root, index: dict) -> None:
-    # The service's own mapping is recorded first, with nothing hidden: reach() then hits the service
-    # for every path under it, so a node under that path needs no entry of its own for this service.
-    # Only the nodes it uses elsewhere (anchors, merge sources) are recorded; the walk is the same.
+def _entry_points(root) -> list:
+    """(node, hidden keys) where a walk from a service's own mapping through its values, aliases and
+    merge keys first leaves the mapping (nodes whose path is not under it)."""
     own = deref(root).path
     depth = len(own)
-    plain = (name, _NO_KEYS)  # one tuple for every node this service uses with nothing hidden
-    seen, todo = set(), [(root, _NO_KEYS)]
+    out, seen, todo = [], set(), [(root, _NO_KEYS)]
     while todo:
         node, hidden = todo.pop()
         node = deref(node)
         if (id(node), hidden) in seen:
             continue
         seen.add((id(node), hidden))
-        path = node.path
-        if len(path) <= depth or path[:depth] != own:
-            users = index.get(path)
-            if users is None:
-                users = index[path] = set()
-            users.add(plain if hidden is _NO_KEYS else (name, hidden))
-        if path[:depth] == own and not getattr(node, "shares", True):
-            continue  # the service's own nodes, no alias or merge key inside: nothing more to record
-        if isinstance(node, Map):
-            # only the values the service really uses: a key it overrides is not reached through
-            # the anchor; the merge sources themselves count (a key added there is inherited), except
-            # the keys the merging mapping (or a mapping merging it) writes itself
-            todo.extend((merged_entry(node, k)[1], _NO_KEYS) for k in merged_keys(node) if k not in hidden)
-            sources = _merge_source_nodes(node)
-            if sources:
-                shadowed = hidden | {k.value for k, _ in node.pairs if isinstance(k, Scalar) and k.value != "<<"}
-                todo.extend((source, shadowed) for source in sources)
-        elif isinstance(node, Seq):
-            todo.extend((item, _NO_KEYS) for item in node.items)
+        if node.path[:depth] != own:
+            out.append((node, hidden))
+        elif getattr(node, "shares", False):  # else no alias or merge key inside: nothing of it leaves
+            _walk_into(node, hidden, todo, _may_leave)
+    return out
+
+
+def _may_leave(node) -> bool:
+    """Whether a walk from a node written inside a service's mapping can leave it: an alias, or a
+    mapping or sequence with an alias or a merge key inside."""
+    return type(node) is Alias or getattr(node, "shares", False)
+
+
+def _uses(start, hidden) -> list:
+    """(path, hidden keys) of every node a service uses from `start` on (start included). Nodes under
+    a service's own mapping may be among them: that service is reached there anyway."""
+    out, seen, todo = [], set(), [(start, hidden)]
+    while todo:
+        node, hidden = todo.pop()
+        node = deref(node)
+        if (id(node), hidden) in seen:
+            continue
+        seen.add((id(node), hidden))
+        out.append((node.path, hidden))
+        _walk_into(node, hidden, todo)
+    return out
+
+
+def _walk_into(node, hidden, todo, wanted=None) -> None:
+    """Add the nodes a service uses inside `node` (with the keys hidden there) to todo; only those
+    `wanted` says may matter when it is given."""
+    if isinstance(node, Map):
+        # only the values the service really uses: a key it overrides is not reached through the
+        # anchor. The mapping's own values; then the merge sources themselves (a key added there is
+        # inherited), except the keys the merging mapping (or a mapping merging it) writes itself:
+        # the walk of a source reaches every value the mapping takes from it.
+        keys = [(k.value, v) for k, v in node.pairs if isinstance(k, Scalar) and k.value != "<<"]
+        todo.extend((v, _NO_KEYS) for k, v in keys if k not in hidden and (wanted is None or wanted(v)))
+        sources = _merge_source_nodes(node)
+        if sources:
+            shadowed = hidden.union(k for k, _ in keys)
+            todo.extend((source, shadowed) for source in sources)
+    elif isinstance(node, Seq):
+        todo.extend((item, _NO_KEYS) for item in node.items if wanted is None or wanted(item))
 
 
 _NO_KEYS = frozenset()  # one shared empty set: CPython makes a new object for every frozenset()

@@ -72,6 +72,23 @@ def test_reach_through_a_chain_of_merge_keys():
     assert ctx.reach([("x-b", "user")]) == {"one", "two"}
 
 
+def test_reach_when_many_services_share_one_anchor():
+    # the index walks an anchor once for all services that arrive at it with the same keys hidden:
+    # each of them must still be reached, and a service that writes the key itself must not
+    text = y("x-logging: &logging", "  driver: json-file", "x-common: &common", "  restart: always",
+             "  logging: *logging", "services:", "  a:", "    <<: *common", "    image: a", "  b:", "    <<: *common",
+             "    image: b", "  c: &c", "    <<: *common", "    restart: 'no'", "  d: *c", "  e:", "    image: e",
+             "    logging: *logging")
+    ctx = Context.of(parse(text))
+    assert ctx.reach([("x-logging", "driver")]) == {"a", "b", "c", "d", "e"}
+    assert ctx.reach([("x-logging", "options")]) == {"a", "b", "c", "d", "e"}  # a new key
+    assert ctx.reach([("x-common", "restart")]) == {"a", "b"}  # c (and d, its alias) write their own
+    assert ctx.reach([("x-common", "logging")]) == {"a", "b", "c", "d"}
+    assert ctx.reach([("services", "c", "image")]) == {"c", "d"}
+    assert ctx.reach([("services", "e", "logging")]) == {"e"}
+    assert ctx.reach([("services", "a", "restart"), ("services", "b")]) == {"a", "b"}
+
+
 def test_surviving_mounts_are_merged_by_cleaned_target():
     base = y("services:", "  app:", "    image: a", "    volumes:", "      - /a:/data/", "      - /b:/keep",
              "      - ${SRC}:${DST}", "      - type: bind", "        source: /c", "        target: /long")
