@@ -113,7 +113,9 @@ class _Choice:
                 _fail(f"unknown rule '{name}' (see `hardener rules`)")
         self.isolated = isolated
         self._fixed = self._load(config_file) if config_file else None
-        self._found: dict = {}
+        self._found: dict = {}  # configuration file -> Config
+        self._config_of: dict = {}  # input path -> Config (finding it resolves the path: once per file)
+        self._settings_of: dict = {}  # input path -> its Settings before this run's additions (see for_file)
         self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
         self.baseline = None  # the --baseline file; without it each file's configured baseline
         self._baselines: dict = {}
@@ -133,16 +135,24 @@ class _Choice:
             return self._fixed or config.Config()
         if self._fixed is not None:
             return self._fixed
-        found = config.find(path)
-        if found not in self._found:
-            self._found[found] = self._load(found) if found else config.Config()
-        return self._found[found]
+        if path not in self._config_of:
+            found = config.find(path)
+            if found not in self._found:
+                self._found[found] = self._load(found) if found else config.Config()
+            self._config_of[path] = self._found[found]
+        return self._config_of[path]
 
     def for_file(self, path: str):
+        """The file's Settings: its configuration with the command line's choices (computed once per
+        file: a scan asks before the helpers start, in them, and again for the report), then what this
+        run adds (env files, baseline, measured profiles), which may be set after the first call."""
         from dataclasses import replace
         from types import MappingProxyType
 
-        settings = self.config_for(path).settings_for(path, self.select, self.ignore, self.unsafe, self.read_only)
+        settings = self._settings_of.get(path)
+        if settings is None:
+            settings = self._settings_of[path] = self.config_for(path).settings_for(
+                path, self.select, self.ignore, self.unsafe, self.read_only)
         if self.env_files:
             settings = replace(settings, env_files=self.env_files)
         recorded = self._recorded(path) if self.leave_baselined else None
@@ -452,6 +462,8 @@ def _scan(paths, choice, fix: bool, quiet: bool, jobs: int = 0, texts=None, edit
     reads_stdin = texts is None and any("-" in g for g in groups)
     workers = 1 if reads_stdin else parallel.workers_for(jobs, sizes)
     if workers > 1:
+        from . import engine  # noqa: F401  (imported once here, not again in every helper)
+
         for group in groups:  # configuration errors stop the run here, before any worker starts
             for path in group:
                 choice.for_file(path)
@@ -815,7 +827,7 @@ def _use_observation(paths, files, observed, no_observed, image_facts=False, hea
     beside the first input) and, with --image-facts, read from the images on the engine; what they set
     is said on stderr. An observation wins over image facts for the same image. Returns the profiles
     (repository name -> ImageProfile) for this run's Settings."""
-    from .runtime import derive
+    from .runtime.observed import find_beside
 
     if not headroom >= 1.0:  # NaN too
         _fail(f"--headroom {headroom:g}: a limit below the observed peak would stop the service (at least 1)")
@@ -826,8 +838,10 @@ def _use_observation(paths, files, observed, no_observed, image_facts=False, hea
         profiles, notes = facts.engine_profiles()
         for note in notes:
             typer.echo(f"hardener: image facts: {note}", err=True)
-    path = None if no_observed else observed or derive.find_beside(list(files or ()) + list(paths or ()))
+    path = None if no_observed else observed or find_beside(list(files or ()) + list(paths or ()))
     if path is not None:
+        from .runtime import derive
+
         try:
             doc = derive.load(path)
             found = derive.derive(doc, path, headroom=headroom, current=derive.current_image_ids(doc))

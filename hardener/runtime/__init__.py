@@ -4,7 +4,16 @@ under fresh project names, and compare each service (`hardener verify`, `hardene
 Modules: engine_api (reading container state and logs over the Engine API), project (names, copies,
 isolating the resolved model), states (states, verdicts, evidence), orchestrate (starting, watching and
 always tearing down runs), verify (the variants and the bisect), report (JSON and text)."""
-from .orchestrate import Options
-from .project import CannotRun
-
 __all__ = ["CannotRun", "Options"]
+
+
+def __getattr__(name):  # imported on first use: `check` reads runtime.observed without the engine client
+    if name == "Options":
+        from .orchestrate import Options
+
+        return Options
+    if name == "CannotRun":
+        from .project import CannotRun
+
+        return CannotRun
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 
 from ..images import ImageProfile
 from .facts import with_config
 from .observe import DROP_CAPS, FILE_NAME, KIND, SCHEMA_VERSION, inferred_caps
+from .observed import find_beside  # noqa: F401  (derive.find_beside: where it was first)
 
 __all__ = ["DROP_CAPS", "Derived", "ObservationError", "derive", "load"]
 HEADROOM = 1.5
@@ -58,18 +58,6 @@ def load(path: str) -> dict:
         raise ObservationError(f"{path}: observation version {doc.get('version')!r} is not supported "
                                f"(this hardener reads version {SCHEMA_VERSION}); observe again")
     return doc
-
-
-def find_beside(paths: list[str]) -> str | None:
-    """hardener-observed.json in the folder of the first input (a file's folder, or the folder itself)."""
-    for p in paths:
-        if p == "-":
-            continue
-        folder = p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p))
-        candidate = os.path.join(folder, FILE_NAME)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def round_memory(n: int) -> str:

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from . import project as proj
 from .engine_api import Engine, EngineError
 from .facts import config_facts
+from .observed import FILE_NAME  # noqa: F401  (observe.FILE_NAME: the file it saves)
 from .orchestrate import Options, Run, run_all
 from .project import CannotRun
 from .states import ABSENT, CREATED
 
 SCHEMA_VERSION = 1
 KIND = "hardener-observed"
-FILE_NAME = "hardener-observed.json"
 MIN_DURATION = 5.0
 ADDED, CHANGED, DELETED = 1, 0, 2
 DOCKER_DNS = "127.0.0.11"  # listens inside every container on a user-defined network
