@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from itertools import islice
 
 from ..escape import terminal as _clean
 from ..model import Applicability, Status
@@ -36,11 +37,15 @@ ALSO_SHOWN = 5  # services named in "the fix also changes ..."; a shared fix can
 
 def _also_changes(f) -> str:
     """Which other services the finding's fix edits too, the first few by name and the rest counted."""
-    others = [s for s in (f.fix.reach if f.fix else ()) if s != f.service]
-    if not others:
+    fix = f.fix
+    if fix is None or not fix.reach:  # most findings
         return ""
-    names = ", ".join(map(_clean, others[:ALSO_SHOWN]))
-    rest = len(others) - ALSO_SHOWN
+    reach, service = fix.reach, f.service
+    count = len(reach) - reach.count(service)  # a shared fix may reach thousands: counted, not listed
+    if not count:
+        return ""
+    names = ", ".join(map(_clean, islice((s for s in reach if s != service), ALSO_SHOWN)))
+    rest = count - ALSO_SHOWN
     more = f" and {rest} more service{'s' if rest != 1 else ''}" if rest > 0 else ""
     return f" (the fix also changes {names}{more})"
 
@@ -60,8 +65,8 @@ def finding_line(f, color: bool = False) -> str:
 def summary(results, dry_run: bool = False) -> str:
     findings = [f for r in results for f in r.findings]
     fixed = sum(len(r.fixed) for r in results)
-    safe = sum(f.applicability is Applicability.SAFE for f in findings)
-    unsafe = sum(f.applicability is Applicability.UNSAFE for f in findings)
+    fixes = Counter(f.fix.applicability for f in findings if f.fix is not None)
+    safe, unsafe = fixes[Applicability.SAFE], fixes[Applicability.UNSAFE]
     files = len({f.file for f in findings})
     errors = sum(r.status is Status.ERROR for r in results)
     checked = sum(r.status is not Status.ERROR for r in results)
@@ -103,25 +108,27 @@ def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]
     to (default: the file as read)."""
     import re
 
-    out, seen_rules = [], []
+    out, seen_rules = [], {}  # rule ids in the order they are first seen (a dict: ordered, quick to ask)
+    parts: dict = {}  # what findings of one rule, severity and fix share (see _finding_body)
     for r in results:
         if not r.findings:
             continue
         text = (source(r) if source else r.original) or ""
-        lines = [] if not text else re.split(r"\r\n|\r|\n", text)  # as diff and git count lines (not at U+2028)
+        # as diff and git count lines (not at U+2028); a text without \r splits the same at \n alone
+        lines = [] if not text else text.split("\n") if "\r" not in text else re.split(r"\r\n|\r|\n", text)
         out.append(_paint(_clean(r.path), _BOLD, color))
         groups: dict = {}
         for f in r.findings:
             groups.setdefault(f.service, []).append(f)
-        for service in sorted(groups, key=lambda s: (s is not None, list(groups).index(s))):
+        for service in ([None] if None in groups else []) + [s for s in groups if s is not None]:
             out.append(f"  {'service ' + _clean(service) if service is not None else '(file)'}:")
             found = groups[service]
+            last = len(found) - 1
             for i, f in enumerate(found):
-                out.append("    " + _finding_body(f, color))
-                if i + 1 == len(found) or (found[i + 1].line, found[i + 1].column) != (f.line, f.column):
+                out.append("    " + _finding_body(f, color, parts))
+                if i == last or found[i + 1].line != f.line or found[i + 1].column != f.column:
                     out += _excerpt(lines, f.line, f.column)  # once under the findings at one place
-                if f.rule_id not in seen_rules:
-                    seen_rules.append(f.rule_id)
+                seen_rules[f.rule_id] = None
         out.append("")
     hints = {info.id: info for info in rules or ()}
     shown = [hints[rule] for rule in seen_rules if rule in hints]
@@ -134,16 +141,29 @@ def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]
     return out
 
 
-def _finding_body(f, color: bool) -> str:
-    """`line:col ID name [severity] message ...`: a finding line without the file."""
+def _finding_body(f, color: bool, parts: dict | None = None) -> str:
+    """`line:col ID name [severity] message ...`: a finding line without the file. `parts` keeps what
+    the findings of one rule with the same severity, attack tree and fix safety share, built once (a
+    report of thousands of findings has a few dozen of them)."""
+    fix = f.fix
+    key = (f.rule_id, f.rule_name, f.severity, f.attack_tree, fix.applicability if fix is not None else None)
+    shared = parts.get(key) if parts is not None else None
+    if shared is None:
+        shared = _shared_parts(f, color)
+        if parts is not None:
+            parts[key] = shared
+    where = f"{f.line}:{f.column}"
+    return f"{_paint(where, _BOLD, color) if color else where} {shared[0]}{_clean(f.message)}{shared[1]}{_also_changes(f)}"
+
+
+def _shared_parts(f, color: bool) -> tuple[str, str]:
+    """What comes before a finding's message (`ID name [severity] `) and after it (attack tree, fix)."""
     sev = _paint(f.severity.value, _COLORS.get(f.severity.value, ""), color)
     fix = {Applicability.SAFE: _paint(" [fix]", _GREEN, color),
            Applicability.UNSAFE: _paint(" [unsafe fix]", _YELLOW, color)}.get(f.applicability, "")
     nodes = ",".join(f.attack_tree)
     tree = f" (attack tree {nodes})" if nodes else ""
-    also = _also_changes(f)
-    return (f"{_paint(f'{f.line}:{f.column}', _BOLD, color)} {_paint(f.rule_id, _BOLD, color)} {f.rule_name} "
-            f"[{sev}] {_clean(f.message)}{tree}{fix}{also}")
+    return f"{_paint(f.rule_id, _BOLD, color)} {f.rule_name} [{sev}] ", f"{tree}{fix}"
 
 
 def _excerpt(lines: list[str], line: int, column: int) -> list[str]:
