@@ -114,7 +114,8 @@ class _Choice:
         self.isolated = isolated
         self._fixed = self._load(config_file) if config_file else None
         self._found: dict = {}  # configuration file -> Config
-        self._config_of: dict = {}  # input path -> Config (finding it resolves the path: once per file)
+        self._config_of: dict = {}  # input path -> Config
+        self._config_in: dict = {}  # folder as written -> Config (finding it resolves the folder: once per folder)
         self._settings_of: dict = {}  # input path -> its Settings before this run's additions (see for_file)
         self.leave_baselined = False  # fix: findings a baseline records are neither fixed nor reported
         self.baseline = None  # the --baseline file; without it each file's configured baseline
@@ -136,10 +137,14 @@ class _Choice:
         if self._fixed is not None:
             return self._fixed
         if path not in self._config_of:
-            found = config.find(path)
-            if found not in self._found:
-                self._found[found] = self._load(found) if found else config.Config()
-            self._config_of[path] = self._found[found]
+            # config.find looks from the file's folder: the files of one folder share the answer
+            folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+            if folder not in self._config_in:
+                found = config.find(folder)
+                if found not in self._found:
+                    self._found[found] = self._load(found) if found else config.Config()
+                self._config_in[folder] = self._found[found]
+            self._config_of[path] = self._config_in[folder]
         return self._config_of[path]
 
     def for_file(self, path: str):
@@ -279,9 +284,13 @@ def _groups(paths, choice) -> list[list[str]]:
                 override = override_of(path)
                 if override is not None and override not in found:
                     found.append(override)
+    real_folders: dict = {}  # a folder's real path, resolved once for all its files
     for path in list(choice.files or ()) + found:
         if path != "-" and path not in roots:
-            roots[path] = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+            folder = os.path.dirname(os.path.abspath(path))
+            if folder not in real_folders:
+                real_folders[folder] = os.path.realpath(folder)
+            roots[path] = real_folders[folder]
     files = list(choice.files or ())
     groups = ([files] if files else []) + group_projects(list(dict.fromkeys(found)))
     seen, out = set(), []

@@ -64,10 +64,7 @@ class Config:
         (see enabled_rules); the file's per-file ignores apply last, even to a rule the command line
         selects: they are exceptions the project wrote down for that file. The file is read-only when
         a configured pattern or one of the command line's (relative to the current folder) matches."""
-        from .rules import RULES
-
-        enabled = enabled_rules(((self.select, self.ignore), (select, ignore)))
-        off = frozenset(r.ID for r in RULES if r.ID not in enabled)
+        off = _rules_off(((frozenset(self.select), frozenset(self.ignore)), (frozenset(select), frozenset(ignore))))
         return Settings(ignore=off | self._file_ignores(file),
                         unsafe_fixes=unsafe_fixes or self.unsafe_fixes, options=self.options,
                         extend_safe_fixes=self.extend_safe_fixes, service_ignores=self.per_service_ignores,
@@ -100,6 +97,16 @@ def _relative(file: str, folder) -> str:
         return os.path.relpath(os.path.abspath(file), folder).replace(os.sep, "/")
     except ValueError:
         return file
+
+
+@functools.lru_cache(maxsize=256)
+def _rules_off(layers) -> frozenset:
+    """Ids of the rules the (select, ignore) layers leave out: the same for every file of one
+    configuration, so a folder scan computes it once, not once per file."""
+    from .rules import RULES
+
+    enabled = enabled_rules(layers)
+    return frozenset(r.ID for r in RULES if r.ID not in enabled)
 
 
 def enabled_rules(layers) -> set[str]:

@@ -62,3 +62,21 @@ def test_settings_are_computed_once_per_file_and_take_what_the_run_adds_later(tm
     again = choice.for_file("compose.yaml")
     assert again.env_files == choice.env_files and again.ignore == first.ignore
     assert calls == ["compose.yaml"]
+
+
+def test_files_of_one_folder_share_its_configuration_and_other_folders_keep_theirs(tmp_path, monkeypatch):
+    from hardener import cli, config
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b", "b/deeper"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "b" / ".hardener.yaml").write_text("ignore: [CAP001]\n")
+    for path in ("a/one.yaml", "a/two.yaml", "b/one.yaml", "b/deeper/one.yaml", "b/missing/x.yaml"):
+        if "missing" not in path:
+            (tmp_path / path).write_text("services: {}\n")
+    choice = cli._Choice(None, None, False)
+    for path in ("a/one.yaml", "a/two.yaml", "b/one.yaml", "b/deeper/one.yaml", "b/missing/x.yaml", "b"):
+        expected = config.find(path)
+        assert choice.config_for(path).path == (expected if expected is None else expected.resolve()), path
+    assert "CAP001" not in choice.for_file("a/two.yaml").ignore
+    assert "CAP001" in choice.for_file("b/deeper/one.yaml").ignore
