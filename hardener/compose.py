@@ -101,22 +101,24 @@ class Service:
         (Its first three fields read as (key node, value node, own).)"""
         found = self._entries.get(key, _UNSET)
         if found is _UNSET:
-            found = self._entries[key] = self._entry(key)
+            winner = self._winners.get(key)
+            found = self._entries[key] = None if winner is None else self._written(*winner)
         return found
 
-    def _entry(self, key: str) -> "Written | None":
-        for other in reversed(self.later):
-            found = merged_entry(other, key)
-            if found:
-                return self._written(other, other, found, False)
-        found = merged_entry(self.node, key)
-        if found:
-            return self._written(self.node, self.node, found, found[2])
-        for other in reversed(self.earlier):
-            found = merged_entry(other, key)
-            if found:
-                return self._written(other, other, found, False)
-        return None
+    @cached_property
+    def _winners(self) -> dict:
+        """Key text -> the arguments of _written for the entry Compose uses (see entry), for every key
+        some layer writes: most keys the rules ask are written nowhere, and are answered by one miss."""
+        out: dict = {}
+        here = len(self.earlier)  # where this mapping is among the layers
+        # the first layer that writes a key wins: later files (the last first), this mapping, then
+        # earlier files and bases (the last first)
+        for at in (*range(len(self.layers) - 1, here, -1), here, *range(here - 1, -1, -1)):
+            layer = self.layers[at]
+            for key, found in self._indexes[at].items():
+                if key not in out:
+                    out[key] = (layer, layer, found, found[2] and at == here)
+        return out
 
     @cached_property
     def layers(self) -> tuple:
@@ -124,20 +126,35 @@ class Service:
         by all the others): `extends` bases and earlier files, this mapping, later files."""
         return (*self.earlier, self.node, *self.later)
 
+    @cached_property
+    def _indexes(self) -> tuple:
+        """For each of `layers`: key text -> merged_entry's answer (key node, value node, own). Built
+        once: the rules ask each layer for dozens of keys, most of them absent, and every miss in a
+        mapping with a merge key used to look through the merged mappings again."""
+        return tuple(merged_index(layer) for layer in self.layers)
+
     def written(self, key: str) -> list["Written"]:
         """Each layer's own entry for a key whose values Compose merges across layers (lists such as
         ports, cap_drop, security_opt, volumes; mappings such as environment, logging), in merge order.
-        A later `!override` drops what earlier layers wrote, a `!reset` drops it and itself."""
+        A later `!override` drops what earlier layers wrote, a `!reset` drops it and itself. (A new
+        list at each call; the entries are read once per key.)"""
+        found = self._views.get(("written", key))
+        if found is None:
+            found = self._views[("written", key)] = tuple(self._written_layers(key))
+        return list(found)
+
+    def _written_layers(self, key: str) -> list["Written"]:
         out = []
-        for layer in self.layers:
-            found = merged_entry(layer, key)
+        for layer, index in zip(self.layers, self._indexes):
+            found = index.get(key)
             if found is None:
                 continue
             tag = _tag(found[1])
-            if tag in ("!reset", "!override"):
+            if tag in _DROPPING:
                 out = []
-            if tag != "!reset":
-                out.append(self._written(layer, layer, found, found[2]))
+                if tag == "!reset":
+                    continue
+            out.append(self._written(layer, layer, found, found[2]))
         return out
 
     def written_here(self, key: str) -> "Written | None":
@@ -157,28 +174,34 @@ class Service:
         first is where the value is first written, the last is the one that wins. A `!reset` or
         `!override` on the way drops what earlier layers wrote below it."""
         out = []
-        for layer in self.layers:
+        last = len(path) - 1
+        for layer, index in zip(self.layers, self._indexes):
             node, own = layer, True
             for depth, key in enumerate(path):
-                found = merged_entry(node, key) if isinstance(node, Map) else None
+                # the layer's own level from its index; deeper mappings (rarely merged) asked directly
+                found = index.get(key) if depth == 0 else merged_entry(node, key) if type(node) is Map else None
                 if found is None:
                     break
-                tag = _tag(found[1])
-                if tag in ("!reset", "!override"):
+                value = found[1]
+                target = value.target if type(value) is Alias else value
+                tag = target.tag
+                if tag in _DROPPING:
                     out = []  # what earlier layers wrote below this level is gone
-                if tag == "!reset":
-                    break
-                own = own and found[2] and (depth == len(path) - 1 or not isinstance(found[1], Alias))
-                if depth == len(path) - 1:
+                    if tag == "!reset":
+                        break
+                own = own and found[2] and (depth == last or type(value) is not Alias)
+                if depth == last:
                     out.append(self._written(layer, node, found, own))
-                node = deref(found[1])
+                node = target
         return out
 
     def surviving(self, key: str) -> list[tuple["Written", Any]]:
         """(layer's entry, item as written) for each item of `volumes` or `devices` that survives
         Compose's merge: a later layer's item at the same container target replaces an earlier one.
         Items whose target cannot be read (a variable) are kept. Cached: several rules ask."""
-        return self._view(("surviving", key), lambda: _surviving(self.written(key), _TARGETS[key]))
+        found = self._views.get(("surviving", key))
+        return found if found is not None else self._view(
+            ("surviving", key), lambda: _surviving(self.written(key), _TARGETS[key]))
 
     def _written(self, layer, parent, found, own) -> "Written":
         here = layer is self.node
@@ -191,6 +214,8 @@ class Service:
         return Written(found[0], value, own, here, parent, layer, editable, removable)
 
     def _view(self, key, build):
+        """The view cached under key, built by build() on the first ask. (The view methods look in the
+        cache themselves first: each rule asks for them, 100,000 times on a big file.)"""
         views = self._views
         if key not in views:
             views[key] = build()
@@ -202,51 +227,64 @@ class Service:
 
     def environment(self) -> "dict[str, views.EnvVar]":
         """The environment as Compose merges it over every layer, variable by variable."""
-        return self._view("environment", lambda: views.environment(self))
+        found = self._views.get("environment")
+        return found if found is not None else self._view("environment", lambda: views.environment(self))
 
     def ports(self) -> "tuple[views.Port, ...]":
         """Every layer's published ports, in merge order (`Port.here`: written in this mapping)."""
-        return self._view("ports", lambda: views.ports(self))
+        found = self._views.get("ports")
+        return found if found is not None else self._view("ports", lambda: views.ports(self))
 
     def mounts(self) -> "tuple[views.Mount, ...]":
         """The volumes that survive Compose's merge by container target, parsed."""
-        return self._view("mounts", lambda: views.mounts(self))
+        found = self._views.get("mounts")
+        return found if found is not None else self._view("mounts", lambda: views.mounts(self))
 
     def capabilities(self, key: str) -> frozenset[str]:
         """The capabilities every layer's `cap_add` or `cap_drop` names (Compose appends the lists), as
         Docker reads them: upper case, without CAP_."""
-        return self._view(("capabilities", key), lambda: frozenset(
+        found = self._views.get(("capabilities", key))
+        return found if found is not None else self._view(("capabilities", key), lambda: frozenset(
             c.upper().removeprefix("CAP_") for e in self.written(key) for c in as_str_list(e.value)))
 
     def limits(self) -> "views.Limits":
         """Memory, CPU and process limits as Compose merges them (deploy limits and legacy keys)."""
-        return self._view("limits", lambda: views.limits(self))
+        found = self._views.get("limits")
+        return found if found is not None else self._view("limits", lambda: views.limits(self))
 
     def restart(self) -> "views.Restart":
         """The restart setting and the merged deploy.restart_policy."""
-        return self._view("restart", lambda: views.restart(self))
+        found = self._views.get("restart")
+        return found if found is not None else self._view("restart", lambda: views.restart(self))
 
     def networks(self) -> "views.Networks":
         """The networks the service is on, and whether it sits on the implicit default network."""
-        return self._view("networks", lambda: views.networks(self))
+        found = self._views.get("networks")
+        return found if found is not None else self._view("networks", lambda: views.networks(self))
 
     def user(self) -> "views.User":
         """The user it runs as (the entry Compose uses), with name, group, uid and gid read."""
-        return self._view("user", lambda: views.user(self))
+        found = self._views.get("user")
+        return found if found is not None else self._view("user", lambda: views.user(self))
 
     def logging(self) -> "tuple[list[Written], str | None]":
         """(the logging layers Compose keeps, their driver); see views.logging."""
-        return self._view("logging", lambda: views.logging(self))
+        found = self._views.get("logging")
+        return found if found is not None else self._view("logging", lambda: views.logging(self))
 
     def get(self, key: str):
-        e = self.entry(key)
+        e = self._entries.get(key, _UNSET)  # entry(key) without a second call when it was asked before
+        if e is _UNSET:
+            e = self.entry(key)
         return deref(e[1]) if e else None
 
     def own(self, key: str) -> bool:
         return self.node.entry(key) is not None
 
     def value(self, key: str) -> str | None:
-        e = self.entry(key)
+        e = self._entries.get(key, _UNSET)
+        if e is _UNSET:
+            e = self.entry(key)
         return scalar_value(e[1]) if e else None
 
     def keys(self) -> list[str]:
@@ -302,8 +340,10 @@ class Service:
     def last_value(self, key: str):
         """(entry, here) for a setting whose last definition wins: Compose's effective entry (None when
         no layer sets it) and whether that entry is the one written in this mapping."""
-        entry = self.entry(key)
-        local = merged_entry(self.node, key)
+        entry = self._entries.get(key, _UNSET)
+        if entry is _UNSET:
+            entry = self.entry(key)
+        local = self._indexes[len(self.earlier)].get(key)  # merged_entry(self.node, key)
         return entry, entry is not None and local is not None and local[1] is entry[1]
 
 
@@ -353,6 +393,8 @@ def volume_target(node) -> str | None:
         target = parts[1] if len(parts) > 1 else parts[0]
         if has_variable(target) or not target.startswith("/"):
             return None
+        if "//" not in target and "/." not in target and not target.endswith("/"):
+            return target  # nothing for normpath to clean (the usual target): it would return it as is
         return posixpath.normpath(_SLASHES.sub("/", target))
     return _long_target(node)
 
@@ -384,6 +426,23 @@ _TARGETS = {"volumes": volume_target, "devices": device_target}
 
 def _tag(node):
     return getattr(deref(node), "tag", None)
+
+
+_DROPPING = ("!reset", "!override")  # tags that drop what earlier layers wrote (!reset drops itself too)
+
+
+def merged_index(mapping: Map) -> dict:
+    """Key text -> merged_entry(mapping, key) for every key merged_entry finds (the mapping's own keys,
+    `<<` included, then those its merge sources give, the first source first), in one dict."""
+    own = {k.value: (k, v, True) for k, v in mapping.pairs if type(k) is Scalar}
+    if "<<" not in own:
+        return own
+    out: dict = {}
+    for source in reversed(_merge_source_nodes(mapping)):  # the first source wins: written last
+        if type(source) is Map:
+            out.update({key: (k, v, False) for key, (k, v, _) in merged_index(source).items()})
+    out.update(own)
+    return out
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ _HOST_ADDRESS = re.compile(r"[0-9A-Fa-f.:]+|localhost|[A-Za-z0-9.-]+")  # fullma
 
 
 def has_variable(text: str) -> bool:
-    return bool(VARIABLE.search(text.replace("$$", "")))
+    return "$" in text and bool(VARIABLE.search(text.replace("$$", "")))
 
 
 def is_windows_path(spec: str) -> bool:
-    return WINDOWS_DRIVE.match(spec) is not None
+    return spec[1:2] == ":" and WINDOWS_DRIVE.match(spec) is not None  # the drive's ':' first: cheaper
 
 
 def split_outside(text: str, sep: str, brackets: bool = False) -> list[str]:

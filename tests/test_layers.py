@@ -2,10 +2,15 @@
 Context.reach through anchors, on parsed documents."""
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from hardener.compose import Context, Project
 from hardener.yamltext import deref, parse
 
 from conftest import y
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def service(name: str, *texts: str, index: int = 0):
@@ -87,6 +92,32 @@ def test_reach_when_many_services_share_one_anchor():
     assert ctx.reach([("services", "c", "image")]) == {"c", "d"}
     assert ctx.reach([("services", "e", "logging")]) == {"e"}
     assert ctx.reach([("services", "a", "restart"), ("services", "b")]) == {"a", "b"}
+
+
+MERGES = y("x-a: &a", "  restart: always", "  user: '1'", "  <<: {cpus: '1'}", "x-b: &b", "  <<: *a",
+           "  user: '2'", "  ? [complex, key]", "  : value", "x-c: &c", "  user: '3'", "  image: c",
+           "services:", "  one:", "    <<: [*b, *c]", "    image: one", "  two:", "    <<: *c",
+           "  three: &three", "    image: three", "    deploy:", "      <<: *a", "  four:", "    <<: *three",
+           "  bad:", "    <<: just-text", "    image: bad")
+
+
+def test_merged_index_answers_as_merged_entry_for_every_key():
+    # Service reads its layers through merged_index (one dict per layer) instead of merged_entry
+    from hardener.compose import _all_nodes, merged_index
+    from hardener.yamltext import Map, YamlInputError, merged_entry
+
+    docs = [parse(MERGES)]
+    for path in sorted(FIXTURES.rglob("*.y*ml")):
+        with contextlib.suppress(YamlInputError, UnicodeDecodeError):
+            docs.append(parse(path.read_text(encoding="utf-8")))
+    mappings = [n for doc in docs if doc.root is not None for n in _all_nodes(doc.root) if isinstance(n, Map)]
+    assert len(mappings) > 100
+    for mapping in mappings:
+        index = merged_index(mapping)
+        asked = {k.value for n in mappings for k, _ in n.pairs if hasattr(k, "value")} | {"<<", "absent"}
+        assert {key: merged_entry(mapping, key) for key in asked if merged_entry(mapping, key)} == index
+    one = merged_index(next(m for m in mappings if m.path == ("services", "one")))
+    assert (one["user"][1].value, one["user"][2], one["cpus"][1].value, one["image"][2]) == ("2", False, "1", True)
 
 
 def test_surviving_mounts_are_merged_by_cleaned_target():
