@@ -343,11 +343,15 @@ def _joined(edits, taken):
     return new, merges
 
 
-def _verify(before: Document, after: Document, edits) -> None:
-    """Refuse a result that differs from the original anywhere the edits did not declare. Subtrees
-    under the declared paths are not compared (whatever changes there is allowed); everything else
-    is compared node by node (`yamltext.unexpected_changes`)."""
-    allowed = {tuple(p) for e in edits for p in e.paths}
+def _declared(edits) -> set:
+    """The paths the edits declare they change."""
+    return {tuple(p) for e in edits for p in e.paths}
+
+
+def _verify(before: Document, after: Document, allowed: set) -> None:
+    """Refuse a result that differs from the original anywhere the edits did not declare (`allowed`,
+    see _declared). Subtrees under the declared paths are not compared (whatever changes there is
+    allowed); everything else is compared node by node (`yamltext.unexpected_changes`)."""
     for path in unexpected_changes(before.root, after.root, allowed):
         raise InternalFixError("a fix would change " + ".".join(map(str, path)) + ", which it did not mean to")
 
@@ -355,6 +359,13 @@ def _verify(before: Document, after: Document, edits) -> None:
 def _identity(f: Finding):
     """A finding's identity across passes (positions move when earlier lines grow)."""
     return (f.rule_id, f.service, f.key_path, f.message)
+
+
+def _repeated(findings) -> dict:
+    """How many findings share an identity, for the identities more than one finding has: the others
+    have one (a pass needs the count of each applied finding's identity; nearly all are alone, and a
+    count of every identity would be megabytes on a big file)."""
+    return {i: n for i, n in Counter(map(_identity, findings)).items() if n > 1}
 
 
 def _fix_key(f: Finding):
@@ -410,22 +421,37 @@ def _choose(findings, settings, rejected: set):
 def _apply_pass(doc: Document, chosen, edits, rejected: set):
     if not chosen:
         return doc, []
-    try:
-        return _apply_checked(doc, edits), chosen
-    except (InternalFixError, EditConflict, YamlInputError):
-        pass
+    new = _verified(doc, edits)
+    return (new, chosen) if new is not None else _first_verified(doc, chosen, rejected)
+
+
+def _first_verified(doc: Document, chosen, rejected: set):
+    """(new doc, [finding]) for the first chosen fix that verifies on its own; the ones before it are
+    rejected (never written; their findings stay in the report). (doc, []) when none does."""
     for f in chosen:
-        try:
-            return _apply_checked(doc, list(f.fix.edits)), [f]
-        except (InternalFixError, EditConflict, YamlInputError):
-            rejected.add(_fix_key(f))  # never written; the finding stays in the report
+        new = _verified(doc, f.fix.edits)
+        if new is not None:
+            return new, [f]
+        rejected.add(_fix_key(f))
     return doc, []
 
 
+def _verified(doc: Document, edits) -> "Document | None":
+    """The document the edits make, or None when they conflict or the result does not verify."""
+    try:
+        return _apply_checked(doc, edits)
+    except (InternalFixError, EditConflict, YamlInputError):
+        return None
+
+
 def _apply_checked(doc: Document, edits) -> Document:
-    text = apply_edits(doc, edits)
+    return _parse_checked(doc, apply_edits(doc, edits), _declared(edits))
+
+
+def _parse_checked(doc: Document, text: str, allowed: set) -> Document:
+    """`text` parsed and verified against `doc` (it may differ only under the `allowed` paths)."""
     new = parse(text, doc.bom)
-    _verify(doc, new, edits)
+    _verify(doc, new, allowed)
     return new
 
 
@@ -434,12 +460,17 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, include
     view with this document in its place (None for a lone file).
 
     Memory: a pass holds one node tree and one list of findings at a time, except while the new text
-    is verified against the old tree. The findings no fix of the pass uses are let go before the new
-    text is parsed, the old tree before the rules run on the new one; the rare pass that must be done
-    again (a fix that does not resolve its finding, or no fix that verifies) parses the old text
-    again. The caller passes the only reference to `doc`."""
+    is verified against the old tree. Before the new text is parsed, the pass lets go of the findings
+    no fix of it uses and of the fixes' edits (the chosen findings stay for the report, without
+    their edits unless settings.keep_edits), the old tree before the rules run on the new one; the
+    rare pass that must be done again (a fix that does not resolve its finding, or no fix that
+    verifies together with the others) runs the rules on the old text again. The caller passes the
+    only reference to `doc`."""
     def rules(d):
         return run_rules(d, settings, project_of(d) if project_of else None, included)
+
+    def reported(chosen):  # what the rest of the pass keeps of the chosen findings
+        return chosen if settings.keep_edits else [f.without_edits() for f in chosen]
 
     findings = rules(doc)
     fixed: list[Finding] = []
@@ -448,18 +479,30 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, include
         chosen, edits = _choose(findings, settings, rejected)
         if not chosen:
             break
-        before = Counter(map(_identity, findings))
+        before = _repeated(findings)
         findings = None
-        new_doc, applied = _apply_pass(doc, chosen, edits, rejected)
+        try:
+            text, allowed = apply_edits(doc, edits), _declared(edits)
+        except EditConflict:
+            text = allowed = None
+        applied = reported(chosen)
         del chosen, edits
-        if not applied:  # no fix verified: the findings of this text are the result
+        try:
+            new_doc = _parse_checked(doc, text, allowed) if text is not None else None
+        except (InternalFixError, YamlInputError):
+            new_doc = None
+        del text, allowed
+        if new_doc is None:  # rare: the fixes together do not verify; the first that does on its own
             findings = rules(doc)
-            break
+            new_doc, applied = _first_verified(doc, _choose(findings, settings, rejected)[0], rejected)
+            if not applied:  # none verified: the findings of this text are the result
+                break
+            findings, applied = None, reported(applied)
         text, bom = doc.text, doc.bom
         doc = None
         new_findings = rules(new_doc)
         after = Counter(map(_identity, new_findings))
-        still = {i for i in map(_identity, applied) if after[i] >= before[i]}
+        still = {i for i in map(_identity, applied) if after[i] >= before.get(i, 1)}
         if still:  # a fix that does not resolve its own finding would loop: drop it, redo the pass
             rejected |= {_fix_key(f) for f in applied if _identity(f) in still}
             del new_doc, new_findings

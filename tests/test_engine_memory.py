@@ -86,3 +86,38 @@ def test_a_baseline_reads_the_edits_before_they_are_dropped(fix, tmp_path):
     (cache,) = [f for f in kept[0].findings if f.rule_id == "NET001"]
     assert cache.service == "cache" and cache.fix is None  # it shared an edit with the recorded one
     assert results(inputs, fix, False, baseline=recorded) == [r.without_edits() for r in kept]
+
+
+class LyingRule:
+    """A rule module for the engine's rare path (no shipped rule writes outside its declared paths):
+    LIE001 always offers a fix that writes `b` while declaring `a`; it and the honest fix of `c: 3`
+    never verify together, so the pass runs the rules again and applies the first fix that verifies
+    on its own. The honest finding goes away once `c` is 4."""
+
+    ID, NAME, SEVERITY, CONFIDENCE, ATTACK_TREE, FIX, OPTIONS = (
+        "LIE001", "lying-rule", Severity.LOW, Confidence.HIGH, (), Applicability.SAFE, {})
+
+    @staticmethod
+    def check(ctx):
+        text = ctx.doc.text
+
+        def finding(what: str, edit: Edit) -> Finding:
+            return Finding("LIE001", "lying-rule", Severity.LOW, Confidence.HIGH, (), what, 1, 1,
+                           key_path=(what,), fix=Fix(Applicability.SAFE, (edit,), what))
+
+        b = text.index("b: ") + 3
+        yield finding("liar", Edit(b, b + 1, "9", (("a",),)))
+        if "c: 3" in text:
+            c = text.index("c: 3") + 3
+            yield finding("honest", Edit(c, c + 1, "4", (("c",),)))
+
+
+@pytest.mark.parametrize("keep_edits", [True, False])
+def test_fixes_that_do_not_verify_together_are_applied_one_by_one(monkeypatch, keep_edits):
+    from hardener import engine
+
+    monkeypatch.setattr(engine, "RULES", [LyingRule])
+    (result,) = process_project([("x.yaml", b"a: 1\nb: 2\nc: 3\n")], Settings(keep_edits=keep_edits), True)
+    assert result.output == "a: 1\nb: 2\nc: 4\n"
+    assert [f.message for f in result.fixed] == ["honest"] and [f.message for f in result.findings] == ["liar"]
+    assert all(bool(f.fix.edits) == keep_edits for f in result.fixed + result.findings)
