@@ -121,7 +121,7 @@ def test_rare_cases():
     root = doc.root
     keys = [k for k, _ in root.pairs]
     assert [type(k) for k in keys[-4:]] == [Seq, Map, Alias, Scalar]  # node keys stay in order
-    assert root.entry("services") is root.pairs[-1]
+    assert root.entry("services") == root.pairs[-1] == (keys[-1], root.get("services"))
     assert root.get("<key>") is None and len(root.pairs) == len(root._index) == 9
     web = root.get("services").get("web")
     assert web.get("nulls").items[0].is_null and web.get("nulls").items[1].is_null

@@ -26,7 +26,8 @@ class YamlInputError(Exception):
 # - a scalar's or an alias's `path` is computed from its parent's path tuple (shared) and its own key
 #   or index; only collections keep a tuple of their own (their children point at it). A link to
 #   the parent node instead would make every tree one big reference cycle, which CPython frees only
-#   when the cyclic collector runs (rarely, with hardener's thresholds), not when the tree is dropped.
+#   when the cyclic collector runs (rarely, with hardener's thresholds), not when the tree is dropped;
+# - a mapping keeps no (key, value) tuple per entry: a scalar key holds its value (see `Map`).
 
 _PLAIN_METAS = {(in_flow, style): (None, None, in_flow, style)
                 for in_flow in (False, True) for style in ("", "'", '"', "|", ">")}
@@ -68,14 +69,19 @@ class Node:
 
 
 class _Leaf(Node):
-    """A scalar or an alias: its path is its parent's path (shared) plus its own key or index."""
+    """A scalar or an alias: its path is its parent's path (shared) plus its own key or index. The
+    scalar key of a mapping entry keeps its value node in `_key` instead (its path ends in "<key>")."""
     __slots__ = ("_base", "_key")
 
     @property
     def path(self) -> tuple:
         """Where the node is written in the document, as keys and indexes."""
         key = self._key
-        return self._base if key is _ROOT else self._base + (key,)
+        if key is _ROOT:
+            return self._base
+        if type(key) is not str and type(key) is not int:
+            key = "<key>"  # a mapping's key, holding its value
+        return self._base + (key,)
 
 
 _ROOT = object()  # the _key of a leaf that is the whole document
@@ -105,23 +111,25 @@ class Seq(Node):
 
 class Map(Node):
     __slots__ = ("path", "flow", "_index", "_sources", "shares")
-    # _index: key text -> (key node, value node) in the order written, filled when the mapping closes;
-    # a key that is not a scalar (rare) is stored under its node, so that no key text finds it. It is
-    # the only store of the pairs: a list of them besides would cost a list per mapping.
-    # _sources: the mappings merged in with "<<", in order; shares: as for Seq
+    # _index, filled when the mapping closes, is its only store of its entries, in the order written:
+    # key text -> the key's Scalar, which holds the value node in its `_key`. An entry whose key is not
+    # a scalar (rare) is stored as a (key node, value node) tuple under the key node itself, so that no
+    # key text finds it. No list of pairs and no tuple per entry: on a big file those were 15% of the
+    # tree. _sources: the mappings merged in with "<<", in order; shares: as for Seq
 
     @property
     def pairs(self) -> list:
         """(key node, value node) of every entry, in the order written (a new list at each call)."""
-        return list(self._index.values())
+        return [(e, e._key) if type(e) is Scalar else e for e in self._index.values()]
 
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
-        return self._index.get(key)
+        k = self._index.get(key)
+        return None if k is None else (k, k._key)
 
     def get(self, key: str):
-        e = self._index.get(key)
-        return e[1] if e else None
+        k = self._index.get(key)
+        return None if k is None else k._key
 
 
 class Alias(_Leaf):
@@ -148,9 +156,9 @@ def scalar_value(node):
 def merged_entry(mapping: Map, key: str):
     """(key node, value node, own) for key, following ``<<`` merge keys as YAML does; own is False
     when the value comes from a merged mapping (editing it there would change every user)."""
-    e = mapping._index.get(key)
-    if e:
-        return e[0], e[1], True
+    k = mapping._index.get(key)
+    if k is not None:
+        return k, k._key, True
     for source in mapping._sources:  # empty unless something is merged into this mapping
         found = merged_entry(source, key)
         if found:
@@ -159,7 +167,7 @@ def merged_entry(mapping: Map, key: str):
 
 
 def merged_keys(mapping: Map) -> list[str]:
-    keys = [k.value for k, _ in mapping._index.values() if isinstance(k, Scalar) and k.value != "<<"]
+    keys = [k for k in mapping._index if type(k) is str and k != "<<"]  # the texts of its scalar keys
     for source in mapping._sources:
         keys += [k for k in merged_keys(source) if k not in keys]
     return keys

@@ -148,12 +148,12 @@ def _compose(text):
     """(root node, the first collection whose alias-expanded size passes MAX_EXPANDED_NODES or None).
 
     One pass over the parser's events. Each open collection is a stack entry [node, pending key,
-    expanded size, shares, whether its children are in a flow collection, a Map's pairs so far]; a node's size (itself plus its children, an alias counting as its target) is
+    expanded size, shares, whether its children are in a flow collection, a Map's entries so far]; a node's size (itself plus its children, an alias counting as its target) is
     added to its parent's when it is attached, so an alias bomb is measured without being expanded."""
     anchors: dict[str, Node] = {}
     sizes: dict[int, int] = {}  # id(anchored collection) -> its expanded size
     texts: dict[str, str] = {}  # keys and values repeat from service to service: keep one copy of each
-    line_numbers: dict[int, int] = {}
+    line = -1  # the line number of the last node: the next node on that line shares its int
     limit = MAX_EXPANDED_NODES if "*" in text else None  # without an alias nothing expands
     bomb = None
     stack: list = []  # open collections: [node, pending key of a Map, expanded size, shares, children in flow, pairs]
@@ -218,8 +218,9 @@ def _compose(text):
             mark = event.start_mark
             node.start = mark.index
             node._len = event.end_mark.index - mark.index  # a collection's is set again when it closes
-            line = mark.line
-            node.line, node.col = line_numbers.setdefault(line, line), mark.column  # one int per line
+            if mark.line != line:  # nodes come in the order written: one int object per line without a dict
+                line = mark.line
+            node.line, node.col = line, mark.column
             anchor = event.anchor if kind is not _AliasEvent else None  # an alias event's anchor is its name
             if stack:
                 top = stack[-1]
@@ -233,8 +234,13 @@ def _compose(text):
                     top[1] = node
                 else:
                     key = top[1]
-                    top[5].append((key, node))
-                    key = key.value if type(key) is Scalar else "<key>"
+                    if type(key) is Scalar:
+                        key._key = node  # the key holds its value (see Map)
+                        top[5].append(key)
+                        key = key.value
+                    else:
+                        top[5].append((key, node))
+                        key = "<key>"
                     top[1] = None
                 top[2] += size
                 base = parent.path
@@ -296,20 +302,20 @@ def _locate_block(text, node):
             node.line, node.col = first.line, dash - _line_start(text, first.start)
 
 
-def _index_keys(mapping: Map, pairs: list):
-    """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the pairs for entry():
-    the index is the mapping's only store of its pairs (see `Map`)."""
+def _index_keys(mapping: Map, entries: list):
+    """Refuse a repeated key (a repeated "<<" too, as Compose does) and index the entries (scalar
+    keys holding their values, (key, value) tuples for other keys): the index is the mapping's only
+    store of them (see `Map`)."""
     index = {}
-    for pair in pairs:
-        key = pair[0]
+    for key in entries:
         if type(key) is Scalar:
             if key.value in index:
-                first = index[key.value][0]
+                first = index[key.value]
                 raise YamlInputError(f"duplicate key {key.value!r} (first defined on line {first.line + 1})",
                                      key.line + 1, key.col + 1)
-            index[key.value] = pair
+            index[key.value] = key
         else:
-            index[key] = pair  # a node as the key: stored under itself, never found by a key text
+            index[key[0]] = key  # a node as the key: stored under itself, never found by a key text
     mapping._index = index
     if "<<" in index:
         mapping._sources = _find_merge_sources(mapping)
@@ -326,7 +332,7 @@ def _measure_layout(root):
         if kind is Map:
             if node.flow:
                 continue
-            for k, v in node._index.values():
+            for k, v in node.pairs:
                 kind = type(v)
                 if kind is Map:
                     if not v.flow and v.line > k.line:

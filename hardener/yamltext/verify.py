@@ -98,5 +98,5 @@ def _keyed(mapping: Map) -> dict:
     plain scalar, which is nearly always)."""
     index = mapping._index
     if all(type(k) is str for k in index):
-        return {k: pair[1] for k, pair in index.items()}
-    return {_key_text(k): v for k, v in index.values()}
+        return {k: key._key for k, key in index.items()}  # a scalar key holds its value (see Map)
+    return {_key_text(k): v for k, v in mapping.pairs}
