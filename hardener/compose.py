@@ -138,6 +138,8 @@ class Service:
         ports, cap_drop, security_opt, volumes; mappings such as environment, logging), in merge order.
         A later `!override` drops what earlier layers wrote, a `!reset` drops it and itself. (A new
         list at each call; the entries are read once per key.)"""
+        if key not in self._winners:
+            return []  # no layer writes it (most keys asked of most services)
         found = self._views.get(("written", key))
         if found is None:
             found = self._views[("written", key)] = tuple(self._written_layers(key))
@@ -160,12 +162,17 @@ class Service:
     def written_here(self, key: str) -> "Written | None":
         """The part of a merged key this service's mapping contributes (None when it writes none, or a
         later layer resets it)."""
-        return next((w for w in self.written(key) if w.here), None)
+        for written in self.written(key):
+            if written.here:
+                return written
+        return None
 
     def merged(self, *path: str) -> "Written | None":
         """A leaf of mappings Compose merges key by key across layers (deploy.resources.limits.memory,
         logging.options.max-size): the entry of the last layer that writes the whole path. `own` is
         True only when every level is written in this mapping itself, so the leaf can be edited there."""
+        if path[0] not in self._winners:
+            return None  # no layer writes its first level
         chain = self.chain(*path)
         return chain[-1] if chain else None
 
@@ -173,6 +180,8 @@ class Service:
         """Every layer's entry for a path of mappings Compose merges key by key, in merge order: the
         first is where the value is first written, the last is the one that wins. A `!reset` or
         `!override` on the way drops what earlier layers wrote below it."""
+        if path[0] not in self._winners:
+            return []
         out = []
         last = len(path) - 1
         for layer, index in zip(self.layers, self._indexes):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from functools import lru_cache
 from importlib import resources
 
 from .model import Applicability
@@ -274,6 +275,13 @@ WRITABLE_DIRS = ("/etc/letsencrypt", "/etc/gitlab", "/etc/traefik/acme", "/etc/p
                  "/etc/wireguard", "/etc/openvpn", "/etc/ssh", "/etc/webmin", "/etc/ipsec")
 
 
+# the folders above as str.startswith tuples and sets (one call instead of a test per folder)
+_WRITABLE_UNDER = tuple(d + "/" for d in WRITABLE_DIRS)
+_CONFIG_SAFE_UNDER = tuple(d + "/" for d in CONFIG_SAFE_DIRS)
+_CONFIG_UNSAFE_AT = frozenset(d.rstrip("/") for d in CONFIG_UNSAFE_DIRS)
+
+
+@lru_cache(maxsize=4096)  # several rules ask about the same mounts
 def config_mount(source: str, target: str) -> Applicability | None:
     """Whether a mount carries configuration the container only reads: SAFE or UNSAFE to mount it
     read-only, None when it should be left writable (or it is not configuration)."""
@@ -281,14 +289,14 @@ def config_mount(source: str, target: str) -> Applicability | None:
     name = posixpath.basename(target).lower()
     if name in WRITABLE_NAMES or posixpath.basename(source).lower() in WRITABLE_NAMES:
         return None
-    if any(target == d or target.startswith(d + "/") for d in WRITABLE_DIRS) or target in ("/etc", "/"):
+    if target in WRITABLE_DIRS or target.startswith(_WRITABLE_UNDER) or target in ("/etc", "/"):
         return None
     ext = posixpath.splitext(name)[1]
     if name in CONFIG_NAMES or ext in CONFIG_EXT:
         return Applicability.SAFE
-    if any(target == d or target.startswith(d + "/") for d in CONFIG_SAFE_DIRS):
+    if target in CONFIG_SAFE_DIRS or target.startswith(_CONFIG_SAFE_UNDER):
         return Applicability.SAFE
-    if any(target.startswith(d) or target == d.rstrip("/") for d in CONFIG_UNSAFE_DIRS):
+    if target.startswith(CONFIG_UNSAFE_DIRS) or target in _CONFIG_UNSAFE_AT:
         return Applicability.UNSAFE
     return None
 
