@@ -167,15 +167,15 @@ class _Reducers(dict):
 
 
 def _by_constructor(cls):
-    """A reducer calling the dataclass's generated __init__ with every field, when that rebuilds it:
-    no __post_init__, no InitVar or field left out of __init__, no pickling of its own."""
+    """A reducer calling the dataclass's generated __init__ with every field by position, when that
+    rebuilds it: no __post_init__, every field an argument of __init__, no pickling of its own."""
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.init or hasattr(cls, "__post_init__"):
         return None
     if any(name in vars(cls) for name in ("__reduce__", "__reduce_ex__")):
         return None
     fields = dataclasses.fields(cls)
-    if len(fields) != len(cls.__dataclass_fields__) or not all(f.init for f in fields):
-        return None
+    if len(fields) != len(cls.__dataclass_fields__) or not all(f.init and not f.kw_only for f in fields):
+        return None  # a ClassVar or InitVar, a field __init__ leaves out or takes by keyword only
     names = tuple(f.name for f in fields)
     return lambda obj: (cls, tuple([getattr(obj, name) for name in names]))
 

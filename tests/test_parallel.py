@@ -164,6 +164,12 @@ def test_results_travel_unchanged_by_constructor_or_as_usual():
 
     assert parallel._by_constructor(Derived) is None  # its __init__ cannot set b: pickled as usual
 
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class ByKeyword:
+        a: int
+
+    assert parallel._by_constructor(ByKeyword) is None  # cannot be called with a by position
+
 
 @pytest.mark.parametrize("requested, sizes, expected", [
     (0, [10_000] * 40, min(parallel.cores(), 40)),  # big enough: one per core
