@@ -43,16 +43,19 @@ def test_with_file_and_with_fix_equal_replace():
 
 
 def results(inputs, fix: bool, keep_edits: bool, **settings):
-    return process_project(inputs, Settings(unsafe_fixes=True, keep_edits=keep_edits, **settings), fix)
+    settings.setdefault("unsafe_fixes", True)
+    return process_project(inputs, Settings(keep_edits=keep_edits, **settings), fix)
 
 
-@pytest.mark.parametrize("fix", [False, True], ids=["check", "fix"])
-def test_dropping_edits_early_changes_nothing_else_on_the_corpus_sample(fix):
+# a fix pass drops the edits of the fixes it will not apply (unsafe ones without --unsafe-fixes)
+@pytest.mark.parametrize("fix,unsafe", [(False, True), (True, True), (True, False)],
+                         ids=["check", "fix-unsafe", "fix-safe"])
+def test_dropping_edits_early_changes_nothing_else_on_the_corpus_sample(fix, unsafe):
     require_corpus()
     for name in sample_names():
         inputs = [(name, (CORPUS / name).read_bytes())]
-        kept = results(inputs, fix, True)
-        dropped = results(inputs, fix, False)
+        kept = results(inputs, fix, True, unsafe_fixes=unsafe)
+        dropped = results(inputs, fix, False, unsafe_fixes=unsafe)
         assert dropped == [r.without_edits() for r in kept], name
         assert all(not f.fix.edits for r in dropped for f in r.findings + r.fixed if f.fix), name
 
@@ -121,3 +124,13 @@ def test_fixes_that_do_not_verify_together_are_applied_one_by_one(monkeypatch, k
     assert result.output == "a: 1\nb: 2\nc: 4\n"
     assert [f.message for f in result.fixed] == ["honest"] and [f.message for f in result.findings] == ["liar"]
     assert all(bool(f.fix.edits) == keep_edits for f in result.fixed + result.findings)
+
+
+def test_a_fix_pass_keeps_the_edits_of_unsafe_fixes_extend_safe_fixes_applies():
+    inputs = [("compose.yaml", BASE.encode())]
+    plain = results(inputs, True, False, unsafe_fixes=False)[0]
+    extended = results(inputs, True, False, unsafe_fixes=False, extend_safe_fixes=frozenset({"PRV001"}))[0]
+    assert "PRV001" not in {f.rule_id for f in plain.fixed}
+    assert "PRV001" in {f.rule_id for f in extended.fixed}  # privileged: true removed
+    kept = results(inputs, True, True, unsafe_fixes=False, extend_safe_fixes=frozenset({"PRV001"}))
+    assert [extended] == [r.without_edits() for r in kept]
