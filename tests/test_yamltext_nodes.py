@@ -13,7 +13,8 @@ from ruamel.yaml.cyaml import CParser
 
 from compose_tools import CORPUS, corpus_names, file_params
 from conftest import y
-from hardener.yamltext import Alias, Map, Scalar, Seq, decode, parse
+from hardener.yamltext import (Alias, Map, Scalar, Seq, changed_paths, decode, merged_entry, merged_keys, parse, raw,
+                               unexpected_changes)
 
 FIXTURES = sorted(p for p in (Path(__file__).parent / "fixtures").rglob("*.y*ml") if p.is_file())
 
@@ -146,3 +147,25 @@ def test_fixtures(path):
 def test_corpus_file(name):
     text, _ = decode((CORPUS / name).read_bytes())
     check_text(text)
+
+
+def test_mapping_questions_with_keys_that_are_not_scalars():
+    """Entries under node keys live in the index apart from the scalar keys: merge keys, merged_keys,
+    merged_entry and the verification still see every entry, in the order written."""
+    text = y("x-b: &b {k: 1, '? x': 2}",
+             "m:",
+             "  <<: *b",
+             "  ? [a, b]",
+             "  : 3",
+             "  k: 4",
+             "  z: 5")
+    m = parse(text).root.get("m")
+    assert merged_keys(m) == ["k", "z", "? x"]
+    assert merged_entry(m, "k")[1].value == "4" and merged_entry(m, "k")[2]
+    assert merged_entry(m, "? x")[1].value == "2" and not merged_entry(m, "? x")[2]
+    assert [type(k).__name__ for k, _ in m.pairs] == ["Scalar", "Seq", "Scalar", "Scalar"]
+    assert m.get("[a, b]") is None and m.entry("<<")[1].name == "b"
+    changed = text.replace(": 3", ": 6").replace("z: 5", "z: 7")
+    after = parse(changed).root.get("m")
+    expected = [("['a', 'b']",), ("z",)]  # the node key as `raw` names it
+    assert sorted(unexpected_changes(m, after, set())) == sorted(changed_paths(raw(m), raw(after))) == expected

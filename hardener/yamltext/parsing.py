@@ -176,6 +176,8 @@ def _compose(text):
                 if kind is _MapEnd:
                     _index_keys(node, top[5])
                     shares = shares or "<<" in node._index
+                elif node.items:  # appending left room for more items: keep an exact copy
+                    node.items = node.items[:]
                 node.shares = shares
                 if not node.flow and node._meta is not None and (node._meta[0] or node._meta[1]):
                     _locate_block(text, node)
