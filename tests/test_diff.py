@@ -53,6 +53,22 @@ def test_skipping_the_matcher_gives_the_same_opcodes_as_asking_it():
         assert diff._opcodes(a, b) == _opcodes_asking_the_matcher_everywhere(a, b), (a, b)
 
 
+def test_lines_added_after_repeated_lines_give_the_matchers_opcodes():
+    """The stretch between two anchors is its old lines followed by new ones (what most fixes do to a
+    block): the opcodes are still the matcher's, also when the old lines come back among the new."""
+    rng = random.Random(3)
+    repeated = ["    restart: always\n", "    read_only: true\n", "      - ALL\n"]
+    for _ in range(2000):
+        a, b = [], []
+        for block in range(rng.randint(1, 6)):
+            head = f"  svc{block}:\n"  # unique: an anchor
+            old = [rng.choice(repeated) for _ in range(rng.randint(0, 3))]
+            new = [rng.choice(repeated + ["    cap_drop:\n", "    pids_limit: 512\n"]) for _ in range(rng.randint(0, 3))]
+            a += [head] + old
+            b += [head] + old + new
+        assert diff._opcodes(a, b) == _opcodes_asking_the_matcher_everywhere(a, b), (a, b)
+
+
 def test_one_comparison_serves_the_diff_and_then_the_line_map():
     """unified() must not change the opcodes it is handed (difflib's grouping edits its list in place):
     the line map made from the same comparison afterwards equals one made from scratch."""
