@@ -23,19 +23,34 @@ def boolean(node) -> bool | None:
     return boolean_word(node.value)
 
 
-def texts(node):
-    """Every scalar text in a node, keys of mappings included (dereferenced, depth first)."""
-    node = deref(node)
-    if isinstance(node, Scalar):
-        yield node.value
-    elif isinstance(node, Seq):
+def texts(node) -> list[str]:
+    """Every scalar text in a node, keys of mappings included (dereferenced, depth first). Collected
+    into one list: a generator per level cost a call per text and level, and rules read the texts of
+    every service's environment, command and healthcheck."""
+    out: list[str] = []
+    _texts_into(node, out)
+    return out
+
+
+def _texts_into(node, out: list) -> None:
+    if type(node) is Alias:
+        node = node.target
+    if type(node) is Scalar:
+        out.append(node.value)
+    elif type(node) is Seq:
         for item in node.items:
-            yield from texts(item)
-    elif isinstance(node, Map):
+            if type(item) is Scalar:  # the usual item: no call for it
+                out.append(item.value)
+            else:
+                _texts_into(item, out)
+    elif type(node) is Map:
         for k, v in node.pairs:
-            if isinstance(k, Scalar):
-                yield k.value
-            yield from texts(v)
+            if type(k) is Scalar:
+                out.append(k.value)
+            if type(v) is Scalar:
+                out.append(v.value)
+            else:
+                _texts_into(v, out)
 
 
 # --------------------------------------------------------------------------- list settings

@@ -96,3 +96,16 @@ def test_a_whole_service_alias_is_not_editable():
 def test_the_view_is_built_once_per_pass():
     svc = app_with("user: root")
     assert svc.user() is svc.user()
+
+
+def test_texts_walks_depth_first_with_keys_before_values_through_aliases():
+    from hardener.views import texts
+
+    doc = parse(y("x-env: &env", "  A: '1'", "  B: [b1, {b2: b3}]", "services:", "  app:", "    image: a",
+                  "    environment:", "      <<: *env", "      C: c", "    command: [run, *env]",
+                  "    labels:", "      ? [complex]", "      : kept", "      d: ~"))
+    app = doc.root.get("services").get("app")
+    assert list(texts(app.get("command"))) == ["run", "A", "1", "B", "b1", "b2", "b3"]
+    assert list(texts(app.get("environment"))) == ["<<", "A", "1", "B", "b1", "b2", "b3", "C", "c"]
+    assert list(texts(app.get("labels"))) == ["kept", "d", "~"]  # a key that is not a scalar has no text
+    assert list(texts(app.get("image"))) == ["a"] and list(texts(None)) == []
