@@ -99,11 +99,11 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
             ops.append(("insert", i, i, j, bj))
         elif j == bj and i < ai:
             ops.append(("delete", i, ai, j, j))
-        elif ai - i < bj - j and b[j:j + ai - i] == a[i:ai]:
-            # lines added after the stretch (a fix appends to a block): the matcher's longest match is
-            # all of a at the start of b, then nothing is left to match
+        elif ai - i <= bj - j and b[j:j + ai - i] == a[i:ai]:
+            # the same lines, or lines added after them (a fix appends to a block): the matcher's
+            # longest match is all of a at the start of b, then nothing is left to match
             ops.append(("equal", i, ai, j, j + ai - i))
-            ops.append(("insert", ai, ai, j + ai - i, bj))
+            ops.append(("insert", ai, ai, j + ai - i, bj))  # empty when nothing was added: dropped below
         elif i < ai:
             for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, a[i:ai], b[j:bj], autojunk=False).get_opcodes():
                 ops.append((tag, a1 + i, a2 + i, b1 + j, b2 + j))
