@@ -384,6 +384,8 @@ _new_tuple = tuple.__new__
 
 def _surviving(entries: list[Written], target_of) -> list[tuple[Written, Any]]:
     """The items of the layers' lists whose target no later layer mounts again, in merge order."""
+    if len(entries) == 1:  # one layer (the usual service): no later layer replaces any of its items
+        return [(entries[0], item) for item in _raw_items(entries[0].value)]
     taken: set = set()
     kept = []
     for entry in reversed(entries):
@@ -527,10 +529,11 @@ class Context:
         except one that writes the edited key itself (its own value hides the anchor's)."""
         if self._alias_free_names is not None:  # no shared node: a path reaches the service it is in
             return {p[1] for p in paths if len(p) > 1 and p[0] == "services" and p[1] in self._alias_free_names}
-        used = self._reach_index.used
+        index = self._reach_index
+        used = index.used
         hit = set()
         for path in paths:
-            for n in range(1, len(path) + 1):
+            for n in range(1, min(len(path), index.depth) + 1):  # no node is used deeper than depth
                 for names, hidden in used.get(tuple(path[:n]), ()):
                     if n == len(path) or path[n] not in hidden:
                         hit.update(names)
@@ -570,6 +573,7 @@ class _ReachIndex:
             own.setdefault(deref(svc.node).path, set()).add(svc.name)
         for path, names in own.items():
             self.used.setdefault(path, []).append((names, _NO_KEYS))
+        self.depth = max(map(len, self.used), default=0)  # the longest path listed
 
 
 def _entry_points(root) -> list:
