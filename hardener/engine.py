@@ -107,9 +107,11 @@ def _prepare(doc: Document, settings: Settings, project, included) -> Run:
     elsewhere = _name_marks_elsewhere(project)
     silenced_elsewhere = {rule.ID: frozenset(name for name, found in elsewhere.items()
                                              if any(m.covers(rule) for m in found)) for rule in rules}
-    silenced = {rule.ID: frozenset({name for line, name in service_lines.items()
-                                    if any(m.line == line and m.covers(rule) for m in marks)}
-                                   | {svc.name for svc in services if settings.ignores_service(rule, svc.name)})
+    # asked only of the marks and the services the configuration names (a big file has neither)
+    ignoring = [svc.name for svc in services if svc.name in settings.service_ignores]
+    silenced = {rule.ID: frozenset({service_lines[m.line] for m in marks
+                                    if m.line in service_lines and m.covers(rule)}
+                                   | {name for name in ignoring if settings.ignores_service(rule, name)})
                 | silenced_elsewhere[rule.ID]
                 for rule in rules}
     ctx = replace(base_ctx, silenced=MappingProxyType(silenced))
@@ -176,7 +178,8 @@ def _reach(f: Finding, rule, run: Run):
     paths = [p for e in f.fix.edits for p in e.paths]
     reach = run.ctx.reach(paths)
     blocked = (reach & run.silenced[rule.ID] or any(is_extension(p) for p in paths)
-               or any(p[:1] == ("services",) and p[1:2] and p[1] in run.included_only for p in paths))
+               or (run.included_only
+                   and any(p[:1] == ("services",) and p[1:2] and p[1] in run.included_only for p in paths)))
     edits = f.fix.edits if run.edits or run.fixing and _applicable(f.fix.applicability, rule, run.settings) else ()
     fix = None if blocked else Fix(f.fix.applicability, edits, run.share(f.fix.description),
                                    run.share(tuple(sorted(reach))))
@@ -293,6 +296,8 @@ class _Taken:
         self._starts: list = []  # sorted (start, end, index)
         self._longest = 0
         self.replaced = 0  # how many chosen edits a merged one took the place of
+        self._removed: list = []  # those chosen edits, in order
+        self._held: dict = {}  # id(edits) -> [edits, set of them, len(_removed)] when all were taken (holds_all)
 
     def add(self, edit) -> None:
         if edit in self._index:
@@ -311,6 +316,25 @@ class _Taken:
         self.edits[index] = new
         self._index[new] = index
         self.replaced += 1
+        self._removed.append(old)
+
+    def holds_all(self, edits) -> bool:
+        """all(e in self for e in edits). A fix shared by many findings (NET001's, thousands of edits)
+        is asked about again for each of them: once all its edits were taken, only the chosen edits a
+        merge has taken the place of since can change the answer, so only those are looked at."""
+        if len(edits) < 2:
+            return all(e in self._index for e in edits)
+        known = self._held.get(id(edits))
+        if known is not None and known[0] is edits:
+            if not any(old in known[1] for old in self._removed[known[2]:]):
+                known[2] = len(self._removed)
+                return True
+        if all(e in self._index for e in edits):
+            self._held[id(edits)] = [edits, known[1] if known is not None and known[0] is edits else set(edits),
+                                     len(self._removed)]
+            return True
+        self._held.pop(id(edits), None)
+        return False
 
     def near(self, edit):
         """Chosen edits that start close enough to the new one to touch it."""
@@ -344,7 +368,7 @@ def _overlaps(edit, taken) -> bool:
 def _joined(edits, taken):
     """How these edits join the pass: (edits to add, {chosen edit: merged edit}), or None when one of
     them conflicts with the chosen ones in a way no merge settles (the next pass sees it again)."""
-    if isinstance(taken, _Taken) and all(e in taken for e in edits):
+    if isinstance(taken, _Taken) and taken.holds_all(edits):
         return [], {}  # a fix shared by several findings, chosen already: its edits settled their clashes
     new, merges = [], {}
     for edit in edits:
@@ -404,6 +428,7 @@ def _choose(findings, settings, rejected: set):
     # a fix shared by several findings (NET001 moves every back end in one fix of thousands of edits):
     # once chosen, and while no merge has replaced a chosen edit, its edits are all taken
     settled: dict = {}  # id(fix) -> (fix, the services it edits directly, taken.replaced when chosen)
+    directs: dict = {}  # id(edits) -> (edits, the services they edit directly), for edits shared by findings
     for f in findings:
         if not _applies(f, settings) or _fix_key(f) in rejected:
             continue
@@ -417,9 +442,9 @@ def _choose(findings, settings, rejected: set):
         joined = _joined(f.fix.edits, taken)
         if joined is None:
             continue  # the next pass sees it again on the new text
-        direct = {p[1] for e in f.fix.edits for p in e.paths if p[:1] == ("services",) and len(p) > 1}
+        direct = _direct(f.fix.edits, directs)
         heirs = set(f.fix.reach) - direct - {f.service}
-        if not all(e in taken for e in f.fix.edits) and (f.service in through_anchor or heirs & fixed_here):
+        if not taken.holds_all(f.fix.edits) and (f.service in through_anchor or heirs & fixed_here):
             continue  # an anchor edit and an heir's own edit in one pass would clash: judge it again next pass
         chosen.append(f)
         new, merges = joined
@@ -432,6 +457,17 @@ def _choose(findings, settings, rejected: set):
         if len(f.fix.edits) > 1:
             settled[id(f.fix)] = (f.fix, direct, taken.replaced)
     return chosen, taken.edits
+
+
+def _direct(edits, memo: dict) -> set:
+    """The services the edits change in their own mappings (`services.<name>...` paths)."""
+    known = memo.get(id(edits))
+    if known is not None and known[0] is edits:
+        return known[1]
+    direct = {p[1] for e in edits for p in e.paths if p[:1] == ("services",) and len(p) > 1}
+    if len(edits) > 1:
+        memo[id(edits)] = (edits, direct)
+    return direct
 
 
 def _apply_pass(doc: Document, chosen, edits, rejected: set):
