@@ -2,6 +2,7 @@
 2 when an input could not be processed (the others are still processed)."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import List, Optional
@@ -579,10 +580,15 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
     _need_inputs(paths, files)
     _refuse_inputs_as_outputs(paths, choice, [("-o", output), ("--write-baseline", write_baseline)])
     choice.profiles = _use_observation(paths, files, observed, no_observed, image_facts, headroom)
-    results = _promote_extended(_scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS), choice)
+    color = not output and use_color()
+    # the grouped text report: each file's part is made where the file is checked (_text_blocks)
+    blocks_first = fmt == "text" and not concise and not statistics and not baseline and not write_baseline
+    then = functools.partial(_text_blocks, choice=choice, color=color) if blocks_first else None
+    scanned = _scan(paths, choice, False, quiet, jobs, edits=fmt in EDIT_FORMATS, then=then)
+    blocks = [block for _, block in scanned] if blocks_first else None
+    results = _promote_extended([r for r, _ in scanned] if blocks_first else scanned, choice)
     results = _apply_baseline(results, choice, baseline, write_baseline)
     _report_errors(results)
-    color = not output and use_color()
     if statistics:
         from .formats.text import render_statistics
         from .formats.text import statistics as rule_counts
@@ -603,7 +609,7 @@ def check(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
             patch_choice.env_files = choice.env_files
             patch_choice.profiles = choice.profiles
             patches = _patches(_rerun(paths, results, patch_choice, True, jobs, edits=False))
-        text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), patches=patches,
+        text = render(fmt, results, color=color, quiet=quiet, concise=concise, rules=_rule_infos(choice, results), blocks=blocks, patches=patches,
                       patch_mode=mode, rules_url=rules_url or DEFAULT_RULES_URL, report_url=report_url,
                       projects=_groups(paths, choice) if patches else None, verification=verified)
     _emit(text, output)
@@ -635,7 +641,6 @@ def fix(paths: List[str] = PathsArg, select: Optional[List[str]] = SelectOpt,
         env_file: Optional[List[str]] = EnvFileOpt):
     """Apply fixes in place (safe ones; unsafe ones too with --unsafe-fixes). '-' reads standard input
     and writes the fixed text to standard output. With --verify, only fixes proven on a real engine."""
-    import functools
 
     from .writing import FileChanged, encode, write_atomic
     from .formats import DEFAULT_RULES_URL, DIFF_FORMATS, render
@@ -921,6 +926,20 @@ def _dry_run(results) -> list:
             out.append((_at_original_lines(r, compared), unified(r.original, r.output, r.path, compared)))
         else:
             out.append((r, ""))
+    return out
+
+
+def _text_blocks(results, choice, color: bool) -> list:
+    """check (grouped text): (result, its part of the report) for each result of a project, made in
+    the process that checked it (a helper on many files) after the promotion check applies to it
+    (_promote_extended); None for a file whose configuration names a baseline, which may still hide
+    some of its findings: the report makes that part itself."""
+    from .formats.text import file_block
+
+    out = []
+    for r in _promote_extended(results, choice):
+        baselined = r.findings and choice.config_for("-" if r.path == "<stdin>" else r.path).baseline is not None
+        out.append((r, None if baselined else file_block(r, color)))
     return out
 
 

@@ -44,6 +44,22 @@ def test_pool_reports_exactly_what_one_process_reports(run_cli, many_files, comm
     assert two.stderr == one.stderr
 
 
+def test_report_parts_made_by_the_helpers_read_as_the_report_made_at_the_end(run_cli, many_files, tmp_path):
+    """check's grouped text report is made file by file in the helpers; with --baseline (a baseline that
+    records nothing) the whole report is made at the end, as before: the two read the same, coloured too."""
+    files = _names(many_files)
+    (tmp_path / "clean.yaml").write_text("services:\n  app:\n    image: scratch\n    read_only: true\n")
+    empty = tmp_path / "empty.json"
+    run_cli("check", "--select", "LOG001", "--write-baseline", str(empty), str(tmp_path / "clean.yaml"))
+    assert empty.is_file()
+    for env in ({}, {"FORCE_COLOR": "1", "NO_COLOR": ""}):
+        made_in_helpers = run_cli("check", "--jobs", "2", *files, timeout=120, env=env)
+        made_at_the_end = run_cli("check", "--jobs", "2", "--baseline", str(empty), *files, timeout=120, env=env)
+        assert made_in_helpers.returncode == made_at_the_end.returncode == 1
+        assert len(made_in_helpers.stdout) > 1000
+        assert made_in_helpers.stdout == made_at_the_end.stdout
+
+
 def test_pool_writes_the_same_files(run_cli, many_files, tmp_path):
     serial, pooled = tmp_path / "serial", tmp_path / "pooled"
     shutil.copytree(many_files, serial)

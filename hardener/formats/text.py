@@ -83,14 +83,16 @@ def summary(results, dry_run: bool = False) -> str:
     return "; ".join(parts) + "."
 
 
-def render(results, color: bool = False, quiet: bool = False, concise: bool = True, rules=(), **_) -> str:
+def render(results, color: bool = False, quiet: bool = False, concise: bool = True, rules=(), blocks=None,
+           **_) -> str:
     """The report: one line per finding (`concise`, for host audits and callers that parse lines), or
     grouped by file and service with the source line of each finding and each rule's fix hint once at
-    the end (concise=False: what `hardener check` prints by default)."""
+    the end (concise=False: what `hardener check` prints by default). `blocks`: file_block of each
+    result made beforehand (None where it was not), see full_lines."""
     if concise:
         lines = [finding_line(f, color) for r in results for f in r.findings]
     else:
-        lines = full_lines(results, color, rules)
+        lines = full_lines(results, color, rules, blocks=blocks)
     if not quiet:
         lines.append(summary(results))
     if lines:
@@ -101,35 +103,27 @@ def render(results, color: bool = False, quiet: bool = False, concise: bool = Tr
 EXCERPT_WIDTH = 120  # characters of a source line shown under a finding
 
 
-def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]:
+def full_lines(results, color: bool = False, rules=(), source=None, blocks=None) -> list[str]:
     """Findings grouped by file, then by service (findings about the whole file or project first),
     each with its source line and a caret under its column; then each rule's fix hint once (from
     `rules`, the RuleInfo records the CLI hands in). `source(result)` is the text the positions refer
-    to (default: the file as read)."""
-    import re
-
+    to (default: the file as read). `blocks[i]`, when given and not None, is results[i]'s part made
+    beforehand by file_block (the CLI has it made where the file was checked); an element of the list
+    is then that part, several lines joined by newlines, which reads the same once the report's lines
+    are joined."""
     out, seen_rules = [], {}  # rule ids in the order they are first seen (a dict: ordered, quick to ask)
     parts: dict = {}  # what findings of one rule, severity and fix share (see _finding_body)
-    for r in results:
+    for index, r in enumerate(results):
         if not r.findings:
             continue
-        text = (source(r) if source else r.original) or ""
-        # as diff and git count lines (not at U+2028); a text without \r splits the same at \n alone
-        lines = [] if not text else text.split("\n") if "\r" not in text else re.split(r"\r\n|\r|\n", text)
-        out.append(_paint(_clean(r.path), _BOLD, color))
-        groups: dict = {}
-        for f in r.findings:
-            groups.setdefault(f.service, []).append(f)
-        for service in ([None] if None in groups else []) + [s for s in groups if s is not None]:
-            out.append(f"  {'service ' + _clean(service) if service is not None else '(file)'}:")
-            found = groups[service]
-            last = len(found) - 1
-            for i, f in enumerate(found):
-                out.append("    " + _finding_body(f, color, parts))
-                if i == last or found[i + 1].line != f.line or found[i + 1].column != f.column:
-                    out += _excerpt(lines, f.line, f.column)  # once under the findings at one place
+        block = blocks[index] if blocks is not None else None
+        if block is None:
+            out += _file_lines(r, color, source, parts)
+        else:
+            out.append(block)
+        for _, found in _by_service(r.findings):  # the order the report shows them in
+            for f in found:
                 seen_rules[f.rule_id] = None
-        out.append("")
     hints = {info.id: info for info in rules or ()}
     shown = [hints[rule] for rule in seen_rules if rule in hints]
     if shown:
@@ -139,6 +133,40 @@ def full_lines(results, color: bool = False, rules=(), source=None) -> list[str]
                        f"(hardener explain {info.id})")
         out.append("")
     return out
+
+
+def file_block(result, color: bool = False) -> str:
+    """One file's part of the grouped report (its path, its findings by service with their source
+    lines, and the empty line after them) as one string; '' for a file without findings."""
+    return "\n".join(_file_lines(result, color, None, {})) if result.findings else ""
+
+
+def _file_lines(r, color: bool, source, parts: dict) -> list[str]:
+    import re
+
+    text = (source(r) if source else r.original) or ""
+    # as diff and git count lines (not at U+2028); a text without \r splits the same at \n alone
+    lines = [] if not text else text.split("\n") if "\r" not in text else re.split(r"\r\n|\r|\n", text)
+    out = [_paint(_clean(r.path), _BOLD, color)]
+    for service, found in _by_service(r.findings):
+        out.append(f"  {'service ' + _clean(service) if service is not None else '(file)'}:")
+        last = len(found) - 1
+        for i, f in enumerate(found):
+            out.append("    " + _finding_body(f, color, parts))
+            if i == last or found[i + 1].line != f.line or found[i + 1].column != f.column:
+                out += _excerpt(lines, f.line, f.column)  # once under the findings at one place
+    out.append("")
+    return out
+
+
+def _by_service(findings) -> list[tuple]:
+    """(service, its findings) in the report's order: findings about the whole file or project first,
+    then each service in the order of its first finding."""
+    groups: dict = {}
+    for f in findings:
+        groups.setdefault(f.service, []).append(f)
+    return [(service, groups[service]) for service in ([None] if None in groups else [])
+            + [s for s in groups if s is not None]]
 
 
 def _finding_body(f, color: bool, parts: dict | None = None) -> str:
