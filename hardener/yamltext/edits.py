@@ -124,8 +124,8 @@ def _next_line_start(text, offset):
 def content_end(node) -> int:
     """Offset just past the last character the node's own text uses (not trailing comments)."""
     while True:
-        if isinstance(node, Map) and not node.flow and node.pairs:
-            node = node.pairs[-1][1]
+        if isinstance(node, Map) and not node.flow and node._index:
+            node = node._last_value()
         elif isinstance(node, Seq) and not node.flow and node.items:
             node = node.items[-1]
         else:
@@ -227,9 +227,9 @@ def add_entries(doc: Document, mapping: Map, entries: dict) -> Edit | None:
     path = tuple(mapping.path + (k,) for k in entries)
     if mapping.flow:
         return _add_flow_entries(doc, mapping, entries, path)
-    if not mapping.pairs:
+    if not mapping._index:
         return None
-    indent = mapping.pairs[0][0].col
+    indent = mapping._first_key().col
     at = _after_line_of(doc.text, content_end(mapping))
     return Edit(at, at, paths=path, render=(_entries_text, entries, indent, doc.layout))
 
@@ -251,8 +251,8 @@ def _add_flow_entries(doc, mapping, entries, path):
     if doc.text[close:close + 1] != "}":
         return None
     body = ", ".join(f"{k}: {render_flow(v, doc.quote)}" for k, v in entries.items())
-    if mapping.pairs:
-        at = content_end(mapping.pairs[-1][1])
+    if mapping._index:
+        at = content_end(mapping._last_value())
         return Edit(at, at, ", " + body, path)
     return Edit(close, close + 1, body + "}", path)  # takes the bracket: a second insert waits a pass
 
@@ -328,16 +328,17 @@ def replace_scalar(doc: Document, node: Scalar, value: str) -> Edit | None:
 
 def remove_entry(doc: Document, mapping: Map, key: str) -> Edit | None:
     """Delete a key and its value from a block mapping, whole lines only, never the last key."""
-    if mapping.flow or isinstance(mapping, Alias) or len(mapping.pairs) < 2:
+    if mapping.flow or isinstance(mapping, Alias) or len(mapping._index) < 2:
         return None
-    for i, (k, v) in enumerate(mapping.pairs):
+    pairs = mapping.pairs  # built at each read of the property: once here
+    for i, (k, v) in enumerate(pairs):
         if isinstance(k, Scalar) and k.value == key:
             text = doc.text
             start = _line_start(text, k.start)
             if text[start:k.start].strip():
                 return None  # the key shares its line with something else
             end = _after_line_of(text, content_end(v))
-            if i + 1 < len(mapping.pairs) and end > mapping.pairs[i + 1][0].start:
+            if i + 1 < len(pairs) and end > pairs[i + 1][0].start:
                 return None
             kept = []
             for line in text[start:end].splitlines():
@@ -363,10 +364,10 @@ def add_under(doc: Document, mapping: Map, keys: list[str], entries: dict) -> Ed
     for i, k in enumerate(keys):
         found = node.entry(k)
         if found is None:
-            if type(node) is Map and not node.flow and node.pairs:  # the usual case: nest when rendered
+            if type(node) is Map and not node.flow and node._index:  # the usual case: nest when rendered
                 at = _after_line_of(doc.text, content_end(node))
                 return Edit(at, at, paths=(node.path + (k,),),
-                            render=(_nested_text, k, tuple(keys[i + 1:]), entries, node.pairs[0][0].col, doc.layout))
+                            render=(_nested_text, k, tuple(keys[i + 1:]), entries, node._first_key().col, doc.layout))
             return add_entries(doc, node, {k: _nested(keys[i + 1:], entries)})
         key_node, value = found
         if isinstance(value, Scalar) and value.is_null:

@@ -122,6 +122,16 @@ class Map(Node):
         """(key node, value node) of every entry, in the order written (a new list at each call)."""
         return [(e, e._key) if type(e) is Scalar else e for e in self._index.values()]
 
+    def _first_key(self):
+        """The key node of the first entry (the mapping must have one), without building `pairs`."""
+        first = next(iter(self._index.values()))
+        return first if type(first) is Scalar else first[0]
+
+    def _last_value(self):
+        """The value node of the last entry (the mapping must have one), without building `pairs`."""
+        last = next(reversed(self._index.values()))
+        return last._key if type(last) is Scalar else last[1]
+
     def entry(self, key: str):
         """The (key node, value node) written directly in this mapping, or None."""
         k = self._index.get(key)
