@@ -112,9 +112,12 @@ def _variables(env) -> dict[str, EnvVar]:
     """The variables one layer's environment (a mapping or a list) writes."""
     out: dict[str, EnvVar] = {}
     if isinstance(env, Map):
-        for name in merged_keys(env):
-            found = merged_entry(env, name)
-            value = deref(found[1]) if found else None
+        if env.entry("<<") is None:  # nothing merged in (the usual mapping): its own pairs, in order
+            entries = [(k.value, v) for k, v in env.pairs if type(k) is Scalar]
+        else:
+            entries = [(name, merged_entry(env, name)[1]) for name in merged_keys(env)]
+        for name, value in entries:
+            value = deref(value)
             if isinstance(value, Scalar):
                 out[name] = EnvVar(name, None if value.is_null else value.value, value)
     elif isinstance(env, Seq):
