@@ -99,16 +99,21 @@ class Service:
         project, then this mapping (through merge keys), then an earlier file or `extends` base.
         `own` is True only for a value written in this mapping itself; values are not dereferenced.
         (Its first three fields read as (key node, value node, own).)"""
-        found = self._entries.get(key, _UNSET)
-        if found is _UNSET:
+        found = self._entries.get(key)
+        if found is None:  # only written keys are kept: most keys asked are written nowhere
             winner = self._winners.get(key)
-            found = self._entries[key] = None if winner is None else self._written(*winner)
+            if winner is None:
+                return None
+            found = self._entries[key] = self._written(*winner)
         return found
 
     @cached_property
-    def _winners(self) -> dict:
+    def _winners(self):
         """Key text -> the arguments of _written for the entry Compose uses (see entry), for every key
-        some layer writes: most keys the rules ask are written nowhere, and are answered by one miss."""
+        some layer writes: most keys the rules ask are written nowhere, and are answered by one miss.
+        A service with one layer (nearly all) asks its mapping's index instead of holding a copy."""
+        if len(self.layers) == 1:
+            return _OneLayer(self.node, self._indexes[0])
         out: dict = {}
         here = len(self.earlier)  # where this mapping is among the layers
         # the first layer that writes a key wins: later files (the last first), this mapping, then
@@ -130,8 +135,9 @@ class Service:
     def _indexes(self) -> tuple:
         """For each of `layers`: key text -> merged_entry's answer (key node, value node, own). Built
         once: the rules ask each layer for dozens of keys, most of them absent, and every miss in a
-        mapping with a merge key used to look through the merged mappings again."""
-        return tuple(merged_index(layer) for layer in self.layers)
+        mapping with a merge key used to look through the merged mappings again. A layer without a
+        merge key is answered by its own index (see _OwnEntries): no dict of its entries per service."""
+        return tuple(_OwnEntries(layer) if layer.get("<<") is None else merged_index(layer) for layer in self.layers)
 
     def written(self, key: str) -> list["Written"]:
         """Each layer's own entry for a key whose values Compose merges across layers (lists such as
@@ -140,6 +146,9 @@ class Service:
         list at each call; the entries are read once per key.)"""
         if key not in self._winners:
             return []  # no layer writes it (most keys asked of most services)
+        if len(self.layers) == 1:  # the entry itself (one Written per key, not two), unless reset
+            found = self.entry(key)
+            return [] if _tag(found[1]) == "!reset" else [found]
         found = self._views.get(("written", key))
         if found is None:
             found = self._views[("written", key)] = tuple(self._written_layers(key))
@@ -445,6 +454,43 @@ def _tag(node):
 
 
 _DROPPING = ("!reset", "!override")  # tags that drop what earlier layers wrote (!reset drops itself too)
+
+
+class _OwnEntries:
+    """merged_index() of a mapping without a merge key, answered by the mapping's own index on each
+    ask: a big file's services would otherwise each hold a second dict of (key, value, own) tuples
+    for the whole run of the rules."""
+
+    __slots__ = ("mapping",)
+
+    def __init__(self, mapping: Map):
+        self.mapping = mapping
+
+    def get(self, key: str):
+        found = self.mapping.entry(key)
+        return None if found is None else (found[0], found[1], True)
+
+    def __contains__(self, key: str) -> bool:
+        return self.mapping.entry(key) is not None
+
+    def items(self):
+        return [(k.value, (k, v, True)) for k, v in self.mapping.pairs if type(k) is Scalar]
+
+
+class _OneLayer:
+    """Service._winners of a service defined by one mapping: its entries, asked on each lookup."""
+
+    __slots__ = ("layer", "index")
+
+    def __init__(self, layer: Map, index):
+        self.layer, self.index = layer, index
+
+    def get(self, key: str):
+        found = self.index.get(key)
+        return None if found is None else (self.layer, self.layer, found, found[2])
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.index
 
 
 def merged_index(mapping: Map) -> dict:

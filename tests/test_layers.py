@@ -120,6 +120,34 @@ def test_merged_index_answers_as_merged_entry_for_every_key():
     assert (one["user"][1].value, one["user"][2], one["cpus"][1].value, one["image"][2]) == ("2", False, "1", True)
 
 
+def test_a_layer_without_merge_key_is_asked_in_place_with_the_same_answers():
+    # Service reads a layer without "<<" through _OwnEntries (no copy of its entries per service)
+    from hardener.compose import _all_nodes, _OwnEntries, merged_index
+    from hardener.yamltext import Map, YamlInputError
+
+    docs = [parse(MERGES)]
+    for path in sorted(FIXTURES.rglob("*.y*ml")):
+        with contextlib.suppress(YamlInputError, UnicodeDecodeError):
+            docs.append(parse(path.read_text(encoding="utf-8")))
+    mappings = [n for doc in docs if doc.root is not None for n in _all_nodes(doc.root)
+                if isinstance(n, Map) and n.get("<<") is None]
+    assert len(mappings) > 100
+    asked = {k.value for n in mappings for k, _ in n.pairs if hasattr(k, "value")} | {"<<", "absent"}
+    for mapping in mappings:
+        index, own = merged_index(mapping), _OwnEntries(mapping)
+        assert dict(own.items()) == index
+        assert {key: own.get(key) for key in asked if key in own} == index
+
+
+def test_one_layer_service_answers_entries_as_every_layer_would():
+    doc = y("services:", "  app:", "    image: a", "    cap_drop: [ALL]", "    ports: !reset []", "    user: ~")
+    app = service("app", doc)
+    assert [i.value for i in app.written("cap_drop")[0].value.items] == ["ALL"]
+    assert app.written("ports") == [] and app.written("absent") == [] and app.entry("absent") is None
+    assert app.entry("user").own and app.entry("user") is app.entry("user")  # one Written per key
+    assert app.written("cap_drop") == [app.entry("cap_drop")]
+
+
 def test_surviving_mounts_are_merged_by_cleaned_target():
     base = y("services:", "  app:", "    image: a", "    volumes:", "      - /a:/data/", "      - /b:/keep",
              "      - ${SRC}:${DST}", "      - type: bind", "        source: /c", "        target: /long")
