@@ -24,7 +24,7 @@ def is_extension(path) -> bool:
 _UNSET = object()  # a cached answer not asked yet (None is an answer)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big file has thousands of services in each pass
 class Service:
     name: str
     key: Scalar  # the service's name as written
@@ -46,6 +46,13 @@ class Service:
     _views: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     # entry() answers by key text: each of the 24 rules asks the same keys (a big file asks 250,000 times)
     _entries: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # what the mappings merged with "<<" give, by the merged mappings (shared by the services of a pass:
+    # on a big file thousands of services merge the same few anchors)
+    _inherited: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # layers, _indexes and _winners, computed on the first ask (see _memo)
+    _memo_layers: Any = field(default=None, init=False, compare=False, hash=False, repr=False)
+    _memo_indexes: Any = field(default=None, init=False, compare=False, hash=False, repr=False)
+    _memo_winners: Any = field(default=None, init=False, compare=False, hash=False, repr=False)
 
     @property
     def partial(self) -> bool:
@@ -107,11 +114,22 @@ class Service:
             found = self._entries[key] = self._written(*winner)
         return found
 
-    @cached_property
+    @property
     def _winners(self):
         """Key text -> the arguments of _written for the entry Compose uses (see entry), for every key
         some layer writes: most keys the rules ask are written nowhere, and are answered by one miss.
         A service with one layer (nearly all) asks its mapping's index instead of holding a copy."""
+        found = self._memo_winners
+        if found is None:
+            found = self._memo("_memo_winners", self._find_winners())
+        return found
+
+    def _memo(self, slot: str, value):
+        """Keep a value computed on the first ask in its slot (the dataclass is frozen for the rules)."""
+        object.__setattr__(self, slot, value)
+        return value
+
+    def _find_winners(self):
         if len(self.layers) == 1:
             return _OneLayer(self.node, self._indexes[0])
         out: dict = {}
@@ -125,19 +143,27 @@ class Service:
                     out[key] = (layer, layer, found, found[2] and at == here)
         return out
 
-    @cached_property
+    @property
     def layers(self) -> tuple:
         """Every mapping that defines this service, in Compose's merge order (the first is overridden
         by all the others): `extends` bases and earlier files, this mapping, later files."""
-        return (*self.earlier, self.node, *self.later)
+        found = self._memo_layers
+        if found is None:
+            found = self._memo("_memo_layers", (*self.earlier, self.node, *self.later))
+        return found
 
-    @cached_property
+    @property
     def _indexes(self) -> tuple:
         """For each of `layers`: key text -> merged_entry's answer (key node, value node, own). Built
         once: the rules ask each layer for dozens of keys, most of them absent, and every miss in a
         mapping with a merge key used to look through the merged mappings again. A layer without a
         merge key is answered by its own index (see _OwnEntries): no dict of its entries per service."""
-        return tuple(_OwnEntries(layer) if layer.get("<<") is None else merged_index(layer) for layer in self.layers)
+        found = self._memo_indexes
+        if found is None:
+            found = self._memo("_memo_indexes", tuple(
+                _OwnEntries(layer) if layer.get("<<") is None else _MergedEntries(layer, self._inherited)
+                for layer in self.layers))
+        return found
 
     def written(self, key: str) -> list["Written"]:
         """Each layer's own entry for a key whose values Compose merges across layers (lists such as
@@ -477,6 +503,33 @@ class _OwnEntries:
         return [(k.value, (k, v, True)) for k, v in self.mapping.pairs if type(k) is Scalar]
 
 
+class _MergedEntries(_OwnEntries):
+    """merged_index() of a mapping with a merge key: its own entries asked in place, the merged ones
+    from one dict per set of merged mappings, shared (`memo`) by every service that merges them."""
+
+    __slots__ = ("inherited",)
+
+    def __init__(self, mapping: Map, memo: dict):
+        super().__init__(mapping)
+        sources = tuple(_merge_source_nodes(mapping))
+        found = memo.get(tuple(map(id, sources)))
+        if found is None:  # the ids stay valid: the memo lives as long as the services and their trees
+            found = memo[tuple(map(id, sources))] = _inherited_entries(sources)
+        self.inherited = found
+
+    def get(self, key: str):
+        found = self.mapping.entry(key)
+        return self.inherited.get(key) if found is None else (found[0], found[1], True)
+
+    def __contains__(self, key: str) -> bool:
+        return self.mapping.entry(key) is not None or key in self.inherited
+
+    def items(self):
+        out = dict(self.inherited)
+        out.update(super().items())
+        return list(out.items())
+
+
 class _OneLayer:
     """Service._winners of a service defined by one mapping: its entries, asked on each lookup."""
 
@@ -499,11 +552,17 @@ def merged_index(mapping: Map) -> dict:
     own = {k.value: (k, v, True) for k, v in mapping.pairs if type(k) is Scalar}
     if "<<" not in own:
         return own
+    out = _inherited_entries(_merge_source_nodes(mapping))
+    out.update(own)
+    return out
+
+
+def _inherited_entries(sources) -> dict:
+    """Key text -> (key node, value node, False) for what the merged mappings give (the first wins)."""
     out: dict = {}
-    for source in reversed(_merge_source_nodes(mapping)):  # the first source wins: written last
+    for source in reversed(sources):  # the first source wins: written last
         if type(source) is Map:
             out.update({key: (k, v, False) for key, (k, v, _) in merged_index(source).items()})
-    out.update(own)
     return out
 
 
@@ -568,6 +627,12 @@ class Context:
             if entry is not None and entry[1] is value:
                 out.append(svc)
         return out
+
+    def release_views(self) -> None:
+        """Let the services forget the views they built (each is built again when next asked): after
+        each rule of a fix pass, so that the views of every service are not all alive at once."""
+        for svc in self.services:
+            svc._views.clear()
 
     def reach(self, paths) -> set[str]:
         """Names of the services whose effective configuration an edit at these document paths changes:
@@ -743,6 +808,7 @@ def _merge_source_nodes(node: Map) -> list:
 def iter_services(doc: Document, project: Project | None = None, measured: Mapping | None = None):
     own = service_maps(doc)
     others = [service_maps(d) for d in project.docs] if project else []
+    inherited: dict = {}  # Service._inherited, one for the services of this pass
     for name, (key, node, shared) in own.items():
         earlier_files = tuple(o[name][1] for o in others[:project.index] if name in o) if project else ()
         later = tuple(o[name][1] for o in others[project.index + 1:] if name in o) if project else ()
@@ -756,7 +822,7 @@ def iter_services(doc: Document, project: Project | None = None, measured: Mappi
             earlier = tuple(project.bases.get(name, ())) + earlier
         yield Service(name, key, node, shared, later, earlier, earlier_files,
                       project is not None and project.fragment_file, locked,
-                      measured if measured is not None else MappingProxyType({}))
+                      measured if measured is not None else MappingProxyType({}), _inherited=inherited)
 
 
 def _extends_base(node: Map, own: dict):

@@ -18,8 +18,8 @@ from .model import Applicability, FileResult, Finding, Fix, Status
 from .rules import RULES, unused_suppression
 from .settings import Settings, matches
 from .suppressions import parse_suppressions
-from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, merge_inserts, parse,
-                       unexpected_changes)
+from .yamltext import (Document, EditConflict, Scalar, YamlInputError, apply_edits, digest, merge_inserts, parse,
+                       unexpected_changes, unexpected_changes_from)
 
 MAX_PASSES = 50  # a pass applies all compatible fixes; only conflicts need more than a few
 
@@ -89,6 +89,8 @@ def run_rules(doc: Document, settings: Settings, project=None, included=None, ed
             else:
                 findings.append(f)
         run.reached.clear()
+        if fixing:  # a fix pass holds a second text and the fixed findings: memory before speed
+            run.view.release_views()
     _name_marks_hold_elsewhere(run, project)
     findings += _unused(run)
     if settings.baseline is not None:
@@ -500,6 +502,16 @@ def _apply_checked(doc: Document, edits) -> Document:
     return _parse_checked(doc, apply_edits(doc, edits), _declared(edits))
 
 
+def _parse_verified(picture, text: str, bom: bool, allowed: set) -> "Document | None":
+    """`text` parsed, if it differs from the text `picture` (yamltext.digest) was made of only under
+    the `allowed` paths; None when it does not, or cannot be parsed."""
+    try:
+        new = parse(text, bom)
+    except YamlInputError:
+        return None
+    return None if unexpected_changes_from(picture, new.root, allowed) else new
+
+
 def _parse_checked(doc: Document, text: str, allowed: set) -> Document:
     """`text` parsed and verified against `doc` (it may differ only under the `allowed` paths)."""
     new = parse(text, doc.bom)
@@ -511,8 +523,9 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, include
     """Apply passes of fixes to one document until none applies; project_of(doc) gives the project
     view with this document in its place (None for a lone file).
 
-    Memory: a pass holds one node tree and one list of findings at a time, except while the new text
-    is verified against the old tree. Before the new text is parsed, the pass lets go of the findings
+    Memory: a pass holds one node tree and one list of findings at a time: the new text is verified
+    against a digest of the old tree (yamltext.digest), which goes before the new text is parsed.
+    Before that, the pass lets go of the findings
     no fix of it uses and of the fixes' edits (the chosen findings stay for the report, without
     their edits unless settings.keep_edits), the old tree before the rules run on the new one; the
     rare pass that must be done again (a fix that does not resolve its finding, or no fix that
@@ -539,18 +552,24 @@ def _fix_to_fixpoint(doc: Document, settings: Settings, project_of=None, include
             text = allowed = None
         applied = reported(chosen)
         del chosen, edits
-        try:
-            new_doc = _parse_checked(doc, text, allowed) if text is not None else None
-        except (InternalFixError, YamlInputError):
-            new_doc = None
+        old_text, bom = doc.text, doc.bom
+        new_doc = None
+        if text is not None:
+            # the old tree goes before the new text is parsed: verification needs only its digest
+            picture = digest(doc.root, allowed)
+            doc = None
+            new_doc = _parse_verified(picture, text, bom, allowed)
+            del picture
         del text, allowed
         if new_doc is None:  # rare: the fixes together do not verify; the first that does on its own
+            if doc is None:
+                doc = parse(old_text, bom)
             findings = rules(doc)
             new_doc, applied = _first_verified(doc, _choose(findings, settings, rejected)[0], rejected)
             if not applied:  # none verified: the findings of this text are the result
                 break
             findings, applied = None, reported(applied)
-        text, bom = doc.text, doc.bom
+        text = old_text
         doc = None
         new_findings = rules(new_doc)
         after = Counter(map(_identity, new_findings))

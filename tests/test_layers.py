@@ -139,6 +139,28 @@ def test_a_layer_without_merge_key_is_asked_in_place_with_the_same_answers():
         assert {key: own.get(key) for key in asked if key in own} == index
 
 
+def test_a_layer_with_merge_keys_answers_as_merged_index_and_shares_what_it_merges():
+    from hardener.compose import _all_nodes, _MergedEntries, merged_index
+    from hardener.yamltext import Map
+
+    doc = parse(MERGES)
+    mappings = [n for n in _all_nodes(doc.root) if isinstance(n, Map) and n.get("<<") is not None]
+    assert len(mappings) >= 3
+    asked = {k.value for n in _all_nodes(doc.root) if isinstance(n, Map) for k, _ in n.pairs
+             if hasattr(k, "value")} | {"<<", "absent"}
+    memo: dict = {}
+    for mapping in mappings:
+        index, merged = merged_index(mapping), _MergedEntries(mapping, memo)
+        assert dict(merged.items()) == index
+        assert {key: merged.get(key) for key in asked if key in merged} == index
+    # services merging the same anchor share one dict of what it gives
+    text = y("x-a: &a {restart: always, image: a}", "services:", *[f"  s{i}: {{<<: *a, user: '1'}}" for i in range(5)])
+    ctx = Context.of(parse(text))
+    inherited = {id(svc._indexes[0].inherited) for svc in ctx.services}
+    assert len(inherited) == 1 and ctx.services[3].value("restart") == "always"
+    assert not ctx.services[3].entry("restart").own and ctx.services[3].entry("user").own
+
+
 def test_one_layer_service_answers_entries_as_every_layer_would():
     doc = y("services:", "  app:", "    image: a", "    cap_drop: [ALL]", "    ports: !reset []", "    user: ~")
     app = service("app", doc)

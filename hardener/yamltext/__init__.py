@@ -28,7 +28,7 @@ from .parsing import (  # noqa: F401
     decode, Document, Layout, MAX_DEPTH, MAX_EXPANDED_NODES, parse
 )
 from .verify import (  # noqa: F401
-    changed_paths, raw, unexpected_changes
+    changed_paths, digest, raw, unexpected_changes, unexpected_changes_from
 )
 from .edits import (  # noqa: F401
     add_entries, add_items, add_under, apply_edits, _comment_of, comments, content_end, Edit, EditConflict,

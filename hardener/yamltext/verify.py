@@ -100,3 +100,100 @@ def _keyed(mapping: Map) -> dict:
     if all(type(k) is str for k in index):
         return {k: key._key for k, key in index.items()}  # a scalar key holds its value (see Map)
     return {_key_text(k): v for k, v in mapping.pairs}
+
+
+# --------------------------------------------------------------------------- verification without the old tree
+
+def digest(root, allowed) -> "tuple | int | None":
+    """What `unexpected_changes(root, new, allowed)` needs of the old tree, so that the tree can be let
+    go before the new text is parsed (a big file's tree is tens of megabytes): on the paths that lead
+    to an allowed path, the mappings' keys and the sequences' items; everywhere else one hash of each
+    subtree's `raw` picture. Compare a new tree with it by `unexpected_changes_from`."""
+    if () in allowed:
+        return None
+    leads = {p[:i] for p in allowed for i in range(len(p))}
+    return _digest(root, (), allowed, leads)[1]
+
+
+def unexpected_changes_from(picture, after, allowed) -> list[tuple]:
+    """`unexpected_changes(before, after, allowed)` with the `digest` of `before` in its place: empty
+    exactly when that is empty (two different subtrees could only pass as equal if their 64-bit
+    hashes collided). A difference is reported at its own path on the way to an allowed path, else at
+    the subtree the digest kept as one hash that holds it."""
+    out: list = []
+    if () not in allowed:
+        _compare(picture, after, (), allowed, out)
+    return out
+
+
+def _digest(node, path, allowed, leads):
+    """(hash of raw(node), its digest): the hash alone unless an allowed path lies below `path`."""
+    if path not in leads:
+        h = _hash(node)
+        return h, h
+    kind = type(node)
+    if kind is Map and node.tag is None:
+        children, hashes = {}, {}
+        for key, value in _keyed(node).items():
+            sub = path + (key,)
+            h, d = _digest(value, sub, allowed, leads)
+            hashes[key] = h
+            children[key] = None if sub in allowed else d  # never compared under an allowed path
+        whole = hash(("map", frozenset(hashes.items())))
+        return whole, ("map", whole, children)
+    if kind is Seq and node.tag is None:
+        pairs = [_digest(item, path + (i,), allowed, leads) for i, item in enumerate(node.items)]
+        whole = hash(("seq", tuple(h for h, _ in pairs)))
+        children = [None if path + (i,) in allowed else d for i, (_, d) in enumerate(pairs)]
+        return whole, ("seq", whole, children)
+    h = _hash(node)
+    return h, h
+
+
+def _hash(node) -> int:
+    """A hash of raw(node), computed without building the picture: equal pictures, equal hashes."""
+    kind = type(node)
+    if kind is Scalar:
+        return hash((node.tag, node.value) if node.tag else node.value)
+    if kind is Alias:
+        return hash(("*", node.name))
+    if kind is Seq:
+        h = hash(("seq", tuple(_hash(i) for i in node.items)))
+        return h if node.tag is None else hash((node.tag, h))
+    if kind is Map:
+        h = hash(("map", frozenset((k, _hash(v)) for k, v in _keyed(node).items())))
+        return h if node.tag is None else hash((node.tag, h))
+    return hash(None)
+
+
+def _compare(picture, b, path, allowed, out):
+    """_walk with the old side given by its digest."""
+    if type(picture) is int:
+        if _hash(b) != picture:
+            out.append(path)
+        return
+    kind, whole, children = picture
+    tb = type(b)
+    if kind == "map" and tb is Map and b.tag is None:
+        kb = _keyed(b)
+        for k, d in children.items():
+            vb = kb.get(k, _MISSING)
+            sub = path + (k,)
+            if vb is _MISSING:
+                if sub not in allowed:
+                    out.append(sub)
+            elif sub not in allowed:
+                _compare(d, vb, sub, allowed, out)
+        for k in kb.keys() - children.keys():
+            sub = path + (k,)
+            if sub not in allowed:
+                out.append(sub)
+        return
+    if kind == "seq" and tb is Seq and b.tag is None and len(b.items) == len(children):
+        for i, (d, ib) in enumerate(zip(children, b.items)):
+            sub = path + (i,)
+            if sub not in allowed:
+                _compare(d, ib, sub, allowed, out)
+        return
+    if _hash(b) != whole:  # another kind, a tag or another length: compared whole, as _walk does
+        out.append(path)
