@@ -319,18 +319,14 @@ class Service:
         return found if found is not None else self._view("logging", lambda: views.logging(self))
 
     def get(self, key: str):
-        e = self._entries.get(key, _UNSET)  # entry(key) without a second call when it was asked before
-        if e is _UNSET:
-            e = self.entry(key)
+        e = self._entries.get(key) or self.entry(key)  # no second call for an entry asked before
         return deref(e[1]) if e else None
 
     def own(self, key: str) -> bool:
         return self.node.entry(key) is not None
 
     def value(self, key: str) -> str | None:
-        e = self._entries.get(key, _UNSET)
-        if e is _UNSET:
-            e = self.entry(key)
+        e = self._entries.get(key) or self.entry(key)
         return scalar_value(e[1]) if e else None
 
     def keys(self) -> list[str]:
@@ -386,9 +382,7 @@ class Service:
     def last_value(self, key: str):
         """(entry, here) for a setting whose last definition wins: Compose's effective entry (None when
         no layer sets it) and whether that entry is the one written in this mapping."""
-        entry = self._entries.get(key, _UNSET)
-        if entry is _UNSET:
-            entry = self.entry(key)
+        entry = self._entries.get(key) or self.entry(key)
         local = self._indexes[len(self.earlier)].get(key)  # merged_entry(self.node, key)
         return entry, entry is not None and local is not None and local[1] is entry[1]
 
@@ -512,9 +506,10 @@ class _MergedEntries(_OwnEntries):
     def __init__(self, mapping: Map, memo: dict):
         super().__init__(mapping)
         sources = tuple(_merge_source_nodes(mapping))
-        found = memo.get(tuple(map(id, sources)))
-        if found is None:  # the ids stay valid: the memo lives as long as the services and their trees
-            found = memo[tuple(map(id, sources))] = _inherited_entries(sources)
+        key = tuple(map(id, sources))  # valid ids: the memo lives as long as the services and their trees
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _inherited_entries(sources)
         self.inherited = found
 
     def get(self, key: str):
@@ -692,18 +687,25 @@ def _entry_points(root) -> list:
     merge keys first leaves the mapping (nodes whose path is not under it)."""
     own = deref(root).path
     depth = len(own)
-    out, seen, todo = [], set(), [(root, _NO_KEYS)]
-    while todo:
-        node, hidden = todo.pop()
-        node = deref(node)
-        if (id(node), hidden) in seen:
-            continue
-        seen.add((id(node), hidden))
+    out, todo = [], [(root, _NO_KEYS)]
+    for node, hidden in _each_once(todo):
         if node.path[:depth] != own:
             out.append((node, hidden))
         elif getattr(node, "shares", False):  # else no alias or merge key inside: nothing of it leaves
             _walk_into(node, hidden, todo, _may_leave)
     return out
+
+
+def _each_once(todo: list):
+    """(node, hidden keys) popped from `todo` (aliases followed), each pair once, while the caller
+    pushes more onto `todo`."""
+    seen = set()
+    while todo:
+        node, hidden = todo.pop()
+        node = deref(node)
+        if (id(node), hidden) not in seen:
+            seen.add((id(node), hidden))
+            yield node, hidden
 
 
 def _may_leave(node) -> bool:
@@ -715,13 +717,8 @@ def _may_leave(node) -> bool:
 def _uses(start, hidden) -> list:
     """(path, hidden keys) of every node a service uses from `start` on (start included). Nodes under
     a service's own mapping may be among them: that service is reached there anyway."""
-    out, seen, todo = [], set(), [(start, hidden)]
-    while todo:
-        node, hidden = todo.pop()
-        node = deref(node)
-        if (id(node), hidden) in seen:
-            continue
-        seen.add((id(node), hidden))
+    out, todo = [], [(start, hidden)]
+    for node, hidden in _each_once(todo):
         out.append((node.path, hidden))
         _walk_into(node, hidden, todo)
     return out

@@ -17,7 +17,7 @@ from hardener.compose import Context
 from hardener.model import Applicability, Severity
 from hardener.rules import (dangerous_capabilities, host_devices, host_namespaces, no_new_privileges, pids_limit,
                             privileged, read_only_rootfs, security_profiles)
-from hardener.yamltext import parse
+from hardener.yamltext import comments, parse
 
 from compose_tools import corpus_names, require_corpus
 
@@ -592,19 +592,7 @@ def test_attack_tree_nodes_exist():
 # --------------------------------------------------------------------------- the shared corpus
 
 def _comments(text: str) -> Counter:
-    out = Counter()
-    for line in text.splitlines():
-        quote = None
-        for i, ch in enumerate(line):
-            if quote:
-                if ch == quote:
-                    quote = None
-            elif ch in "'\"" and (i == 0 or line[i - 1] in " \t:-[{,"):
-                quote = ch
-            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-                out[line[i:].strip()] += 1
-                break
-    return out
+    return Counter(comment for _, _, comment in comments(text))
 
 
 CORPUS = corpus_names()

@@ -62,25 +62,10 @@ def _walk(a, b, path, allowed, out):
             out.append(path)
         return
     if ta is Map and tb is Map and a.tag is None and b.tag is None:
-        ka, kb = _keyed(a), _keyed(b)
-        for k, va in ka.items():
-            vb = kb.get(k, _MISSING)
-            sub = path + (k,)
-            if vb is _MISSING:
-                if sub not in allowed:
-                    out.append(sub)
-            elif sub not in allowed:
-                _walk(va, vb, sub, allowed, out)
-        for k in kb.keys() - ka.keys():
-            sub = path + (k,)
-            if sub not in allowed:
-                out.append(sub)
+        _walk_keyed(_keyed(a), _keyed(b), path, allowed, out, _walk)
         return
     if ta is Seq and tb is Seq and a.tag is None and b.tag is None and len(a.items) == len(b.items):
-        for i, (ia, ib) in enumerate(zip(a.items, b.items)):
-            sub = path + (i,)
-            if sub not in allowed:
-                _walk(ia, ib, sub, allowed, out)
+        _walk_items(a.items, b.items, path, allowed, out, _walk)
         return
     if ta is Alias and tb is Alias:
         if a.name != b.name:
@@ -88,6 +73,31 @@ def _walk(a, b, path, allowed, out):
         return
     if raw(a) != raw(b):  # different kinds, tags or lengths: compared as `raw` pictures
         out.append(path)
+
+
+def _walk_keyed(ka: dict, kb: dict, path, allowed, out, walk):
+    """Two mappings' values by key text: a key on one side only is a change at its path, the values
+    of a key on both sides are compared by walk(old, new, ...). Nothing under an allowed path."""
+    for k, va in ka.items():
+        vb = kb.get(k, _MISSING)
+        sub = path + (k,)
+        if vb is _MISSING:
+            if sub not in allowed:
+                out.append(sub)
+        elif sub not in allowed:
+            walk(va, vb, sub, allowed, out)
+    for k in kb.keys() - ka.keys():
+        sub = path + (k,)
+        if sub not in allowed:
+            out.append(sub)
+
+
+def _walk_items(old: list, new: list, path, allowed, out, walk):
+    """Two sequences of one length, item by item, nothing under an allowed path."""
+    for i, (ia, ib) in enumerate(zip(old, new)):
+        sub = path + (i,)
+        if sub not in allowed:
+            walk(ia, ib, sub, allowed, out)
 
 
 _MISSING = object()
@@ -175,25 +185,10 @@ def _compare(picture, b, path, allowed, out):
     kind, whole, children = picture
     tb = type(b)
     if kind == "map" and tb is Map and b.tag is None:
-        kb = _keyed(b)
-        for k, d in children.items():
-            vb = kb.get(k, _MISSING)
-            sub = path + (k,)
-            if vb is _MISSING:
-                if sub not in allowed:
-                    out.append(sub)
-            elif sub not in allowed:
-                _compare(d, vb, sub, allowed, out)
-        for k in kb.keys() - children.keys():
-            sub = path + (k,)
-            if sub not in allowed:
-                out.append(sub)
+        _walk_keyed(children, _keyed(b), path, allowed, out, _compare)
         return
     if kind == "seq" and tb is Seq and b.tag is None and len(b.items) == len(children):
-        for i, (d, ib) in enumerate(zip(children, b.items)):
-            sub = path + (i,)
-            if sub not in allowed:
-                _compare(d, ib, sub, allowed, out)
+        _walk_items(children, b.items, path, allowed, out, _compare)
         return
     if _hash(b) != whole:  # another kind, a tag or another length: compared whole, as _walk does
         out.append(path)
